@@ -1,0 +1,1 @@
+"""The Flask application, the staff API and the command line."""

@@ -1,0 +1,42 @@
+"""Build the runtime every adapter uses: database, clock, spec cache and script engine."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from .clock import SystemClock
+from .db import make_engine
+from .scripting import make_script_engine
+from .settings import Settings
+from .specs import SpecCache
+from .uow import UnitOfWork
+
+
+@dataclass
+class Runtime:
+    """What a process of petiflow holds for its whole life (one per web, worker or CLI process)."""
+
+    settings: Settings
+    db: Engine
+    clock: object
+    specs: SpecCache
+    script_engine: object
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work; use it as a context manager."""
+        return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def bootstrap(settings: Settings, *, clock=None, db: Engine | None = None) -> Runtime:
+    """Create the runtime from settings; tests pass their own clock or engine."""
+    return Runtime(
+        settings=settings,
+        db=db or make_engine(settings),
+        clock=clock or SystemClock(),
+        specs=SpecCache(),
+        script_engine=make_script_engine(time_limit=settings.script_time_limit),
+    )

@@ -1,0 +1,52 @@
+"""Database engines: SQLite tuned for one writer at a time, PostgreSQL as is."""
+from __future__ import annotations
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from .settings import Settings
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for every transaction.
+
+    A deferred SQLite transaction that upgrades from read to write fails with
+    "database is locked" under contention whatever the busy timeout; taking the
+    write lock at BEGIN serialises writers instead (see reference/infra-notes.md).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event emit BEGIN
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the SQLAlchemy engine for the configured database."""
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            from pathlib import Path
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, echo=settings.sql_echo)
+        else:
+            engine = create_engine(url, echo=settings.sql_echo, poolclass=StaticPool,
+                                   connect_args={"check_same_thread": False})
+        _tune_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10,
+                         max_overflow=10)

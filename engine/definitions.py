@@ -1,0 +1,172 @@
+"""Parse and validate BPMN/DMN bundles; split them into content-hashed process versions."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
+
+from .errors import InvalidDefinition
+
+#: File suffixes that make up a deployable bundle.
+BUNDLE_SUFFIXES = (".bpmn", ".dmn")
+
+#: Largest diagram accepted: a real one is tens of kilobytes.
+MAX_FILE_BYTES = 2_000_000
+
+_BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _xml_parser() -> etree.XMLParser:
+    # No entities, no DTD, no network: a diagram is data from a designer, not trusted input.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_blank_text=False)
+
+
+@dataclass(frozen=True)
+class ProcessBundle:
+    """One executable process and the files it needs, with their content hash."""
+
+    process_key: str
+    name: str
+    sources: dict[str, str]
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.sources)
+
+
+def content_hash(sources: dict[str, str]) -> str:
+    """A SHA-256 over file names and contents, independent of their order."""
+    digest = hashlib.sha256()
+    for name in sorted(sources):
+        digest.update(json.dumps([name, sources[name]], ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def read_bundle(directory: Path) -> dict[str, str]:
+    """Read every BPMN and DMN file under a folder, keyed by path relative to it."""
+    files = {}
+    for path in sorted(directory.rglob("*")):
+        if path.suffix in BUNDLE_SUFFIXES and path.is_file():
+            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
+    return files
+
+
+def parse_xml(name: str, text: str) -> etree._Element:
+    """Parse one file safely; raises InvalidDefinition naming the file and line."""
+    data = text.encode("utf-8")
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidDefinition(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
+    try:
+        root = etree.fromstring(data, parser=_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDefinition(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno) from None
+    if root.getroottree().docinfo.doctype:
+        raise InvalidDefinition("DOCTYPE declarations are not accepted", file=name, line=1)
+    return root
+
+
+def _line_of(root: etree._Element, element_id: str | None) -> int | None:
+    if not element_id:
+        return None
+    found = root.xpath("//*[@id=$id]", id=element_id)
+    return found[0].sourceline if found else None
+
+
+def _invalid(exc: Exception, roots: dict[str, etree._Element], current: str | None = None) -> InvalidDefinition:
+    """Turn a SpiffWorkflow error into one that names file, line and element id."""
+    file = getattr(exc, "file_name", None) or current
+    element_id = getattr(exc, "id", None) or getattr(exc, "task_spec_name", None) or None
+    line = getattr(exc, "line_number", None) or None
+    if file and file in roots and not line:
+        line = _line_of(roots[file], element_id)
+    if not file and element_id:
+        for name, root in roots.items():
+            line = _line_of(root, element_id)
+            if line:
+                file = name
+                break
+    message = str(getattr(exc, "error", None) or exc).split("\n")[0]
+    return InvalidDefinition(message, file=file, line=line if isinstance(line, int) else None,
+                             element_id=element_id)
+
+
+def build_parser(sources: dict[str, str]) -> SpiffBpmnParser:
+    """A fresh validating parser loaded with every file; raises InvalidDefinition."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    roots = {name: parse_xml(name, text) for name, text in sources.items()}
+    current = None  # the file being added, for errors that do not say which
+    try:
+        for current, root in roots.items():
+            if current.endswith(".dmn"):
+                parser.add_dmn_xml(root, filename=current)
+            else:
+                parser.add_bpmn_xml(root, filename=current)
+        current = None
+        parser.find_all_specs()
+        for process_id in parser.get_process_ids():
+            parser.get_subprocess_specs(process_id)
+    except (ValidationException, SpiffWorkflowException) as exc:
+        raise _invalid(exc, roots, current) from None
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        # SpiffWorkflow raises bare errors for some malformed diagrams (a missing decision,
+        # an unknown reference); name what we can rather than fail with a 500.
+        raise InvalidDefinition(f"cannot be parsed: {type(exc).__name__}: {exc}", file=current) from None
+    parser._petiflow_roots = roots
+    return parser
+
+
+def _decision_files(parser: SpiffBpmnParser, process_id: str) -> set[str]:
+    node = parser.get_process_parser(process_id).node
+    files = set()
+    for brt in node.xpath(".//bpmn:businessRuleTask", namespaces={"bpmn": _BPMN_NS}):
+        ref = SpiffTaskParser.get_decision_ref(brt)
+        dmn = parser.dmn_parsers.get(ref)
+        if dmn is None:
+            raise InvalidDefinition(f"decision {ref!r} is not defined in any DMN file",
+                                    file=parser.get_process_parser(process_id).filename,
+                                    line=brt.sourceline, element_id=brt.get("id"))
+        files.add(dmn.filename)
+    return files
+
+
+def split_bundle(sources: dict[str, str]) -> list[ProcessBundle]:
+    """Parse and validate a bundle; return one ProcessBundle per executable process."""
+    parser = build_parser(sources)
+    bundles = []
+    for process_id in sorted(parser.get_process_ids()):
+        related = [process_id, *parser.get_subprocess_specs(process_id)]
+        files = set()
+        for pid in related:
+            files.add(parser.get_process_parser(pid).filename)
+            files |= _decision_files(parser, pid)
+        name = parser.get_process_parser(process_id).get_name()
+        bundles.append(ProcessBundle(process_id, name, {f: sources[f] for f in sorted(files)}))
+    return bundles
+
+
+def parse_process(process_key: str, sources: dict[str, str]):
+    """Parse a stored bundle into (spec, subprocess_specs) for one process."""
+    parser = build_parser(sources)
+    try:
+        return parser.get_spec(process_key), parser.get_subprocess_specs(process_key)
+    except ValidationException as exc:
+        raise _invalid(exc, parser._petiflow_roots) from None
+
+
+def lanes_of(spec, subprocess_specs) -> set[str]:
+    """Every lane name used by manual tasks of a process and its called processes."""
+    lanes = set()
+    for s in (spec, *subprocess_specs.values()):
+        for task_spec in s.task_specs.values():
+            if getattr(task_spec, "lane", None) and not isinstance(task_spec, SubWorkflowTask):
+                lanes.add(task_spec.lane)
+    return lanes

@@ -1,0 +1,64 @@
+"""The one error hierarchy of petiflow; api/ maps each class to an HTTP status."""
+from __future__ import annotations
+
+
+class PetiflowError(Exception):
+    """Base of every error petiflow raises on purpose."""
+
+    #: A stable machine-readable code for the JSON error shape.
+    code = "error"
+
+    def __init__(self, message: str, *, details: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(PetiflowError):
+    """Raised when submitted data is malformed or fails validation."""
+
+    code = "invalid_input"
+
+
+class NotFound(PetiflowError):
+    """Raised when a case, work item, definition or other record does not exist."""
+
+    code = "not_found"
+
+
+class Forbidden(PetiflowError):
+    """Raised when the caller may not do what they asked on this record."""
+
+    code = "forbidden"
+
+
+class Conflict(PetiflowError):
+    """Raised when the record changed since the caller read it, or is no longer open."""
+
+    code = "conflict"
+
+
+class InvalidDefinition(PetiflowError):
+    """Raised when a BPMN/DMN bundle fails to parse or validate; details name file, line, element."""
+
+    code = "invalid_definition"
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 element_id: str | None = None, details: dict | None = None):
+        where = ", ".join(p for p in (
+            file, f"line {line}" if line else None, f"element {element_id!r}" if element_id else None) if p)
+        super().__init__(f"{where}: {message}" if where else message, details=details)
+        self.file, self.line, self.element_id = file, line, element_id
+        self.details.update({"file": file, "line": line, "element_id": element_id})
+
+
+class WorkflowFailed(PetiflowError):
+    """Raised when running a workflow step fails (a script error, an unroutable gateway)."""
+
+    code = "workflow_failed"
+
+
+class NotReady(PetiflowError):
+    """Raised when the service needed is not available (database down, migrations behind)."""
+
+    code = "not_ready"

@@ -1,0 +1,53 @@
+"""Schema migrations: upgrade, check that models and migrations agree, report currency."""
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from .schema import metadata
+from .settings import PROJECT_ROOT
+
+#: Where the Alembic history lives.
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def alembic_config(engine: Engine | None = None, connection=None) -> Config:
+    """An Alembic config bound to our migrations folder and, if given, a live connection."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema up to the given revision."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(connection=conn), revision)
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_current(engine: Engine) -> bool:
+    """True when the database is at the head of the migration history."""
+    return current_revision(engine) == head_revision()
+
+
+def schema_differences(engine: Engine) -> list:
+    """What differs between the tables the code declares and the migrated database."""
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, metadata)

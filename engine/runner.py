@@ -1,0 +1,142 @@
+"""The only module that drives SpiffWorkflow instances: start, complete, step, inspect."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
+                                                              TimerEventDefinition)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from .errors import Conflict, InvalidInput, WorkflowFailed
+from .specs import ParsedDefinition
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A READY manual task: what the inbox shows."""
+
+    task_id: str
+    spec_name: str
+    name: str
+    lane: str | None
+    form_key: str | None
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A BPMN timer event waiting to fire, with its due time."""
+
+    task_id: str
+    spec_name: str
+    name: str
+    due_at: datetime
+
+
+def _failed(exc: Exception) -> WorkflowFailed:
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None)
+    details = {
+        "element_id": getattr(spec, "bpmn_id", None) or getattr(exc, "task_spec_name", None),
+        "element_name": getattr(spec, "bpmn_name", None),
+        "line": getattr(exc, "line_number", None) or None,
+    }
+    message = str(getattr(exc, "error", None) or exc).split("\n")[0]
+    where = details["element_name"] or details["element_id"]
+    return WorkflowFailed(f"{where}: {message}" if where else message,
+                          details={k: v for k, v in details.items() if v is not None})
+
+
+def run_steps(workflow: BpmnWorkflow) -> None:
+    """Fire due timers and run every automatic task until the workflow waits.
+
+    One do_engine_steps() marks an expired timer READY only at its end, so timers are
+    refreshed first (see reference/spiffworkflow-3.2-notes.md, risk 4).
+    """
+    try:
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+    except (SpiffWorkflowException, WorkflowException) as exc:
+        raise _failed(exc) from None
+
+
+def start(definition: ParsedDefinition, data: dict, script_engine) -> BpmnWorkflow:
+    """Create a workflow on a parsed definition with start data and run it to its first wait."""
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine)
+    start_task = workflow.get_next_task(state=TaskState.READY)
+    start_task.data.update(data)
+    run_steps(workflow)
+    return workflow
+
+
+def complete(workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
+    """Complete a READY manual task with data and run on; raises Conflict if it is not ready."""
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (TaskNotFoundException, ValueError, TypeError):
+        task = None
+    if task is None:
+        raise Conflict(f"task {task_id} is no longer part of this case")
+    if task.state != TaskState.READY or not task.task_spec.manual:
+        raise Conflict(f"task {task.task_spec.bpmn_name or task.task_spec.name} is not waiting for input")
+    task.set_data(**data)
+    try:
+        task.run()
+    except (SpiffWorkflowException, WorkflowException) as exc:
+        raise _failed(exc) from None
+    run_steps(workflow)
+
+
+def ready_manual_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    """The READY user and manual tasks, in tree order."""
+    ready = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        spec = task.task_spec
+        properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
+        ready.append(ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name,
+                               spec.lane, properties.get("formJsonSchemaFilename")))
+    return ready
+
+
+def _due(event_definition, value) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(event_definition, CycleTimerEventDefinition):
+        due = datetime.fromisoformat(value["next"])
+    else:
+        due = TimerEventDefinition.get_datetime(value)
+    return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
+    """Every WAITING timer event with the due time SpiffWorkflow computed for it."""
+    timers = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        event_definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(event_definition, TimerEventDefinition):
+            due = _due(event_definition, task.internal_data.get("event_value"))
+            if due is not None:
+                spec = task.task_spec
+                timers.append(WaitingTimer(str(task.id), spec.name, spec.bpmn_name or spec.name,
+                                           due.astimezone(timezone.utc)))
+    return timers
+
+
+def status_of(workflow: BpmnWorkflow) -> str:
+    """'completed' when finished, else 'waiting' (for people or timers)."""
+    return "completed" if workflow.is_completed() else "waiting"
+
+
+def check_data(data: dict) -> dict:
+    """Refuse task data a workflow cannot hold: non-identifier keys, private or reserved names."""
+    if not isinstance(data, dict):
+        raise InvalidInput("task data must be a JSON object")
+    bad = [k for k in data if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")
+           or k == "typename"]
+    if bad:
+        raise InvalidInput("task data has keys that cannot be workflow variables",
+                           details={"fields": {str(k): ["not a valid variable name"] for k in bad}})
+    return data

@@ -1,0 +1,240 @@
+"""The tables of petiflow (SQLAlchemy Core), shared by the services and Alembic."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey,
+                        Index, Integer, MetaData, String, Table, Text, UniqueConstraint)
+from sqlalchemy.types import TypeDecorator
+
+#: Constraint names that Alembic can reproduce identically on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+#: Integer primary keys: BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on both databases (SQLite would drop the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; use UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _pk() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _fk(name: str, target: str, **kw) -> Column:
+    return Column(name, Id, ForeignKey(target, **({"ondelete": kw.pop("ondelete")} if "ondelete" in kw else {})), **kw)
+
+
+# --- organisation -------------------------------------------------------------------------
+
+agencies = Table(
+    "agencies", metadata, _pk(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False, server_default="bureau"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+)
+
+units = Table(
+    "units", metadata, _pk(),
+    _fk("agency_id", "agencies.id", nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    UniqueConstraint("agency_id", "code"),
+)
+
+users = Table(
+    "users", metadata, _pk(),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("password_hash", String(255)),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    _fk("agency_id", "agencies.id"),
+    _fk("unit_id", "units.id"),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: A group is a role held in an agency (or one of its units): "caseworkers of 工務局 道路科".
+groups = Table(
+    "groups", metadata, _pk(),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(64), nullable=False),
+    _fk("agency_id", "agencies.id"),
+    _fk("unit_id", "units.id"),
+    Index(None, "role", "agency_id"),
+)
+
+group_members = Table(
+    "group_members", metadata,
+    _fk("group_id", "groups.id", primary_key=True, ondelete="CASCADE"),
+    _fk("user_id", "users.id", primary_key=True, ondelete="CASCADE"),
+)
+
+# --- deployed process definitions -----------------------------------------------------------
+
+process_definitions = Table(
+    "process_definitions", metadata, _pk(),
+    Column("process_key", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(200)),
+    Column("content_hash", String(64), nullable=False),
+    Column("sources", JSON, nullable=False),  # {file name: XML text} of the bundle
+    Column("deployed_at", UTCDateTime, nullable=False),
+    Column("deployed_by", String(100)),
+    UniqueConstraint("process_key", "version"),
+)
+
+# --- cases and the people behind them -------------------------------------------------------
+
+petitioners = Table(
+    "petitioners", metadata, _pk(),
+    Column("name", String(200)),
+    Column("id_number", String(20)),
+    Column("phone", String(50)),
+    Column("email", String(320)),
+    Column("address", String(500)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+cases = Table(
+    "cases", metadata, _pk(),
+    Column("case_no", String(32), nullable=False, unique=True),
+    Column("case_type", String(32), nullable=False),
+    Column("channel", String(32)),
+    Column("category", String(64)),
+    Column("district", String(32)),
+    Column("subject", String(500)),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("confidential", Boolean, nullable=False, server_default="0"),
+    _fk("agency_id", "agencies.id"),
+    _fk("unit_id", "units.id"),
+    _fk("petitioner_id", "petitioners.id"),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('open', 'closed', 'cancelled')", name="status"),
+    Index(None, "agency_id", "status"),
+)
+
+workflow_instances = Table(
+    "workflow_instances", metadata, _pk(),
+    _fk("case_id", "cases.id", nullable=False),
+    _fk("definition_id", "process_definitions.id", nullable=False),
+    # TEXT, never JSONB: SpiffWorkflow 3.2 restores task data as deltas in key order.
+    Column("state", Text, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("status", String(16), nullable=False),
+    Column("next_timer_at", UTCDateTime),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('running', 'waiting', 'completed', 'error', 'cancelled')", name="status"),
+    Index(None, "case_id"),
+    Index(None, "next_timer_at"),
+)
+
+#: The inbox: one row per READY manual task, synced by the runner after every step.
+work_items = Table(
+    "work_items", metadata, _pk(),
+    _fk("instance_id", "workflow_instances.id", nullable=False),
+    _fk("case_id", "cases.id", nullable=False),
+    Column("task_id", String(36), nullable=False),
+    Column("task_spec", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("lane", String(100)),
+    Column("role", String(64)),
+    _fk("agency_id", "agencies.id"),
+    _fk("assignee_id", "users.id"),
+    Column("status", String(16), nullable=False),
+    Column("form_key", String(200)),
+    Column("due_at", UTCDateTime),
+    Column("escalation_level", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    _fk("completed_by", "users.id"),
+    CheckConstraint("status in ('open', 'completed', 'cancelled')", name="status"),
+    UniqueConstraint("instance_id", "task_id"),
+    Index(None, "status", "role", "agency_id"),
+    Index(None, "assignee_id", "status"),
+    Index(None, "case_id"),
+)
+
+#: Every deadline as a row: BPMN timers, reminders and escalation steps.
+timers = Table(
+    "timers", metadata, _pk(),
+    Column("kind", String(32), nullable=False),
+    _fk("instance_id", "workflow_instances.id", nullable=False),
+    _fk("case_id", "cases.id", nullable=False),
+    _fk("work_item_id", "work_items.id"),
+    Column("task_id", String(36)),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("payload", JSON),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("fired_at", UTCDateTime),
+    CheckConstraint("status in ('pending', 'done', 'cancelled', 'failed')", name="status"),
+    Index(None, "status", "due_at"),
+    Index(None, "instance_id"),
+)
+
+#: The append-only history of a case: the timeline, the audit trail and the reports.
+case_events = Table(
+    "case_events", metadata, _pk(),
+    _fk("case_id", "cases.id", nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    _fk("actor_id", "users.id"),
+    _fk("work_item_id", "work_items.id"),
+    Column("data", JSON),
+    Index(None, "case_id", "at"),
+)
+
+#: Messages that leave after commit (notifications, Dramatiq sends), de-duplicated by key.
+outbox = Table(
+    "outbox", metadata, _pk(),
+    Column("topic", String(64), nullable=False),
+    Column("dedup_key", String(200), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    CheckConstraint("status in ('pending', 'sent', 'failed')", name="status"),
+    Index(None, "status", "created_at"),
+)

@@ -1,0 +1,154 @@
+"""Per-call limits of the script engine: the budget, the tick, and size refusals.
+
+Each call of ``evaluate``/``execute`` runs under a ``Budget`` kept in a
+``threading.local``: a deadline, a cap on ticks (loop iterations, items iterated and
+function calls), a running total of characters/items built by guarded operations, and
+an optional cap on the growth of the process's resident memory (Linux). A limit that
+trips raises ``Interrupt`` (a ``BaseException`` the script cannot catch) and stays
+tripped, so a ``finally`` block or a failing ``except`` clause cannot run on.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from time import monotonic
+
+from .errors import Interrupt, ScriptError, ScriptLimitExceeded, ScriptTimeLimit
+
+MAX_ITEMS = 1_000_000          # characters or items in one value made by *, +, %, join, pad, range...
+MAX_INT_BITS = 10_000          # bits in an int made by **, *, <<
+MAX_ALLOCATED = 50_000_000     # characters/items made by guarded operations in one call, in total
+MAX_ROUND_DIGITS = 1_000
+MAX_FORMAT_LENGTH = 1_000      # characters in a format spec or strftime/strptime format
+MAX_INT_TEXT = 5_000           # characters of text int() converts
+MEMORY_CHECK_INTERVAL = 0.005  # seconds between two looks at the resident memory (Linux)...
+MEMORY_CHECK_CHARGE = 1_000_000  # ... or characters/items built by guarded operations
+
+
+class Budget:
+    """The limits of one evaluate/execute call and what it has used so far."""
+
+    __slots__ = ("time_limit", "deadline", "ticks", "max_ticks", "allocated", "memory_limit",
+                 "rss_base", "next_memory_check", "next_memory_charge", "tripped")
+
+    def __init__(self, time_limit: float | None, max_ticks: int, memory_limit: int | None):
+        self.time_limit = time_limit
+        self.deadline = None if time_limit is None else monotonic() + time_limit
+        self.ticks = 0
+        self.max_ticks = max_ticks
+        self.allocated = 0
+        self.memory_limit = memory_limit
+        self.rss_base = None
+        self.next_memory_check = 0.0      # monotonic time of the next look at resident memory
+        self.next_memory_charge = 0       # ... or once `allocated` reaches this
+        self.tripped: ScriptLimitExceeded | None = None
+
+    def trip(self, error: ScriptLimitExceeded):
+        self.tripped = error
+        raise Interrupt(error)
+
+    def check_memory(self, now: float) -> None:
+        """Compare resident memory with what it was at the first look of this call."""
+        self.next_memory_check = now + MEMORY_CHECK_INTERVAL
+        self.next_memory_charge = self.allocated + MEMORY_CHECK_CHARGE
+        rss = resident_bytes()
+        if rss is None:
+            self.memory_limit = None
+        elif self.rss_base is None:
+            self.rss_base = rss
+        elif rss - self.rss_base > self.memory_limit:
+            self.trip(ScriptLimitExceeded(
+                f"script used more than {self.memory_limit // 2**20} MB of memory (its memory limit)"))
+
+
+class _ThreadState(threading.local):
+    budget: Budget | None = None
+
+
+_state = _ThreadState()
+
+
+def enter(budget: Budget) -> Budget | None:
+    previous, _state.budget = _state.budget, budget
+    return previous
+
+
+def leave(previous: Budget | None) -> None:
+    _state.budget = previous
+
+
+_statm = {"pid": None, "fd": None}
+_statm_lock = threading.Lock()
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int | None:
+    """Resident memory of this process, or None where /proc is missing.
+
+    One descriptor per process, read with pread (no open/close per look, which a
+    RecursionError could interrupt); reopened after a fork, since /proc/self was
+    resolved when it was opened.
+    """
+    pid = os.getpid()
+    if _statm["pid"] != pid:
+        with _statm_lock:
+            if _statm["pid"] != pid:
+                try:
+                    _statm["fd"] = os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                except (OSError, AttributeError):
+                    _statm["fd"] = None
+                _statm["pid"] = pid
+    fd = _statm["fd"]
+    if fd is None:
+        return None
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**18 else "more than 10^18"
+
+
+def refuse(message: str):
+    """Stop the script for going over a size limit (uncatchable inside the script)."""
+    error = ScriptLimitExceeded(message)
+    budget = _state.budget
+    if budget is None:
+        raise error
+    budget.trip(error)
+
+
+def check_items(size: int, what: str) -> None:
+    if size > MAX_ITEMS:
+        refuse(f"{what} would make {_count(size)} characters or items, over the limit of {MAX_ITEMS:,}")
+
+
+def charge(size: int) -> None:
+    budget = _state.budget
+    if budget is not None:
+        budget.allocated += size
+        if budget.allocated > MAX_ALLOCATED:
+            budget.trip(ScriptLimitExceeded(
+                f"script built more than {MAX_ALLOCATED:,} characters or items in total (its allocation limit)"))
+        if budget.memory_limit is not None and budget.allocated >= budget.next_memory_charge:
+            budget.check_memory(monotonic())
+
+
+def loop_tick() -> None:
+    """Called at the top of every loop body, function and lambda, and per item iterated."""
+    budget = _state.budget
+    if budget is None:
+        raise ScriptError("script code ran outside the script engine")
+    if budget.tripped is not None:
+        raise Interrupt(budget.tripped)
+    ticks = budget.ticks = budget.ticks + 1
+    if ticks > budget.max_ticks:
+        budget.trip(ScriptTimeLimit(
+            f"script went over its limit of {budget.max_ticks:,} loop iterations and function calls"))
+    now = monotonic()
+    if budget.deadline is not None and now > budget.deadline:
+        budget.trip(ScriptTimeLimit(f"script ran longer than its time limit of {budget.time_limit:g} s"))
+    if budget.memory_limit is not None and now >= budget.next_memory_check:
+        budget.check_memory(now)

@@ -1,0 +1,1 @@
+"""Engine services: plain functions taking a command and a unit of work."""

@@ -1,0 +1,105 @@
+"""Open a case: the case row, its petitioner, and its workflow run to the first wait."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+
+from .. import runner
+from ..errors import InvalidInput, NotFound
+from ..identity import SYSTEM, Principal
+from ..instances import InstanceRef, event, persist_step
+from ..schema import agencies, cases, petitioners
+from .deployment import latest_definition_id
+
+#: Case number prefixes per case type; the number reads as prefix + local date + sequence.
+CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",
+                 "council_item": "C"}
+
+#: The city's time zone: case numbers and "received today" use local dates.
+LOCAL_TZ = ZoneInfo("Asia/Taipei")
+
+_PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
+
+
+@dataclass(frozen=True)
+class StartCase:
+    """Open a case of a type and start the latest deployed version of its process."""
+
+    case_type: str
+    process_key: str | None = None
+    channel: str | None = None
+    category: str | None = None
+    district: str | None = None
+    subject: str | None = None
+    agency_code: str | None = None
+    confidential: bool = False
+    petitioner: dict | None = None
+    data: dict = field(default_factory=dict)
+    received_at: datetime | None = None
+    principal: Principal = SYSTEM
+
+
+@dataclass(frozen=True)
+class CaseStarted:
+    """The case opened, and the work items its workflow is now waiting on."""
+
+    case_id: int
+    case_no: str
+    instance_id: int
+    status: str
+    work_item_ids: list
+
+
+def case_number(case_type: str, received_at: datetime, case_id: int) -> str:
+    """A readable, unique case number: P20261126000123."""
+    prefix = CASE_PREFIXES.get(case_type, case_type[:1].upper())
+    return f"{prefix}{received_at.astimezone(LOCAL_TZ):%Y%m%d}{case_id:06d}"
+
+
+def _agency_id(conn, code: str | None) -> int | None:
+    if code is None:
+        return None
+    found = conn.execute(select(agencies.c.id).where(agencies.c.code == code)).scalar_one_or_none()
+    if found is None:
+        raise InvalidInput(f"agency {code!r} does not exist", details={"fields": {"agency_code": ["unknown agency"]}})
+    return found
+
+
+def start_case(cmd: StartCase, uow) -> CaseStarted:
+    """Open a case and run its workflow to the first wait; raises NotFound if no process is deployed."""
+    runner.check_data(cmd.data)
+    conn = uow.conn
+    process_key = cmd.process_key or cmd.case_type
+    definition_id = latest_definition_id(conn, process_key)
+    if definition_id is None:
+        raise NotFound(f"no process {process_key!r} is deployed")
+    definition = uow.specs.get(conn, definition_id)
+    now = uow.clock.now()
+    received_at = cmd.received_at or now
+    agency_id = _agency_id(conn, cmd.agency_code)
+    petitioner_id = None
+    if cmd.petitioner:
+        unknown = set(cmd.petitioner) - set(_PETITIONER_FIELDS)
+        if unknown:
+            raise InvalidInput("unknown petitioner fields", details={"fields": {k: ["unknown field"] for k in unknown}})
+        petitioner_id = conn.execute(insert(petitioners).returning(petitioners.c.id),
+                                     {**cmd.petitioner, "created_at": now}).scalar_one()
+    case_id = conn.execute(insert(cases).returning(cases.c.id), {
+        "case_no": uuid4().hex, "case_type": cmd.case_type, "channel": cmd.channel,
+        "category": cmd.category, "district": cmd.district, "subject": cmd.subject, "status": "open",
+        "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": petitioner_id,
+        "received_at": received_at, "created_at": now, "updated_at": now}).scalar_one()
+    case_no = case_number(cmd.case_type, received_at, case_id)
+    conn.execute(update(cases).where(cases.c.id == case_id).values(case_no=case_no))
+    data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
+            "channel": cmd.channel, "category": cmd.category, "district": cmd.district}
+    workflow = runner.start(definition, data, uow.script_engine)
+    events = [event(case_id, now, "case_received", actor_id=cmd.principal.user_id,
+                    process=process_key, version=definition.version, channel=cmd.channel)]
+    ref = InstanceRef(None, case_id, definition_id, 0, agency_id, is_new=True)
+    result = persist_step(uow, ref, workflow, events)
+    return CaseStarted(case_id, case_no, result.instance_id, result.status, result.opened)

@@ -1,0 +1,64 @@
+"""Deploy BPMN/DMN bundles as immutable, content-hashed process versions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+
+from ..definitions import split_bundle
+from ..schema import process_definitions
+
+
+@dataclass(frozen=True)
+class DeployBundle:
+    """Deploy every executable process in a set of files ({name: XML text})."""
+
+    sources: dict[str, str]
+    deployed_by: str = "system"
+
+
+@dataclass(frozen=True)
+class ProcessDeployed:
+    """One process of a deployment: its version, and whether this call created it."""
+
+    process_key: str
+    version: int
+    definition_id: int
+    created: bool
+
+
+def deploy_bundle(cmd: DeployBundle, uow) -> list[ProcessDeployed]:
+    """Store a new version of each process whose files changed; keep every old version.
+
+    Raises InvalidDefinition (naming file, line and element) before anything is written.
+    """
+    bundles = split_bundle(cmd.sources)
+    now = uow.clock.now()
+    results = []
+    for bundle in bundles:
+        latest = uow.conn.execute(
+            select(process_definitions.c.id, process_definitions.c.version,
+                   process_definitions.c.content_hash)
+            .where(process_definitions.c.process_key == bundle.process_key)
+            .order_by(process_definitions.c.version.desc()).limit(1)
+        ).one_or_none()
+        if latest is not None and latest.content_hash == bundle.content_hash:
+            results.append(ProcessDeployed(bundle.process_key, latest.version, latest.id, False))
+            continue
+        version = (latest.version if latest else 0) + 1
+        definition_id = uow.conn.execute(
+            insert(process_definitions).returning(process_definitions.c.id),
+            {"process_key": bundle.process_key, "version": version, "name": bundle.name,
+             "content_hash": bundle.content_hash, "sources": bundle.sources,
+             "deployed_at": now, "deployed_by": cmd.deployed_by},
+        ).scalar_one()
+        results.append(ProcessDeployed(bundle.process_key, version, definition_id, True))
+    return results
+
+
+def latest_definition_id(conn, process_key: str) -> int | None:
+    """The id of the newest deployed version of a process, or None."""
+    return conn.execute(
+        select(process_definitions.c.id).where(process_definitions.c.process_key == process_key)
+        .order_by(process_definitions.c.version.desc()).limit(1)
+    ).scalar_one_or_none()

@@ -1,0 +1,47 @@
+"""Run a case's workflow on without user input: fire due timers, run automatic tasks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .. import runner, state
+from ..errors import NotFound
+from ..instances import InstanceRef, StepResult, event, persist_step
+from ..schema import cases, workflow_instances
+
+
+@dataclass(frozen=True)
+class RunInstance:
+    """Refresh timers and run engine steps on one instance (what a timer firing does)."""
+
+    instance_id: int
+    reason: str = "engine_steps"
+
+
+_load = (
+    select(workflow_instances.c.id, workflow_instances.c.case_id, workflow_instances.c.definition_id,
+           workflow_instances.c.state, workflow_instances.c.version, workflow_instances.c.status,
+           workflow_instances.c.next_timer_at, cases.c.agency_id)
+    .join(cases, cases.c.id == workflow_instances.c.case_id)
+    .with_for_update()
+)
+
+
+def run_instance(cmd: RunInstance, uow) -> StepResult | None:
+    """Run the instance on; returns None (changing nothing) if it is already finished."""
+    row = uow.conn.execute(_load.where(workflow_instances.c.id == cmd.instance_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"workflow instance {cmd.instance_id} does not exist")
+    if row.status in ("completed", "cancelled"):
+        return None
+    definition = uow.specs.get(uow.conn, row.definition_id)
+    workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
+    before = row.state
+    runner.run_steps(workflow)
+    after = state.dump(workflow)
+    if after == before:
+        return StepResult(row.id, row.status, row.version)
+    events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
+    ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, row.agency_id, row.next_timer_at)
+    return persist_step(uow, ref, workflow, events, text=after)

@@ -1,0 +1,90 @@
+"""Complete a work item: lock the case, check the caller, run the workflow on, save."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from .. import runner, state
+from ..errors import Conflict, Forbidden, NotFound
+from ..identity import Principal
+from ..instances import InstanceRef, event, persist_step
+from ..schema import cases, work_items, workflow_instances
+
+
+@dataclass(frozen=True)
+class CompleteWorkItem:
+    """Complete one open work item with the data of its form."""
+
+    work_item_id: int
+    data: dict
+    principal: Principal
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkItemCompleted:
+    """The item done, the case's workflow status after it, and the items it opened."""
+
+    work_item_id: int
+    case_id: int
+    instance_id: int
+    status: str
+    version: int
+    opened: list
+    cancelled: list
+
+
+_load = (
+    select(work_items.c.id, work_items.c.status, work_items.c.task_id, work_items.c.role,
+           work_items.c.agency_id, work_items.c.assignee_id, work_items.c.name,
+           work_items.c.task_spec, workflow_instances.c.id.label("instance_id"),
+           workflow_instances.c.case_id, workflow_instances.c.definition_id,
+           workflow_instances.c.state, workflow_instances.c.version,
+           workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"))
+    .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
+    .join(cases, cases.c.id == workflow_instances.c.case_id)
+    .with_for_update()
+)
+
+
+def may_complete(principal: Principal, row) -> bool:
+    """The assignee, or when unassigned any holder of the item's role in its agency (or an admin)."""
+    if principal.is_admin:
+        return True
+    if row.assignee_id is not None:
+        return row.assignee_id == principal.user_id
+    return principal.holds(row.role, row.agency_id)
+
+
+def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
+    """Complete the item and run the workflow to its next wait.
+
+    Raises NotFound, Forbidden, Conflict (already done, or the case changed since
+    expected_version), InvalidInput or WorkflowFailed; nothing is saved on error.
+    """
+    runner.check_data(cmd.data)
+    conn = uow.conn
+    row = conn.execute(_load.where(work_items.c.id == cmd.work_item_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"work item {cmd.work_item_id} does not exist")
+    if not may_complete(cmd.principal, row):
+        raise Forbidden(f"you may not complete work item {cmd.work_item_id}")
+    if row.status != "open":
+        raise Conflict(f"work item {cmd.work_item_id} is already {row.status}")
+    if cmd.expected_version is not None and cmd.expected_version != row.version:
+        raise Conflict("the case was changed by someone else meanwhile; reload and try again",
+                       details={"expected_version": cmd.expected_version, "version": row.version})
+    definition = uow.specs.get(conn, row.definition_id)
+    workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
+    runner.complete(workflow, row.task_id, cmd.data)
+    now = uow.clock.now()
+    conn.execute(update(work_items).where(work_items.c.id == row.id).values(
+        status="completed", completed_at=now, completed_by=cmd.principal.user_id))
+    events = [event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
+                    work_item_id=row.id, task=row.task_spec, name=row.name)]
+    ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
+                      row.case_agency_id, row.next_timer_at)
+    result = persist_step(uow, ref, workflow, events, done_task_id=row.task_id)
+    return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
+                             result.opened, result.cancelled)

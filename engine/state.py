@@ -1,0 +1,70 @@
+"""Workflow state as TEXT: serialized without its spec, restored onto the cached parsed spec."""
+from __future__ import annotations
+
+import json
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from .errors import WorkflowFailed
+
+_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+_SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+
+#: The SpiffWorkflow serialization format written by this version of petiflow.
+FORMAT_VERSION = _SERIALIZER.VERSION
+
+
+def dump(workflow) -> str:
+    """Serialize a workflow's instance state (no spec) to compact JSON text."""
+    _REGISTRY._encoder_mode = True
+    try:
+        dct = _SERIALIZER.to_dict(workflow)
+        del dct["spec"], dct["subprocess_specs"]
+        dct[_SERIALIZER.VERSION_KEY] = FORMAT_VERSION
+        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"), ensure_ascii=False)
+    except TypeError as exc:
+        raise WorkflowFailed(f"workflow data cannot be stored: {exc}") from None
+    finally:
+        _REGISTRY._encoder_mode = False
+
+
+def _parents_first(tasks: dict, root: str) -> dict:
+    """Tasks ordered so each comes after its parent.
+
+    SpiffWorkflow 3.2 stores a task's data as a delta against its parent and restores
+    in dictionary order; a store that reorders keys (JSONB does) would rebuild tasks
+    on top of parents not restored yet, silently losing data.
+    """
+    seen = set()
+    for task_id, task in tasks.items():
+        parent = task["parent"]
+        if parent is not None and parent not in seen:
+            break
+        seen.add(task_id)
+    else:
+        return tasks
+    ordered, queue = {}, [root]
+    while queue:
+        task_id = queue.pop()
+        ordered[task_id] = tasks[task_id]
+        queue.extend(reversed(tasks[task_id]["children"]))
+    for task_id, task in tasks.items():  # orphans, should there be any, keep their place at the end
+        ordered.setdefault(task_id, task)
+    return ordered
+
+
+def load(text: str, spec, subprocess_specs: dict, script_engine):
+    """Restore a workflow from stored text onto cached spec objects, with the given script engine."""
+    dct = json.loads(text)
+    dct["tasks"] = _parents_first(dct["tasks"], dct["root"])
+    for sub in dct.get("subprocesses", {}).values():
+        sub["tasks"] = _parents_first(sub["tasks"], sub["root"])
+    dct["spec"] = spec
+    dct["subprocess_specs"] = subprocess_specs
+    _SERIALIZER.migrate(dct)
+    workflow = _SERIALIZER.from_dict(dct)
+    # The script engine is not serialized; SpiffWorkflow would fall back to an unrestricted one.
+    # Called processes read it from the top workflow.
+    workflow.script_engine = script_engine
+    return workflow

@@ -1,0 +1,1 @@
+"""Dramatiq actors and the timer scheduler: thin adapters over engine services."""

@@ -1,0 +1,134 @@
+"""Fixtures: a migrated database per test (SQLite or PostgreSQL), a runtime, a fixed clock."""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import migrate
+from engine.bootstrap import Runtime, bootstrap
+from engine.clock import FixedClock
+from engine.db import make_engine
+from engine.schema import metadata
+from engine.settings import Settings
+
+#: Test data (diagrams written for the tests) lives here.
+DATA = Path(__file__).parent / "data"
+
+#: The database every test runs on; CI runs the suite once per URL.
+DATABASE_URL = os.environ.get("PETIFLOW_TEST_DATABASE_URL", "sqlite")
+
+#: A PostgreSQL server for the tests that need two real connections.
+PG_URL = os.environ.get("PETIFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/petiflow_test")
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    base, name = url.rsplit("/", 1)
+    return base.replace("postgresql://", "postgresql+psycopg://") + "/postgres", name
+
+
+def _fresh_pg_database(url: str) -> None:
+    admin, name = _admin_url(url)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def _pg_available(url: str) -> bool:
+    admin, _ = _admin_url(url)
+    try:
+        engine = create_engine(admin, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def _require_pg(url: str) -> None:
+    if not _pg_available(url):
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {url}")
+        pytest.skip(f"PostgreSQL is not reachable at {url}")
+
+
+def _truncate_all(db) -> None:
+    names = ", ".join(f'"{t.name}"' for t in reversed(metadata.sorted_tables))
+    with db.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """One migrated SQLite file per test session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    db = make_engine(Settings(database_url=f"sqlite:///{path}", var_dir=path.parent))
+    migrate.upgrade(db)
+    db.dispose()  # the last connection to close folds the WAL into the file we copy
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    """A PostgreSQL database created and migrated once per session."""
+    url = PG_URL.rsplit("/", 1)[0] + f"/petiflow_test_{os.getpid()}"
+    _require_pg(url)
+    _fresh_pg_database(url)
+    db = make_engine(Settings(database_url=url))
+    migrate.upgrade(db)
+    db.dispose()
+    yield url
+    _fresh_pg_database(url)  # leave an empty database rather than a full one
+
+
+def _pg_runtime_settings(url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=url, var_dir=tmp_path, secret_key="test", script_time_limit=1.0)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock standing at Thursday 2026-11-26 09:00 in Taipei."""
+    return FixedClock(datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def settings(request, tmp_path, sqlite_template) -> Settings:
+    """Settings for the database of this run: a copied SQLite file, or the session's PostgreSQL."""
+    if DATABASE_URL == "sqlite":
+        path = tmp_path / "petiflow.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return Settings(database_url=f"sqlite:///{path}", var_dir=tmp_path, secret_key="test",
+                        script_time_limit=1.0)
+    url = request.getfixturevalue("pg_database")
+    return _pg_runtime_settings(url, tmp_path)
+
+
+@pytest.fixture
+def runtime(settings, clock) -> Runtime:
+    """A runtime on a migrated, empty database with the fixed clock."""
+    rt = bootstrap(settings, clock=clock)
+    if not settings.is_sqlite:
+        _truncate_all(rt.db)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def pg_runtime(pg_database, tmp_path, clock) -> Runtime:
+    """A runtime on PostgreSQL whatever the run's database (for locking tests)."""
+    rt = bootstrap(_pg_runtime_settings(pg_database, tmp_path), clock=clock)
+    _truncate_all(rt.db)
+    yield rt
+    rt.close()
+
+
+def bundle(*names: str) -> dict[str, str]:
+    """Test diagrams by file name, as a deployable bundle."""
+    return {name: (DATA / name).read_text(encoding="utf-8") for name in names}

@@ -1,0 +1,144 @@
+"""Engine services through units of work: start a case, complete its work, refuse bad requests."""
+import pytest
+from sqlalchemy import func, select
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
+from engine.identity import SYSTEM, Principal
+from engine.schema import case_events, cases, timers, work_items, workflow_instances
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.services.work import CompleteWorkItem, complete_work_item
+from tests.conftest import bundle
+
+
+@pytest.fixture
+def deployed(runtime):
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("simple.bpmn", "approval.bpmn")), uow)
+        uow.commit()
+    return runtime
+
+
+def start(runtime, process_key="approval", **kw):
+    with runtime.uow() as uow:
+        started = start_case(StartCase("petition", process_key=process_key, channel="web", **kw), uow)
+        uow.commit()
+    return started
+
+
+def complete(runtime, item_id, data=None, principal=SYSTEM, **kw):
+    with runtime.uow() as uow:
+        done = complete_work_item(CompleteWorkItem(item_id, {} if data is None else data, principal, **kw), uow)
+        uow.commit()
+    return done
+
+
+def rows(runtime, table, *where):
+    with runtime.db.connect() as conn:
+        return conn.execute(select(table).where(*where).order_by(table.c.id)).all()
+
+
+def count(runtime, table):
+    with runtime.db.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_started_case_gets_a_number_an_instance_and_an_inbox_item(deployed):
+    started = start(deployed, petitioner={"name": "王小明", "phone": "0912345678"})
+    assert started.case_no == f"P20261126{started.case_id:06d}"
+    (item,) = rows(deployed, work_items)
+    assert (item.task_spec, item.role, item.status, item.agency_id) == ("confirm", "dispatcher", "open", None)
+    assert [e.kind for e in rows(deployed, case_events)] == ["case_received", "task_ready"]
+
+
+def test_start_data_reaches_the_workflow(deployed):
+    with deployed.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("failing.bpmn")), uow)
+        uow.commit()
+    started = start(deployed, process_key="failing", data={"total": 10, "count": 4})
+    assert started.status == "waiting" and len(started.work_item_ids) == 1
+
+
+def test_a_case_runs_to_the_end_through_the_return_loop(deployed):
+    started = start(deployed)
+    step = complete(deployed, started.work_item_ids[0], {"agency": "工務局"})
+    for decision in ["return", "approve"]:
+        step = complete(deployed, step.opened[0], {"reply": "draft"})
+        step = complete(deployed, step.opened[0], {"decision": decision})
+    assert step.status == "completed"
+    (case,) = rows(deployed, cases)
+    assert case.status == "closed" and case.closed_at is not None
+    kinds = [e.kind for e in rows(deployed, case_events)]
+    assert kinds.count("task_completed") == 5 and kinds[-1] == "case_closed"
+    assert all(i.status == "completed" for i in rows(deployed, work_items))
+
+
+def test_waiting_timer_is_recorded_and_cancelled_when_its_task_completes(deployed):
+    started = start(deployed)
+    step = complete(deployed, started.work_item_ids[0])
+    (timer,) = rows(deployed, timers)
+    (instance,) = rows(deployed, workflow_instances)
+    assert timer.status == "pending" and instance.next_timer_at == timer.due_at
+    complete(deployed, step.opened[0])
+    assert rows(deployed, timers)[0].status == "cancelled"
+    assert rows(deployed, workflow_instances)[0].next_timer_at is None
+
+
+def test_completing_an_item_twice_is_a_conflict_that_changes_nothing(deployed):
+    started = start(deployed)
+    complete(deployed, started.work_item_ids[0])
+    before = (count(deployed, case_events), rows(deployed, workflow_instances)[0].version)
+    with pytest.raises(Conflict):
+        complete(deployed, started.work_item_ids[0])
+    assert (count(deployed, case_events), rows(deployed, workflow_instances)[0].version) == before
+
+
+def test_stale_expected_version_is_a_conflict(deployed):
+    started = start(deployed)
+    with pytest.raises(Conflict):
+        complete(deployed, started.work_item_ids[0], expected_version=7)
+    assert rows(deployed, work_items)[0].status == "open"
+
+
+def test_only_holders_of_the_lane_role_may_complete(deployed):
+    started = start(deployed)
+    caseworker = Principal(user_id=None, username="cw", roles=frozenset({("caseworker", None)}))
+    with pytest.raises(Forbidden):
+        complete(deployed, started.work_item_ids[0], principal=caseworker)
+    dispatcher = Principal(user_id=None, username="d", roles=frozenset({("dispatcher", None)}))
+    assert complete(deployed, started.work_item_ids[0], principal=dispatcher).opened
+
+
+def test_unknown_work_item_is_not_found(deployed):
+    with pytest.raises(NotFound):
+        complete(deployed, 999)
+
+
+def test_case_of_an_undeployed_process_is_not_found_and_leaves_no_case(deployed):
+    with pytest.raises(NotFound):
+        start(deployed, process_key="nothing_here")
+    assert count(deployed, cases) == 0
+
+
+def test_failing_workflow_start_leaves_no_trace(deployed):
+    with deployed.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("failing.bpmn")), uow)
+        uow.commit()
+    with pytest.raises(WorkflowFailed) as caught:
+        start(deployed, process_key="failing", data={"total": 10, "count": 0})
+    assert "Prepare" in caught.value.message
+    assert (count(deployed, cases), count(deployed, workflow_instances)) == (0, 0)
+
+
+@pytest.mark.parametrize("data", [{"bad key": 1}, {"_x": 1}, []])
+def test_bad_task_data_is_refused_and_changes_nothing(deployed, data):
+    started = start(deployed)
+    with pytest.raises(InvalidInput):
+        complete(deployed, started.work_item_ids[0], data)
+    assert rows(deployed, work_items)[0].status == "open"
+
+
+def test_unknown_agency_is_refused(deployed):
+    with pytest.raises(InvalidInput):
+        start(deployed, agency_code="no-such-agency")
+    assert count(deployed, cases) == 0

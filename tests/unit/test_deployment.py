@@ -1,0 +1,141 @@
+"""Deploying BPMN/DMN bundles: versions, content hashes, and refusal of broken diagrams."""
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.errors import InvalidDefinition
+from engine.schema import process_definitions
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from tests.conftest import bundle
+
+MIWG = Path(__file__).resolve().parents[3] / "shared" / "test-material" / "bpmn-miwg"
+
+
+def deploy(runtime, sources):
+    with runtime.uow() as uow:
+        result = deploy_bundle(DeployBundle(sources), uow)
+        uow.commit()
+    return {r.process_key: r for r in result}
+
+
+def versions(runtime, key):
+    with runtime.db.connect() as conn:
+        return conn.execute(select(process_definitions.c.version).where(
+            process_definitions.c.process_key == key).order_by(process_definitions.c.version)).scalars().all()
+
+
+def test_first_deploy_creates_version_one_of_each_process(runtime):
+    result = deploy(runtime, bundle("simple.bpmn", "approval.bpmn"))
+    assert {(k, r.version, r.created) for k, r in result.items()} == {("simple", 1, True), ("approval", 1, True)}
+
+
+def test_deploying_unchanged_files_creates_no_new_version(runtime):
+    deploy(runtime, bundle("simple.bpmn", "approval.bpmn"))
+    again = deploy(runtime, bundle("simple.bpmn", "approval.bpmn"))
+    assert not any(r.created for r in again.values())
+    assert versions(runtime, "simple") == [1]
+
+
+def test_changing_one_file_versions_only_its_process_and_keeps_the_old(runtime):
+    sources = bundle("simple.bpmn", "approval.bpmn")
+    deploy(runtime, sources)
+    sources["simple.bpmn"] = sources["simple.bpmn"].replace('name="Draft the reply"', 'name="Write the reply"')
+    result = deploy(runtime, sources)
+    assert (result["simple"].version, result["simple"].created) == (2, True)
+    assert result["approval"].created is False
+    assert versions(runtime, "simple") == [1, 2]
+
+
+def test_running_cases_stay_on_the_version_they_started_with(runtime):
+    sources = bundle("simple.bpmn")
+    first = deploy(runtime, sources)["simple"]
+    with runtime.uow() as uow:
+        started = start_case(StartCase("petition", process_key="simple", channel="web"), uow)
+        uow.commit()
+    sources["simple.bpmn"] = sources["simple.bpmn"].replace('name="Draft the reply"', 'name="Write the reply"')
+    deploy(runtime, sources)
+    with runtime.db.connect() as conn:
+        used = conn.execute(select(func.max(process_definitions.c.id))).scalar()
+        from engine.schema import workflow_instances
+        on = conn.execute(select(workflow_instances.c.definition_id).where(
+            workflow_instances.c.id == started.instance_id)).scalar_one()
+    assert on == first.definition_id != used
+
+
+def test_reverting_to_earlier_content_creates_a_new_version(runtime):
+    sources = bundle("simple.bpmn")
+    deploy(runtime, sources)
+    changed = {**sources, "simple.bpmn": sources["simple.bpmn"].replace("Draft the reply", "Write it")}
+    deploy(runtime, changed)
+    assert deploy(runtime, sources)["simple"].version == 3
+
+
+def test_broken_diagram_is_refused_with_file_line_and_element_and_nothing_changes(runtime):
+    deploy(runtime, bundle("simple.bpmn"))
+    sources = bundle("simple.bpmn", "approval.bpmn")
+    # A flow that points at a task that does not exist.
+    sources["approval.bpmn"] = sources["approval.bpmn"].replace(
+        '<bpmn:sequenceFlow id="f4" sourceRef="draft" targetRef="approve" />',
+        '<bpmn:sequenceFlow id="f4" sourceRef="draft" targetRef="no_such_task" />')
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, sources)
+    err = caught.value
+    assert err.file == "approval.bpmn"
+    assert err.line is not None and err.line > 1
+    assert "approval.bpmn" in str(err)
+    assert versions(runtime, "approval") == []
+    assert versions(runtime, "simple") == [1]
+
+
+def test_schema_violation_names_the_line(runtime):
+    sources = bundle("simple.bpmn")
+    sources["simple.bpmn"] = sources["simple.bpmn"].replace(
+        '<bpmn:endEvent id="end">', '<bpmn:endEvent id="end" bogus="1"><bpmn:nonsense/>')
+    line = sources["simple.bpmn"].splitlines().index('    <bpmn:endEvent id="end" bogus="1"><bpmn:nonsense/>') + 1
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, sources)
+    assert caught.value.file == "simple.bpmn" and caught.value.line == line
+
+
+def test_malformed_xml_is_refused_with_its_line(runtime):
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, {"bad.bpmn": '<?xml version="1.0"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">\n<oops></bpmn:definitions>'})
+    assert caught.value.file == "bad.bpmn" and caught.value.line == 3
+
+
+def test_entity_declarations_are_refused(runtime):
+    xml = ('<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+           '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">&x;</bpmn:definitions>')
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, {"evil.bpmn": xml})
+    assert "root:" not in str(caught.value)
+
+
+def test_missing_decision_table_is_named(runtime):
+    xml = (Path(__file__).parents[1] / "data" / "simple.bpmn").read_text()
+    xml = xml.replace('<bpmn:scriptTask id="prepare" name="Prepare">',
+                      '<bpmn:businessRuleTask id="prepare" name="Route"><bpmn:extensionElements>'
+                      '<spiffworkflow:calledDecisionId>routing</spiffworkflow:calledDecisionId>'
+                      '</bpmn:extensionElements>').replace(
+        '<bpmn:script>priority = "high" if channel == "1999" else "normal"</bpmn:script>\n    </bpmn:scriptTask>',
+        '</bpmn:businessRuleTask>')
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, {"simple.bpmn": xml})
+    assert caught.value.file == "simple.bpmn"
+    assert "routing" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["C.9.0.bpmn", "C.9.2.bpmn", "C.6.0.bpmn", "B.1.0.bpmn"])
+def test_diagrams_from_other_tools_that_spiff_cannot_run_are_refused_clearly(runtime, name):
+    sources = {name: (MIWG / name).read_text(encoding="utf-8")}
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, sources)
+    assert caught.value.file == name
+    assert caught.value.message
+
+
+def test_executable_diagram_from_another_tool_deploys(runtime):
+    result = deploy(runtime, {"C.9.1.bpmn": (MIWG / "C.9.1.bpmn").read_text(encoding="utf-8")})
+    assert result and all(r.version == 1 for r in result.values())

@@ -1,0 +1,99 @@
+"""The runner: starting, completing and inspecting workflows, saved and restored at every step."""
+from datetime import datetime, timezone
+
+import pytest
+from SpiffWorkflow.util.task import TaskState
+
+from engine import runner
+from engine.errors import Conflict, WorkflowFailed
+from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed, ready, reload
+
+
+@pytest.fixture(scope="module")
+def approval():
+    return parsed("approval", "approval.bpmn")
+
+
+def test_start_runs_scripts_and_stops_at_the_first_user_task():
+    definition = parsed("simple", "simple.bpmn")
+    wf = runner.start(definition, {"channel": "1999"}, SCRIPT_ENGINE)
+    tasks = ready(wf)
+    assert list(tasks) == ["reply"]
+    assert tasks["reply"].lane == "Caseworker"
+    assert tasks["reply"].form_key == "reply.schema.json"
+    assert runner.status_of(wf) == "waiting"
+
+
+def test_return_loop_survives_a_save_and_restore_after_every_step(approval):
+    wf = reload(runner.start(approval, {"case_no": "P1"}, SCRIPT_ENGINE), approval)
+    path = []
+    for decision in ["return", "return", "approve"]:
+        for name, data in [("confirm", {"agency": "工務局"}), ("draft", {"reply": f"try {len(path)}"}),
+                           ("approve", {"decision": decision})]:
+            if name == "confirm" and path:
+                continue
+            task = ready(wf)[name]
+            runner.complete(wf, task.task_id, data)
+            wf = reload(wf, approval)
+            path.append(name)
+    assert path == ["confirm", "draft", "approve", "draft", "approve", "draft", "approve"]
+    assert runner.status_of(wf) == "completed"
+    assert wf.data["reply"] == "try 5" and wf.data["agency"] == "工務局"
+
+
+def test_lanes_name_roles_of_each_ready_task(approval):
+    wf = runner.start(approval, {}, SCRIPT_ENGINE)
+    assert ready(wf)["confirm"].lane == "Dispatcher"
+    runner.complete(wf, ready(wf)["confirm"].task_id, {})
+    assert ready(wf)["draft"].lane == "Caseworker"
+
+
+def test_waiting_boundary_timer_reports_its_due_time(approval):
+    wf = runner.start(approval, {}, SCRIPT_ENGINE)
+    runner.complete(wf, ready(wf)["confirm"].task_id, {})
+    before = datetime.now(timezone.utc)
+    wf = reload(wf, approval)
+    (timer,) = runner.waiting_timers(wf)
+    assert timer.spec_name == "draft_overdue"
+    assert 5.9 < (timer.due_at - before).total_seconds() / 86400 < 6.1
+
+
+def test_expired_timer_fires_after_a_restore(approval):
+    wf = runner.start(approval, {}, SCRIPT_ENGINE)
+    runner.complete(wf, ready(wf)["confirm"].task_id, {})
+    # As if the six days had passed: move the due time SpiffWorkflow computed into the past.
+    timer = [t for t in wf.get_tasks() if t.task_spec.name == "draft_overdue" and t.state == TaskState.WAITING][0]
+    timer.internal_data["event_value"] = "2020-01-01T00:00:00+00:00"
+    wf = reload(wf, approval)
+    runner.run_steps(wf)
+    assert set(ready(wf)) == {"draft", "chase"}
+    assert runner.waiting_timers(wf) == []
+
+
+def test_completing_a_task_twice_is_a_conflict(approval):
+    wf = runner.start(approval, {}, SCRIPT_ENGINE)
+    task_id = ready(wf)["confirm"].task_id
+    runner.complete(wf, task_id, {})
+    with pytest.raises(Conflict):
+        runner.complete(wf, task_id, {})
+
+
+def test_unknown_task_id_is_a_conflict(approval):
+    wf = runner.start(approval, {}, SCRIPT_ENGINE)
+    with pytest.raises(Conflict):
+        runner.complete(wf, "00000000-0000-0000-0000-000000000000", {})
+
+
+def test_failing_script_fails_the_step_naming_the_task():
+    definition = parsed("simple", "simple.bpmn")
+    with pytest.raises(WorkflowFailed) as caught:
+        runner.start(definition, {}, SCRIPT_ENGINE)  # the script reads `channel`, which is missing
+    assert "Prepare" in caught.value.message and "channel" in caught.value.message
+    assert caught.value.details["element_id"] == "prepare"
+
+
+@pytest.mark.parametrize("data", [{"1abc": 1}, {"_private": 1}, {"typename": "x"}, {"a b": 2}])
+def test_task_data_with_unusable_keys_is_refused(data):
+    from engine.errors import InvalidInput
+    with pytest.raises(InvalidInput):
+        runner.check_data(data)
