@@ -18,8 +18,10 @@ class Background:
 
         self.broker = install_broker(runtime.settings)
         set_runtime(runtime)
-        from handlers import actors  # noqa: F401  (actors bind to the broker installed above)
+        from handlers import actors
         from dramatiq import Worker
+
+        actors.bind_to(self.broker)
 
         self._actors = actors
         self.worker = Worker(self.broker, worker_threads=worker_threads, worker_timeout=250)

@@ -23,3 +23,14 @@ def fire_timer(timer_id: int) -> None:
     with runtime.uow() as uow:
         if fire_timer_service(FireTimer(timer_id), uow):
             uow.commit()
+
+
+#: Every actor of this module, for binding to a broker created after import.
+ALL_ACTORS = (fire_timer,)
+
+
+def bind_to(broker) -> None:
+    """Move the actors to a broker created after this module was imported (embedded mode, tests)."""
+    for actor in ALL_ACTORS:
+        actor.broker = broker
+        broker.declare_actor(actor)

@@ -1,0 +1,84 @@
+"""Timers in embedded mode: the scheduler claims due rows, the in-process worker fires them."""
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from engine.bootstrap import bootstrap
+from engine.schema import timers, work_items
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
+from tests.conftest import bundle
+
+
+@pytest.fixture
+def live(settings):
+    """A runtime on the real clock: SpiffWorkflow decides expiry by the real time."""
+    rt = bootstrap(settings)
+    from tests.conftest import _truncate_all
+    if not settings.is_sqlite:
+        _truncate_all(rt.db)
+    with rt.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("deadline.bpmn")), uow)
+        uow.commit()
+    yield rt
+    rt.close()
+
+
+def start(rt, due: datetime):
+    with rt.uow() as uow:
+        started = start_case(StartCase("petition", process_key="deadline",
+                                       data={"reply_due": due.isoformat()}), uow)
+        uow.commit()
+    return started
+
+
+def items(rt):
+    with rt.db.connect() as conn:
+        return {r.task_spec: r.status for r in conn.execute(select(work_items))}
+
+
+def test_a_timer_already_due_at_start_fires_at_once(live):
+    start(live, datetime.now(timezone.utc) - timedelta(seconds=1))
+    assert items(live) == {"take_over": "open"}  # the reply task never reached an inbox
+
+
+def test_a_timer_not_yet_due_is_not_claimed(live):
+    start(live, datetime.now(timezone.utc) + timedelta(days=6))
+    with live.uow() as uow:
+        assert claim_due_timers(ClaimDueTimers("test"), uow) == []
+
+
+def test_two_claims_never_share_a_timer_and_firing_twice_does_nothing(live):
+    due = datetime.now(timezone.utc) + timedelta(seconds=0.5)
+    start(live, due)
+    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    with live.uow() as uow:
+        first = claim_due_timers(ClaimDueTimers("a"), uow)
+        uow.commit()
+    with live.uow() as uow:
+        assert claim_due_timers(ClaimDueTimers("b"), uow) == []
+    with live.uow() as uow:
+        assert fire_timer(FireTimer(first[0]), uow) is True
+        uow.commit()
+    with live.uow() as uow:
+        assert fire_timer(FireTimer(first[0]), uow) is False
+    assert items(live) == {"reply": "cancelled", "take_over": "open"}
+
+
+def test_embedded_background_fires_a_due_timer_without_help(live):
+    from api.embedded import Background
+    start(live, datetime.now(timezone.utc) + timedelta(seconds=1))
+    background = Background(live)
+    background.start()
+    try:
+        deadline = time.monotonic() + 20
+        while items(live).get("take_over") != "open" and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        background.stop()
+    assert items(live) == {"reply": "cancelled", "take_over": "open"}
+    with live.db.connect() as conn:
+        assert [r.status for r in conn.execute(select(timers))] == ["done"]
