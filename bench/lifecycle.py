@@ -18,8 +18,14 @@ is shared and noisy; medians and min/max over rounds are reported, ratios from m
                               [--only sqlite,postgres,bare] [--json bench/results/lifecycle.json]
                               [--profile 300] [--profile-only]
 
---profile N runs N extra lifecycles per database mode under cProfile after the timed rounds and
-prints where the time goes (by library and by function); .prof files go to bench/results/.
+Also counted, on one extra lifecycle per database: SQL statements by kind (before_cursor_execute),
+pool pre-pings, commits and, on PostgreSQL, network round trips. p50/p95 of each unit of work.
+
+--profile N, after the timed rounds, runs N lifecycles per mode three more times: with perf_counter
+around each layer (exclusive ms per lifecycle, no profiler), under pyinstrument (sampled wall clock,
+if installed in the venv) and under cProfile (exact call counts; .prof files in bench/results/),
+and prints where the time goes by library and by function. Ctrl+C (or SIGTERM) stops cleanly,
+reports finished rounds and drops the PostgreSQL bench database.
 """
 from __future__ import annotations
 
