@@ -298,9 +298,10 @@ class EngineLoop:
 
 def _pg_admin(url: str):
     from sqlalchemy import create_engine
-    base, name = url.rsplit("/", 1)
-    admin = base.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres"
-    return create_engine(admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}), name
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = parsed.set(database="postgres")
+    return create_engine(admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}), parsed.database
 
 
 def pg_create(url: str) -> None:
@@ -394,13 +395,12 @@ KEY_FUNCTIONS = [
     ("runner.start (create + run to wait)", "engine/runner.py", "start"),
     ("runner.complete (task.run + run on)", "engine/runner.py", "complete"),
     ("runner.run_steps (refresh_timers + do_engine_steps)", "engine/runner.py", "run_steps"),
-    ("runner.ready_manual_tasks", "engine/runner.py", "ready_manual_tasks"),
-    ("runner.waiting_timers", "engine/runner.py", "waiting_timers"),
+    ("runner.inspect (ready tasks + timers)", "engine/runner.py", "inspect"),
     ("state.dump (serialize, no spec)", "engine/state.py", "dump"),
     ("state.load (restore onto cached spec)", "engine/state.py", "load"),
     ("instances.persist_step", "engine/instances.py", "persist_step"),
     ("instances._sync_work_items", "engine/instances.py", "_sync_work_items"),
-    ("deployment.latest_definition_id", "engine/services/deployment.py", "latest_definition_id"),
+    ("SpecCache.latest_id", "engine/specs.py", "latest_id"),
     ("SQLAlchemy Connection.execute (all)", "sqlalchemy/engine/base.py", "execute"),
     ("SQLAlchemy _execute_context", "sqlalchemy/engine/base.py", "_execute_context"),
     ("SQLAlchemy compile / cache lookup", "sqlalchemy/sql/elements.py", "_compile_w_cache"),

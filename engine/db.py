@@ -48,5 +48,8 @@ def make_engine(settings: Settings) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10,
-                         max_overflow=10)
+    # No pre-ping: it costs a round trip per unit of work. A connection that died (server
+    # restart) fails its first statement, the pool drops every connection, and the unit of
+    # work is retried by its caller: workers retry, the API answers 503.
+    return create_engine(url, echo=settings.sql_echo, pool_size=10, max_overflow=10,
+                         pool_recycle=3600)

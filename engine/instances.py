@@ -42,66 +42,18 @@ def event(case_id: int, at: datetime, kind: str, *, actor_id=None, work_item_id=
             "work_item_id": work_item_id, "data": data or None}
 
 
+# Statements are built once: building one per call costs more than running it on SQLite.
 _insert_events = insert(case_events)
 _insert_items = insert(work_items).returning(work_items.c.id, work_items.c.task_id, sort_by_parameter_order=True)
-
-
-def _open_items(conn, instance_id: int) -> dict[str, int]:
-    rows = conn.execute(select(work_items.c.task_id, work_items.c.id).where(
-        work_items.c.instance_id == instance_id, work_items.c.status == "open"))
-    return {task_id: item_id for task_id, item_id in rows}
-
-
-def _sync_work_items(uow, ref: InstanceRef, workflow, now, events: list, done_task_id: str | None) -> tuple[list, list]:
-    ready = runner.ready_manual_tasks(workflow)
-    existing = {} if ref.is_new else _open_items(uow.conn, ref.id)
-    existing.pop(done_task_id, None)
-    ready_ids = {t.task_id for t in ready}
-    new = [t for t in ready if t.task_id not in existing]
-    gone = [item_id for task_id, item_id in existing.items() if task_id not in ready_ids]
-    opened = []
-    if new:
-        rows = [{
-            "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name,
-            "name": t.name[:200], "lane": t.lane, "role": role_for_lane(t.lane),
-            "agency_id": work_item_agency(t.lane, ref.agency_id), "assignee_id": None,
-            "status": "open", "form_key": t.form_key, "due_at": None, "created_at": now,
-        } for t in new]
-        by_task = {t.task_id: t for t in new}
-        for item_id, task_id in uow.conn.execute(_insert_items, rows):
-            opened.append(item_id)
-            events.append(event(ref.case_id, now, "task_ready", work_item_id=item_id,
-                                task=by_task[task_id].spec_name, name=by_task[task_id].name,
-                                lane=by_task[task_id].lane))
-    if gone:
-        uow.conn.execute(update(work_items).where(work_items.c.id.in_(gone))
-                         .values(status="cancelled", completed_at=now))
-        events.extend(event(ref.case_id, now, "task_cancelled", work_item_id=i) for i in gone)
-    return opened, gone
-
-
-def _sync_timers(uow, ref: InstanceRef, waiting: list, now) -> None:
-    """Make the pending bpmn_timer rows of the instance match the timers the workflow waits on."""
-    if not waiting and ref.next_timer_at is None:
-        return
-    conn = uow.conn
-    pending = {} if ref.is_new else {
-        (r.task_id, r.due_at): r.id for r in conn.execute(
-            select(timers.c.id, timers.c.task_id, timers.c.due_at).where(
-                timers.c.instance_id == ref.id, timers.c.kind == "bpmn_timer",
-                timers.c.status == "pending"))}
-    wanted = {(t.task_id, t.due_at): t for t in waiting}
-    stale = [timer_id for key, timer_id in pending.items() if key not in wanted]
-    if stale:
-        conn.execute(update(timers).where(timers.c.id.in_(stale)).values(status="cancelled"))
-    fresh = [t for key, t in wanted.items() if key not in pending]
-    if fresh:
-        conn.execute(insert(timers), [{
-            "kind": "bpmn_timer", "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id,
-            "due_at": t.due_at, "status": "pending", "payload": {"name": t.name, "task": t.spec_name},
-            "created_at": now} for t in fresh])
-
-
+_cancel_items = (
+    update(work_items)
+    .where(work_items.c.instance_id == bindparam("b_instance"),
+           work_items.c.task_id.in_(bindparam("b_tasks", expanding=True)),
+           work_items.c.status == "open")
+    .values(status="cancelled", completed_at=bindparam("b_now"))
+    .returning(work_items.c.id)
+)
+_insert_instance = insert(workflow_instances).returning(workflow_instances.c.id)
 _update_instance = (
     update(workflow_instances)
     .where(and_(workflow_instances.c.id == bindparam("b_id"),
@@ -110,22 +62,82 @@ _update_instance = (
             status=bindparam("status"), next_timer_at=bindparam("next_timer_at"),
             updated_at=bindparam("updated_at"), error=None)
 )
+_close_case = (
+    update(cases).where(cases.c.id == bindparam("b_id"))
+    .values(status="closed", closed_at=bindparam("b_now"), updated_at=bindparam("b_now"))
+)
+_pending_timers = select(timers.c.id, timers.c.task_id, timers.c.due_at).where(
+    timers.c.instance_id == bindparam("b_instance"), timers.c.kind == "bpmn_timer",
+    timers.c.status == "pending")
+_cancel_timers = (update(timers).where(timers.c.id.in_(bindparam("b_ids", expanding=True)))
+                  .values(status="cancelled"))
+_insert_timers = insert(timers)
 
 
-def persist_step(uow, ref: InstanceRef, workflow, events: list, *, done_task_id: str | None = None,
+def _sync_work_items(conn, ref: InstanceRef, ready: list, before: set[str], now, events: list) -> tuple[list, list]:
+    """Open inbox rows for newly READY tasks and cancel rows whose task is no longer READY.
+
+    The open rows of an instance are exactly its READY manual tasks before the step (every
+    step keeps them in sync in the same transaction), so no query is needed to find them.
+    """
+    ready_ids = {t.task_id for t in ready}
+    new = [t for t in ready if t.task_id not in before]
+    gone = before - ready_ids
+    opened, cancelled = [], []
+    if new:
+        rows = [{
+            "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name,
+            "name": t.name[:200], "lane": t.lane, "role": role_for_lane(t.lane),
+            "agency_id": work_item_agency(t.lane, ref.agency_id), "assignee_id": None,
+            "status": "open", "form_key": t.form_key, "due_at": None, "created_at": now,
+        } for t in new]
+        by_task = {t.task_id: t for t in new}
+        for item_id, task_id in conn.execute(_insert_items, rows):
+            opened.append(item_id)
+            task = by_task[task_id]
+            events.append(event(ref.case_id, now, "task_ready", work_item_id=item_id,
+                                task=task.spec_name, name=task.name, lane=task.lane))
+    if gone:
+        cancelled = conn.execute(_cancel_items, {"b_instance": ref.id, "b_tasks": sorted(gone),
+                                                 "b_now": now}).scalars().all()
+        events.extend(event(ref.case_id, now, "task_cancelled", work_item_id=i) for i in cancelled)
+    return opened, cancelled
+
+
+def _sync_timers(conn, ref: InstanceRef, waiting: list, now) -> None:
+    """Make the pending bpmn_timer rows of the instance match the timers the workflow waits on."""
+    if not waiting and ref.next_timer_at is None:
+        return
+    pending = {} if ref.is_new else {
+        (r.task_id, r.due_at): r.id for r in conn.execute(_pending_timers, {"b_instance": ref.id})}
+    wanted = {(t.task_id, t.due_at): t for t in waiting}
+    stale = [timer_id for key, timer_id in pending.items() if key not in wanted]
+    if stale:
+        conn.execute(_cancel_timers, {"b_ids": stale})
+    fresh = [t for key, t in wanted.items() if key not in pending]
+    if fresh:
+        conn.execute(_insert_timers, [{
+            "kind": "bpmn_timer", "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id,
+            "due_at": t.due_at, "status": "pending", "payload": {"name": t.name, "task": t.spec_name},
+            "created_at": now} for t in fresh])
+
+
+def persist_step(uow, ref: InstanceRef, workflow, events: list, *, ready_before: set[str] = frozenset(),
                  text: str | None = None) -> StepResult:
     """Save a workflow after a step, with its inbox, timers and history, in the current transaction.
 
-    Raises Conflict if another transaction saved the instance since it was loaded.
+    `ready_before` holds the READY manual task ids the workflow had when it was loaded, less
+    the one the step completed. Raises Conflict if another transaction saved the instance
+    since it was loaded.
     """
     now = uow.clock.now()
+    conn = uow.conn
     text = text if text is not None else state.dump(workflow)
     status = runner.status_of(workflow)
-    waiting = runner.waiting_timers(workflow)
-    next_timer_at = min((t.due_at for t in waiting), default=None)
-    conn = uow.conn
+    snapshot = runner.inspect(workflow)
+    next_timer_at = min((t.due_at for t in snapshot.timers), default=None)
     if ref.is_new:
-        ref.id = conn.execute(insert(workflow_instances).returning(workflow_instances.c.id), {
+        ref.id = conn.execute(_insert_instance, {
             "case_id": ref.case_id, "definition_id": ref.definition_id, "state": text, "version": 1,
             "status": status, "next_timer_at": next_timer_at, "created_at": now,
             "updated_at": now}).scalar_one()
@@ -137,12 +149,11 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *, done_task_id:
         if not changed:
             raise Conflict("the case was changed by someone else meanwhile; reload and try again")
         version = ref.version + 1
-    opened, gone = _sync_work_items(uow, ref, workflow, now, events, done_task_id)
-    _sync_timers(uow, ref, waiting, now)
+    opened, cancelled = _sync_work_items(conn, ref, snapshot.ready, set(ready_before), now, events)
+    _sync_timers(conn, ref, snapshot.timers, now)
     if status == "completed":
-        conn.execute(update(cases).where(cases.c.id == ref.case_id)
-                     .values(status="closed", closed_at=now, updated_at=now))
+        conn.execute(_close_case, {"b_id": ref.case_id, "b_now": now})
         events.append(event(ref.case_id, now, "case_closed"))
     if events:
         conn.execute(_insert_events, events)
-    return StepResult(ref.id, status, version, opened, gone)
+    return StepResult(ref.id, status, version, opened, cancelled)

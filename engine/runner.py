@@ -90,15 +90,23 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
     run_steps(workflow)
 
 
-def ready_manual_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
-    """The READY user and manual tasks, in tree order."""
-    ready = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-        spec = task.task_spec
-        properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
-        ready.append(ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name,
-                               spec.lane, properties.get("formJsonSchemaFilename")))
-    return ready
+@dataclass(frozen=True)
+class Snapshot:
+    """What the database mirrors of a workflow after a step: its inbox tasks and its timers."""
+
+    ready: list[ReadyTask]
+    timers: list[WaitingTimer]
+
+    @property
+    def ready_ids(self) -> set[str]:
+        return {t.task_id for t in self.ready}
+
+
+def _ready_task(task) -> ReadyTask:
+    spec = task.task_spec
+    properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
+    return ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane,
+                     properties.get("formJsonSchemaFilename"))
 
 
 def _due(event_definition, value) -> datetime | None:
@@ -111,18 +119,39 @@ def _due(event_definition, value) -> datetime | None:
     return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
 
 
+def _waiting_timer(task) -> WaitingTimer | None:
+    event_definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event_definition, TimerEventDefinition):
+        return None
+    due = _due(event_definition, task.internal_data.get("event_value"))
+    if due is None:
+        return None
+    spec = task.task_spec
+    return WaitingTimer(str(task.id), spec.name, spec.bpmn_name or spec.name, due.astimezone(timezone.utc))
+
+
+def inspect(workflow: BpmnWorkflow) -> Snapshot:
+    """READY manual tasks and WAITING timers, found in one walk of the task tree."""
+    ready, timers = [], []
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if task.state == TaskState.READY:
+            if task.task_spec.manual:
+                ready.append(_ready_task(task))
+        else:
+            timer = _waiting_timer(task)
+            if timer is not None:
+                timers.append(timer)
+    return Snapshot(ready, timers)
+
+
+def ready_manual_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    """The READY user and manual tasks, in tree order."""
+    return inspect(workflow).ready
+
+
 def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     """Every WAITING timer event with the due time SpiffWorkflow computed for it."""
-    timers = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        event_definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(event_definition, TimerEventDefinition):
-            due = _due(event_definition, task.internal_data.get("event_value"))
-            if due is not None:
-                spec = task.task_spec
-                timers.append(WaitingTimer(str(task.id), spec.name, spec.bpmn_name or spec.name,
-                                           due.astimezone(timezone.utc)))
-    return timers
+    return inspect(workflow).timers
 
 
 def status_of(workflow: BpmnWorkflow) -> str:

@@ -6,14 +6,13 @@ from datetime import datetime
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from .. import runner
 from ..errors import InvalidInput, NotFound
 from ..identity import SYSTEM, Principal
 from ..instances import InstanceRef, event, persist_step
 from ..schema import agencies, cases, petitioners
-from .deployment import latest_definition_id
 
 #: Case number prefixes per case type; the number reads as prefix + local date + sequence.
 CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",
@@ -60,10 +59,16 @@ def case_number(case_type: str, received_at: datetime, case_id: int) -> str:
     return f"{prefix}{received_at.astimezone(LOCAL_TZ):%Y%m%d}{case_id:06d}"
 
 
+_insert_petitioner = insert(petitioners).returning(petitioners.c.id)
+_insert_case = insert(cases).returning(cases.c.id)
+_set_case_no = update(cases).where(cases.c.id == bindparam("b_id")).values(case_no=bindparam("case_no"))
+_agency_by_code = select(agencies.c.id).where(agencies.c.code == bindparam("code"))
+
+
 def _agency_id(conn, code: str | None) -> int | None:
     if code is None:
         return None
-    found = conn.execute(select(agencies.c.id).where(agencies.c.code == code)).scalar_one_or_none()
+    found = conn.execute(_agency_by_code, {"code": code}).scalar_one_or_none()
     if found is None:
         raise InvalidInput(f"agency {code!r} does not exist", details={"fields": {"agency_code": ["unknown agency"]}})
     return found
@@ -74,7 +79,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     runner.check_data(cmd.data)
     conn = uow.conn
     process_key = cmd.process_key or cmd.case_type
-    definition_id = latest_definition_id(conn, process_key)
+    definition_id = uow.specs.latest_id(conn, process_key)
     if definition_id is None:
         raise NotFound(f"no process {process_key!r} is deployed")
     definition = uow.specs.get(conn, definition_id)
@@ -86,15 +91,14 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
         unknown = set(cmd.petitioner) - set(_PETITIONER_FIELDS)
         if unknown:
             raise InvalidInput("unknown petitioner fields", details={"fields": {k: ["unknown field"] for k in unknown}})
-        petitioner_id = conn.execute(insert(petitioners).returning(petitioners.c.id),
-                                     {**cmd.petitioner, "created_at": now}).scalar_one()
-    case_id = conn.execute(insert(cases).returning(cases.c.id), {
+        petitioner_id = conn.execute(_insert_petitioner, {**cmd.petitioner, "created_at": now}).scalar_one()
+    case_id = conn.execute(_insert_case, {
         "case_no": uuid4().hex, "case_type": cmd.case_type, "channel": cmd.channel,
         "category": cmd.category, "district": cmd.district, "subject": cmd.subject, "status": "open",
         "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": petitioner_id,
         "received_at": received_at, "created_at": now, "updated_at": now}).scalar_one()
     case_no = case_number(cmd.case_type, received_at, case_id)
-    conn.execute(update(cases).where(cases.c.id == case_id).values(case_no=case_no))
+    conn.execute(_set_case_no, {"b_id": case_id, "case_no": case_no})
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
             "channel": cmd.channel, "category": cmd.category, "district": cmd.district}
     workflow = runner.start(definition, data, uow.script_engine)

@@ -53,12 +53,6 @@ def deploy_bundle(cmd: DeployBundle, uow) -> list[ProcessDeployed]:
              "deployed_at": now, "deployed_by": cmd.deployed_by},
         ).scalar_one()
         results.append(ProcessDeployed(bundle.process_key, version, definition_id, True))
+    if any(r.created for r in results):
+        uow.after_commit(uow.specs.forget_latest)
     return results
-
-
-def latest_definition_id(conn, process_key: str) -> int | None:
-    """The id of the newest deployed version of a process, or None."""
-    return conn.execute(
-        select(process_definitions.c.id).where(process_definitions.c.process_key == process_key)
-        .order_by(process_definitions.c.version.desc()).limit(1)
-    ).scalar_one_or_none()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import runner, state
 from ..errors import NotFound
@@ -24,13 +24,14 @@ _load = (
            workflow_instances.c.state, workflow_instances.c.version, workflow_instances.c.status,
            workflow_instances.c.next_timer_at, cases.c.agency_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
+    .where(workflow_instances.c.id == bindparam("b_id"))
     .with_for_update()
 )
 
 
 def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     """Run the instance on; returns None (changing nothing) if it is already finished."""
-    row = uow.conn.execute(_load.where(workflow_instances.c.id == cmd.instance_id)).one_or_none()
+    row = uow.conn.execute(_load, {"b_id": cmd.instance_id}).one_or_none()
     if row is None:
         raise NotFound(f"workflow instance {cmd.instance_id} does not exist")
     if row.status in ("completed", "cancelled"):
@@ -38,10 +39,11 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     definition = uow.specs.get(uow.conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     before = row.state
+    ready_before = runner.inspect(workflow).ready_ids
     runner.run_steps(workflow)
     after = state.dump(workflow)
     if after == before:
         return StepResult(row.id, row.status, row.version)
     events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
     ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, row.agency_id, row.next_timer_at)
-    return persist_step(uow, ref, workflow, events, text=after)
+    return persist_step(uow, ref, workflow, events, ready_before=ready_before, text=after)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from .. import runner, state
 from ..errors import Conflict, Forbidden, NotFound
@@ -44,7 +44,12 @@ _load = (
            workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"))
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
+    .where(work_items.c.id == bindparam("b_item"))
     .with_for_update()
+)
+_complete_item = (
+    update(work_items).where(work_items.c.id == bindparam("b_item"))
+    .values(status="completed", completed_at=bindparam("b_now"), completed_by=bindparam("b_by"))
 )
 
 
@@ -65,7 +70,7 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     """
     runner.check_data(cmd.data)
     conn = uow.conn
-    row = conn.execute(_load.where(work_items.c.id == cmd.work_item_id)).one_or_none()
+    row = conn.execute(_load, {"b_item": cmd.work_item_id}).one_or_none()
     if row is None:
         raise NotFound(f"work item {cmd.work_item_id} does not exist")
     if not may_complete(cmd.principal, row):
@@ -77,14 +82,14 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
                        details={"expected_version": cmd.expected_version, "version": row.version})
     definition = uow.specs.get(conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
+    ready_before = runner.inspect(workflow).ready_ids - {row.task_id}
     runner.complete(workflow, row.task_id, cmd.data)
     now = uow.clock.now()
-    conn.execute(update(work_items).where(work_items.c.id == row.id).values(
-        status="completed", completed_at=now, completed_by=cmd.principal.user_id))
+    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
     events = [event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
                     work_item_id=row.id, task=row.task_spec, name=row.name)]
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
                       row.case_agency_id, row.next_timer_at)
-    result = persist_step(uow, ref, workflow, events, done_task_id=row.task_id)
+    result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)
