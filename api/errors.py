@@ -6,6 +6,7 @@ import re
 
 import marshmallow as ma
 from flask import Flask, request
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -90,9 +91,18 @@ def handle_unexpected_error(error: Exception):
     return error_body(500, "internal_server_error", GENERIC_500_MESSAGE), 500
 
 
+def handle_database_error(error: DBAPIError):
+    """A lost or refused database connection is an outage (503, retry), not a bug; others are 500s."""
+    if isinstance(error, OperationalError) or error.connection_invalidated:
+        log.warning("Database unavailable on %s %s: %s", request.method, request.path, error)
+        return error_body(503, NotReady.code, "The database is unavailable; try again shortly."), 503
+    return handle_unexpected_error(error)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Send every error raised while handling a request through the one error shape."""
     app.register_error_handler(PetiflowError, handle_petiflow_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)
 

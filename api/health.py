@@ -53,7 +53,7 @@ def ready():
     db = get_runtime().db
     try:
         with db.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execution_options(read_only=True).execute(text("SELECT 1"))
         revision = migrate.current_revision(db)
     except SQLAlchemyError as exc:
         log.warning("Readiness check: database unreachable: %s", exc)

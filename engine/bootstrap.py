@@ -23,9 +23,10 @@ class Runtime:
     specs: SpecCache
     script_engine: object
 
-    def uow(self) -> UnitOfWork:
-        """A new unit of work; use it as a context manager."""
-        return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine)
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work; use it as a context manager. Read-only ones never take the write lock."""
+        return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
+                          read_only=read_only)
 
     def close(self) -> None:
         self.db.dispose()

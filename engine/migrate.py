@@ -37,8 +37,9 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None when it was never migrated."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return MigrationContext.configure(conn.execution_options(read_only=True)).get_current_revision()
 
 
 def is_current(engine: Engine) -> bool:

@@ -4,6 +4,9 @@ from __future__ import annotations
 from typing import Callable
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from .errors import NotReady
 
 
 class UnitOfWork:
@@ -13,8 +16,9 @@ class UnitOfWork:
     Callbacks registered with after_commit() run once the commit has succeeded.
     """
 
-    def __init__(self, db: Engine, *, clock, specs, script_engine):
+    def __init__(self, db: Engine, *, clock, specs, script_engine, read_only: bool = False):
         self.db = db
+        self.read_only = read_only
         self.clock = clock
         self.specs = specs
         self.script_engine = script_engine
@@ -26,8 +30,16 @@ class UnitOfWork:
         return self.db.dialect.name
 
     def __enter__(self) -> "UnitOfWork":
-        self.conn = self.db.connect()
-        self.conn.begin()
+        try:
+            self.conn = self.db.connect()
+            if self.read_only:
+                self.conn = self.conn.execution_options(read_only=True)
+            self.conn.begin()
+        except DBAPIError as exc:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+            raise NotReady(f"the database is unavailable ({type(exc.orig).__name__}); try again shortly") from exc
         return self
 
     def __exit__(self, *exc) -> None:
@@ -40,6 +52,8 @@ class UnitOfWork:
             self._after_commit.clear()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self.conn.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

@@ -186,3 +186,12 @@ def _unreachable_pg_settings(tmp_path):
     # Port 1 refuses at once; the timeout only bounds the worst case.
     return Settings(database_url="postgresql://petiflow@127.0.0.1:1/petiflow?connect_timeout=1",
                     var_dir=tmp_path, secret_key="test")
+
+
+def test_lost_database_connection_is_a_503_to_retry_not_a_500(app):
+    from sqlalchemy.exc import OperationalError
+    _raises(app, OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    response = app.test_client().get("/boom")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "not_ready"
+    assert "server closed" not in response.get_data(as_text=True)
