@@ -43,9 +43,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.register_error_handlers(app)
 
     # Imported here because blueprint modules import get_runtime from this module.
-    from . import health
+    from . import health, home
 
     api.register_blueprint(health.blp)
+    app.register_blueprint(home.bp)
     return app
 
 

@@ -89,6 +89,9 @@ def test_serve_starts_embedded_mode_with_demo_data_and_answers(env):
                 time.sleep(0.1)
         assert (status, body["status"]) == (200, "ready")
         assert _get(f"http://127.0.0.1:{port}/openapi.json")[1]["info"]["title"] == "petiflow"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            page = response.read().decode()
+        assert "petiflow" in page and "dispatcher" in page  # the demo cases wait for dispatchers
     finally:
         proc.terminate()
         proc.wait(15)

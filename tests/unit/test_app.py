@@ -195,3 +195,18 @@ def test_lost_database_connection_is_a_503_to_retry_not_a_500(app):
     assert response.status_code == 503
     assert response.get_json()["error"] == "not_ready"
     assert "server closed" not in response.get_data(as_text=True)
+
+
+def test_home_page_shows_open_cases_and_the_inbox_by_role(app):
+    from engine.services.cases import StartCase, start_case
+    from engine.services.deployment import DeployBundle, deploy_bundle
+    from tests.conftest import bundle
+    runtime = app.extensions["petiflow"]
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("approval.bpmn")), uow)
+        start_case(StartCase("petition", process_key="approval"), uow)
+        uow.commit()
+    response = app.test_client().get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert "Reply with approval" in page and "dispatcher" in page and "v1" in page

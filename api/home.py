@@ -1,0 +1,29 @@
+"""The landing page: what this installation holds, and where to go next."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import func, select
+
+from engine.schema import cases, process_definitions, work_items
+
+from .app import get_runtime
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    """A page a person can open: deployed processes, open cases and the inbox by role."""
+    with get_runtime().uow(read_only=True) as uow:
+        conn = uow.conn
+        processes = conn.execute(
+            select(process_definitions.c.process_key, process_definitions.c.name,
+                   func.max(process_definitions.c.version).label("version"))
+            .group_by(process_definitions.c.process_key, process_definitions.c.name)
+            .order_by(process_definitions.c.process_key)).all()
+        open_cases = conn.execute(select(func.count()).select_from(cases)
+                                  .where(cases.c.status == "open")).scalar_one()
+        inbox = conn.execute(
+            select(work_items.c.role, func.count().label("n")).where(work_items.c.status == "open")
+            .group_by(work_items.c.role).order_by(work_items.c.role)).all()
+    return render_template("home.html", processes=processes, open_cases=open_cases, inbox=inbox)
