@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from . import spiff_clock
 from .errors import Conflict, InvalidInput, WorkflowFailed
 from .specs import ParsedDefinition
 
@@ -50,29 +51,31 @@ def _failed(exc: Exception) -> WorkflowFailed:
                           details={k: v for k, v in details.items() if v is not None})
 
 
-def run_steps(workflow: BpmnWorkflow) -> None:
+def run_steps(workflow: BpmnWorkflow, clock=None) -> None:
     """Fire due timers and run every automatic task until the workflow waits.
 
     One do_engine_steps() marks an expired timer READY only at its end, so timers are
-    refreshed first (see reference/spiffworkflow-3.2-notes.md, risk 4).
+    refreshed first (see reference/spiffworkflow-3.2-notes.md, risk 4). Timers are computed
+    and checked on `clock` (the system time when None).
     """
     try:
-        workflow.refresh_timers()
-        workflow.do_engine_steps()
+        with spiff_clock.using(clock):
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
     except (SpiffWorkflowException, WorkflowException) as exc:
         raise _failed(exc) from None
 
 
-def start(definition: ParsedDefinition, data: dict, script_engine) -> BpmnWorkflow:
+def start(definition: ParsedDefinition, data: dict, script_engine, clock=None) -> BpmnWorkflow:
     """Create a workflow on a parsed definition with start data and run it to its first wait."""
     workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=script_engine)
     start_task = workflow.get_next_task(state=TaskState.READY)
     start_task.data.update(data)
-    run_steps(workflow)
+    run_steps(workflow, clock)
     return workflow
 
 
-def complete(workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
+def complete(workflow: BpmnWorkflow, task_id: str, data: dict, clock=None) -> None:
     """Complete a READY manual task with data and run on; raises Conflict if it is not ready."""
     try:
         task = workflow.get_task_from_id(UUID(task_id))
@@ -84,10 +87,11 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict) -> None:
         raise Conflict(f"task {task.task_spec.bpmn_name or task.task_spec.name} is not waiting for input")
     task.set_data(**data)
     try:
-        task.run()
+        with spiff_clock.using(clock):
+            task.run()
     except (SpiffWorkflowException, WorkflowException) as exc:
         raise _failed(exc) from None
-    run_steps(workflow)
+    run_steps(workflow, clock)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     conn.execute(_set_case_no, {"b_id": case_id, "case_no": case_no})
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
             "channel": cmd.channel, "category": cmd.category, "district": cmd.district}
-    workflow = runner.start(definition, data, uow.script_engine)
+    workflow = runner.start(definition, data, uow.script_engine, uow.clock)
     events = [event(case_id, now, "case_received", actor_id=cmd.principal.user_id,
                     process=process_key, version=definition.version, channel=cmd.channel)]
     ref = InstanceRef(None, case_id, definition_id, 0, agency_id, is_new=True)

@@ -40,7 +40,7 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     before = row.state
     ready_before = runner.inspect(workflow).ready_ids
-    runner.run_steps(workflow)
+    runner.run_steps(workflow, uow.clock)
     after = state.dump(workflow)
     if after == before:
         return StepResult(row.id, row.status, row.version)

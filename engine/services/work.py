@@ -83,7 +83,7 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     definition = uow.specs.get(conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     ready_before = runner.inspect(workflow).ready_ids - {row.task_id}
-    runner.complete(workflow, row.task_id, cmd.data)
+    runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     now = uow.clock.now()
     conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
     events = [event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,

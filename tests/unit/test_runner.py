@@ -97,3 +97,27 @@ def test_task_data_with_unusable_keys_is_refused(data):
     from engine.errors import InvalidInput
     with pytest.raises(InvalidInput):
         runner.check_data(data)
+
+
+def test_timers_are_computed_and_fired_on_the_injected_clock(approval):
+    from datetime import timedelta
+
+    from engine.clock import FixedClock
+    clock = FixedClock(datetime(2030, 1, 7, 1, 0, tzinfo=timezone.utc))
+    wf = runner.start(approval, {}, SCRIPT_ENGINE, clock)
+    runner.complete(wf, ready(wf)["confirm"].task_id, {}, clock)
+    (timer,) = runner.waiting_timers(wf)
+    assert timer.due_at == clock.now() + timedelta(days=6)
+    clock.advance(days=5, hours=23)
+    runner.run_steps(reload(wf, approval), clock)
+    wf = reload(wf, approval)
+    runner.run_steps(wf, clock)
+    assert set(ready(wf)) == {"draft"}
+    clock.advance(hours=2)
+    runner.run_steps(wf, clock)
+    assert set(ready(wf)) == {"draft", "chase"}
+
+
+def test_outside_a_step_spiffworkflow_sees_the_system_time():
+    from engine.spiff_clock import ClockedDatetime
+    assert abs((ClockedDatetime.now(timezone.utc) - datetime.now(timezone.utc)).total_seconds()) < 5
