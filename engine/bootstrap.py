@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from . import actions
 from .clock import SystemClock
 from .db import make_engine
 from .scripting import make_script_engine
@@ -34,10 +35,12 @@ class Runtime:
 
 def bootstrap(settings: Settings, *, clock=None, db: Engine | None = None) -> Runtime:
     """Create the runtime from settings; tests pass their own clock or engine."""
+    script_engine = make_script_engine(time_limit=settings.script_time_limit)
+    script_engine.services = actions.perform  # service tasks run engine actions
     return Runtime(
         settings=settings,
         db=db or make_engine(settings),
         clock=clock or SystemClock(),
         specs=SpecCache(),
-        script_engine=make_script_engine(time_limit=settings.script_time_limit),
+        script_engine=script_engine,
     )

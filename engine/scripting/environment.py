@@ -192,14 +192,21 @@ class RestrictedScriptEngine(PythonScriptEngine):
                 err.task, err.task_spec = task, task.task_spec
             raise
 
+    #: The engine's handler for service tasks: (operation_name, {param: value}) -> JSON text.
+    services = None
+
     def call_service(self, task, **kwargs):
         # SpiffWorkflow's own version names an undefined variable in its error path.
         try:
-            return self.environment.call_service(task.data, **kwargs)
+            if self.services is None:
+                return self.environment.call_service(task.data, **kwargs)
+            params = {name: p["value"] for name, p in kwargs.get("operation_params", {}).items()}
+            return self.services(kwargs["operation_name"], params)
         except SpiffWorkflowException:
             raise
         except Exception as err:
-            raise WorkflowTaskException(f"service call failed: {err}", task=task, exception=err) from err
+            raise WorkflowTaskException(f"{task.task_spec.bpmn_name or task.task_spec.name}: {err}",
+                                        task=task, exception=err) from err
 
 
 def make_script_engine(time_limit: float | None = 2.0, *, max_ticks: int = DEFAULT_MAX_TICKS,

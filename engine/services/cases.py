@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, select, update
 
-from .. import runner
+from .. import actions, runner
 from ..errors import InvalidInput, NotFound
 from ..identity import SYSTEM, Principal
 from ..instances import InstanceRef, event, persist_step
@@ -101,9 +101,10 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     conn.execute(_set_case_no, {"b_id": case_id, "case_no": case_no})
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
             "channel": cmd.channel, "category": cmd.category, "district": cmd.district}
-    workflow = runner.start(definition, data, uow.script_engine, uow.clock)
     events = [event(case_id, now, "case_received", actor_id=cmd.principal.user_id,
                     process=process_key, version=definition.version, channel=cmd.channel)]
-    ref = InstanceRef(None, case_id, definition_id, 0, agency_id, is_new=True)
+    with actions.step(actions.StepContext(uow, case_id, agency_id, cmd.principal.user_id, events)) as ctx:
+        workflow = runner.start(definition, data, uow.script_engine, uow.clock)
+    ref = InstanceRef(None, case_id, definition_id, 0, ctx.agency_id, is_new=True)
     result = persist_step(uow, ref, workflow, events)
     return CaseStarted(case_id, case_no, result.instance_id, result.status, result.opened)

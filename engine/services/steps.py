@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
-from .. import runner, state
+from .. import actions, runner, state
 from ..errors import NotFound
 from ..instances import InstanceRef, StepResult, event, persist_step
 from ..schema import cases, workflow_instances
@@ -40,10 +40,12 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     before = row.state
     ready_before = runner.inspect(workflow).ready_ids
-    runner.run_steps(workflow, uow.clock)
+    events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
+    context = actions.StepContext(uow, row.case_id, row.agency_id, None, events)
+    with actions.step(context):
+        runner.run_steps(workflow, uow.clock)
     after = state.dump(workflow)
     if after == before:
         return StepResult(row.id, row.status, row.version)
-    events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
-    ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, row.agency_id, row.next_timer_at)
+    ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id, row.next_timer_at)
     return persist_step(uow, ref, workflow, events, ready_before=ready_before, text=after)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
-from .. import runner, state
+from .. import actions, runner, state
 from ..errors import Conflict, Forbidden, NotFound
 from ..identity import Principal
 from ..instances import InstanceRef, event, persist_step
@@ -83,13 +83,15 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     definition = uow.specs.get(conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     ready_before = runner.inspect(workflow).ready_ids - {row.task_id}
-    runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     now = uow.clock.now()
-    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
     events = [event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
                     work_item_id=row.id, task=row.task_spec, name=row.name)]
+    context = actions.StepContext(uow, row.case_id, row.case_agency_id, cmd.principal.user_id, events)
+    with actions.step(context):
+        runner.complete(workflow, row.task_id, cmd.data, uow.clock)
+    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
-                      row.case_agency_id, row.next_timer_at)
+                      context.agency_id, row.next_timer_at)
     result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)

@@ -1,0 +1,118 @@
+"""Engine actions a diagram calls as BPMN service tasks (`spiffworkflow:serviceTaskOperator`).
+
+A service task names an operation and its parameters; the script engine hands the call to
+`perform`, which runs the registered action inside the unit of work of the step being run
+(set with `step()`), so what the action changes commits or rolls back with the step. The
+action's return value becomes the task's result variable.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import bindparam, select, update
+
+from .errors import InvalidInput, PetiflowError
+from .instances import event
+from .schema import agencies, cases, work_items
+
+
+@dataclass
+class StepContext:
+    """What an action may read and change while a step of one case runs."""
+
+    uow: object
+    case_id: int
+    agency_id: int | None
+    actor_id: int | None = None
+    events: list = field(default_factory=list)
+
+
+#: Registered actions by operation name.
+ACTIONS: dict[str, Callable[[StepContext, dict], object]] = {}
+
+_current: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar("petiflow_step", default=None)
+
+
+class ActionFailed(PetiflowError):
+    """Raised when a service task names an unknown action or its action refuses the call."""
+
+    code = "action_failed"
+
+
+def action(name: str):
+    """Register a function as the action behind service-task operation `name`."""
+    def register(fn):
+        ACTIONS[name] = fn
+        return fn
+    return register
+
+
+@contextmanager
+def step(context: StepContext):
+    """Let service tasks run while the enclosed workflow step runs."""
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+def perform(operation_name: str, params: dict) -> str:
+    """Run the action for a service task; returns its result as JSON text (what Spiff expects)."""
+    context = _current.get()
+    if context is None:
+        raise ActionFailed(f"service task {operation_name!r} ran outside a case step")
+    fn = ACTIONS.get(operation_name)
+    if fn is None:
+        raise ActionFailed(f"no engine action is named {operation_name!r}; known: {', '.join(sorted(ACTIONS))}")
+    return json.dumps(fn(context, params), ensure_ascii=False, default=str)
+
+
+_agency_by_code = select(agencies.c.id, agencies.c.name).where(agencies.c.code == bindparam("code"))
+_move_case = update(cases).where(cases.c.id == bindparam("b_case")).values(
+    agency_id=bindparam("agency_id"), updated_at=bindparam("b_now"))
+_move_open_items = (
+    update(work_items)
+    .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
+           work_items.c.agency_id.is_not(None))
+    .values(agency_id=bindparam("agency_id"), assignee_id=None)
+)
+
+
+@action("transfer_case")
+def transfer_case(context: StepContext, params: dict) -> dict:
+    """改分/移文: move the case to another agency; its open agency work moves at once."""
+    code, reason = params.get("agency_code"), (params.get("reason") or "").strip()
+    if not code:
+        raise InvalidInput("a transfer needs the agency to transfer to")
+    if not reason:
+        raise InvalidInput("a transfer needs a reason")
+    conn, now = context.uow.conn, context.uow.clock.now()
+    found = conn.execute(_agency_by_code, {"code": code}).one_or_none()
+    if found is None:
+        raise InvalidInput(f"agency {code!r} does not exist")
+    if found.id == context.agency_id:
+        return {"agency_code": code, "moved": False}
+    conn.execute(_move_case, {"b_case": context.case_id, "agency_id": found.id, "b_now": now})
+    conn.execute(_move_open_items, {"b_case": context.case_id, "agency_id": found.id})
+    context.events.append(event(context.case_id, now, "case_transferred", actor_id=context.actor_id,
+                                from_agency_id=context.agency_id, to_agency_id=found.id,
+                                to_agency=found.name, reason=reason))
+    context.agency_id = found.id
+    return {"agency_code": code, "agency_name": found.name, "moved": True}
+
+
+@action("record_event")
+def record_event(context: StepContext, params: dict) -> dict:
+    """Write a named entry in the case history (e.g. a closing reason under art. 173)."""
+    kind = str(params.get("kind") or "").strip()
+    if not kind.isidentifier():
+        raise InvalidInput("record_event needs a kind that is a plain identifier")
+    data = {k: v for k, v in params.items() if k != "kind"}
+    context.events.append(event(context.case_id, context.uow.clock.now(), kind,
+                                actor_id=context.actor_id, **data))
+    return {"recorded": kind}

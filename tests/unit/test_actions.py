@@ -1,0 +1,74 @@
+"""Engine actions called from service tasks: they change the case inside the step's transaction."""
+import pytest
+from sqlalchemy import insert, select
+
+from engine.errors import WorkflowFailed
+from engine.identity import SYSTEM
+from engine.schema import agencies, case_events, cases, work_items
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.services.work import CompleteWorkItem, complete_work_item
+from tests.conftest import bundle
+
+
+@pytest.fixture
+def org(runtime):
+    with runtime.uow() as uow:
+        uow.conn.execute(insert(agencies), [{"code": "public_works", "name": "工務局", "kind": "bureau"},
+                                            {"code": "transport", "name": "交通局", "kind": "bureau"}])
+        deploy_bundle(DeployBundle(bundle("transfer.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="transfer", agency_code="public_works",
+                                       data={"transfer_to": None}), uow)
+        uow.commit()
+    return runtime, started
+
+
+def complete(runtime, item_id, data):
+    with runtime.uow() as uow:
+        done = complete_work_item(CompleteWorkItem(item_id, data, SYSTEM), uow)
+        uow.commit()
+    return done
+
+
+def agency_of(runtime, table, where):
+    with runtime.db.connect() as conn:
+        return conn.execute(select(agencies.c.code).join(table, table.c.agency_id == agencies.c.id)
+                            .where(where)).scalar_one()
+
+
+def test_transfer_moves_the_case_and_its_new_work_to_the_other_agency(org):
+    runtime, started = org
+    step = complete(runtime, started.work_item_ids[0], {"transfer_to": "transport", "transfer_reason": "號誌屬交通局"})
+    assert agency_of(runtime, cases, cases.c.id == started.case_id) == "transport"
+    assert agency_of(runtime, work_items, work_items.c.id == step.opened[0]) == "transport"
+    with runtime.db.connect() as conn:
+        moved = conn.execute(select(case_events.c.data).where(case_events.c.kind == "case_transferred")).scalar_one()
+    assert moved["reason"] == "號誌屬交通局" and moved["to_agency"] == "交通局"
+
+
+def test_transfer_to_an_unknown_agency_fails_the_step_and_changes_nothing(org):
+    runtime, started = org
+    with pytest.raises(WorkflowFailed) as caught:
+        complete(runtime, started.work_item_ids[0], {"transfer_to": "nowhere", "transfer_reason": "x"})
+    assert "nowhere" in caught.value.message
+    assert agency_of(runtime, cases, cases.c.id == started.case_id) == "public_works"
+    with runtime.db.connect() as conn:
+        assert conn.execute(select(work_items.c.status)).scalars().all() == ["open"]
+
+
+def test_transfer_without_a_reason_is_refused(org):
+    runtime, started = org
+    with pytest.raises(WorkflowFailed) as caught:
+        complete(runtime, started.work_item_ids[0], {"transfer_to": "transport", "transfer_reason": " "})
+    assert "reason" in caught.value.message
+
+
+def test_a_service_task_naming_no_action_fails_clearly(runtime):
+    xml = bundle("transfer.bpmn")["transfer.bpmn"].replace('id="transfer_case"', 'id="no_such_action"')
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle({"transfer.bpmn": xml}), uow)
+        started = start_case(StartCase("petition", process_key="transfer", data={"transfer_to": None}), uow)
+        uow.commit()
+    with pytest.raises(WorkflowFailed) as caught:
+        complete(runtime, started.work_item_ids[0], {"transfer_to": "transport", "transfer_reason": "r"})
+    assert "no_such_action" in caught.value.message
