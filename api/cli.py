@@ -202,3 +202,8 @@ def scheduler(interval: float) -> None:
     except KeyboardInterrupt:
         stop.set()
     click.echo("scheduler stopped")
+
+
+from api.cli_calendar import register as _register_calendar  # noqa: E402  (groups attach to main)
+
+_register_calendar(main)

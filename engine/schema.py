@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey,
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey,
                         Index, Integer, MetaData, String, Table, Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
@@ -237,4 +237,51 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     CheckConstraint("status in ('pending', 'sent', 'failed')", name="status"),
     Index(None, "status", "created_at"),
+)
+
+# --- working-day calendar and deadline rules (以案管制) ---------------------------------------
+
+#: One row per local date that differs from the default week (Mon-Fri working, Sat-Sun off):
+#: public holidays, make-up Saturdays (補行上班) and a city's closure days (颱風停班).
+#: Rows of the city "default" apply everywhere; a city's own rows override them.
+calendar_days = Table(
+    "calendar_days", metadata, _pk(),
+    Column("city", String(32), nullable=False, server_default="default"),
+    Column("day", Date, nullable=False),
+    Column("is_working_day", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200)),
+    Column("source", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind in ('holiday', 'makeup_workday', 'closure', 'adjusted')", name="kind"),
+    CheckConstraint("source in ('holidays.TW', 'dgpa_csv', 'admin')", name="source"),
+    CheckConstraint("kind = 'adjusted' or (kind = 'makeup_workday' and is_working_day)"
+                    " or (kind in ('holiday', 'closure') and not is_working_day)", name="kind_matches_day"),
+    UniqueConstraint("city", "day"),
+)
+
+#: 以案管制: the time limit, reminders, escalation ladder and extension cap per kind of case.
+#: channel / category NULL match any value; the most specific active rule wins (engine/deadlines.py).
+deadline_rules = Table(
+    "deadline_rules", metadata, _pk(),
+    Column("code", String(100), nullable=False, unique=True),
+    Column("case_type", String(32), nullable=False),
+    Column("channel", String(32)),
+    Column("category", String(64)),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("limit_value", Integer, nullable=False),
+    Column("limit_unit", String(16), nullable=False),
+    Column("limit_multi_agency", Integer),  # the limit when several agencies share the case
+    Column("first_day", String(20), nullable=False, server_default="next_working_day"),
+    Column("reminders", JSON, nullable=False),  # [{"before": 1, "unit": "working_days"}]
+    Column("escalations", JSON, nullable=False),  # [{"level": 1, "to": "section_chief", "after": 0}]
+    Column("max_total_days", Integer),  # calendar days from receipt, extensions included
+    Column("max_extensions", Integer),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("note", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("limit_value > 0", name="limit_positive"),
+    CheckConstraint("limit_unit in ('working_days', 'calendar_days', 'hours')", name="limit_unit"),
+    CheckConstraint("first_day in ('received', 'next_day', 'next_working_day')", name="first_day"),
+    Index(None, "case_type", "active"),
 )
