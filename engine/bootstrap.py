@@ -1,13 +1,14 @@
 """Build the runtime every adapter uses: database, clock, spec cache and script engine."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
 from . import actions
 from .clock import SystemClock
 from .db import make_engine
+from .reference import ReferenceCache
 from .scripting import make_script_engine
 from .settings import Settings
 from .specs import SpecCache
@@ -23,11 +24,12 @@ class Runtime:
     clock: object
     specs: SpecCache
     script_engine: object
+    cache: ReferenceCache = field(default_factory=ReferenceCache)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; use it as a context manager. Read-only ones never take the write lock."""
         return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
-                          read_only=read_only)
+                          cache=self.cache, read_only=read_only)
 
     def close(self) -> None:
         self.db.dispose()

@@ -171,7 +171,10 @@ _loaded: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def calendar_for(uow, city: str = DEFAULT_CITY) -> WorkingCalendar:
-    """The city's calendar, loaded at most once per unit of work (per transaction it opens)."""
+    """The city's calendar: from the runtime's reference cache, else loaded once per unit of work."""
+    cache = getattr(uow, "cache", None)
+    if cache is not None:
+        return cache.get(("calendar", city), lambda: load_calendar(uow.conn, city))
     conn, per_city = _loaded.get(uow, (None, None))
     if conn is not uow.conn:  # a unit of work object entered again: a new transaction, reload
         per_city = {}
@@ -182,5 +185,9 @@ def calendar_for(uow, city: str = DEFAULT_CITY) -> WorkingCalendar:
 
 
 def invalidate(uow) -> None:
-    """Forget the calendars this unit of work loaded (call after changing calendar rows)."""
+    """Forget cached calendars and rules (call after changing calendar or rule rows)."""
     _loaded.pop(uow, None)
+    cache = getattr(uow, "cache", None)
+    if cache is not None:
+        cache.clear()
+        uow.after_commit(cache.clear)  # a reader may have cached the old rows meanwhile

@@ -226,7 +226,12 @@ def deadline_for(uow, case_type: str, received_at: datetime, *, channel: str | N
                  category: str | None = None, multi_agency: bool = False,
                  city: str = DEFAULT_CITY) -> Deadline:
     """Find the rule and compute the deadline: one query for the rule, the calendar once per unit of work."""
-    rule = find_rule(uow.conn, case_type, channel, category)
+    cache = getattr(uow, "cache", None)
+    if cache is None:
+        rule = find_rule(uow.conn, case_type, channel, category)
+    else:
+        rules = cache.get(("deadline_rules", case_type), lambda: load_rules(uow.conn, case_type))
+        rule = pick_rule(rules, case_type, channel, category)
     return compute_deadline(rule, received_at, calendar_for(uow, city), multi_agency=multi_agency)
 
 

@@ -23,6 +23,7 @@ class InstanceRef:
     agency_id: int | None
     next_timer_at: datetime | None = None
     is_new: bool = False
+    due_at: datetime | None = None  # the case's due time, given to the work it opens
 
 
 @dataclass
@@ -89,7 +90,7 @@ def _sync_work_items(conn, ref: InstanceRef, ready: list, before: set[str], now,
             "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name,
             "name": t.name[:200], "lane": t.lane, "role": role_for_lane(t.lane),
             "agency_id": work_item_agency(t.lane, ref.agency_id), "assignee_id": None,
-            "status": "open", "form_key": t.form_key, "due_at": None, "created_at": now,
+            "status": "open", "form_key": t.form_key, "due_at": ref.due_at, "created_at": now,
         } for t in new]
         by_task = {t.task_id: t for t in new}
         for item_id, task_id in conn.execute(_insert_items, rows):

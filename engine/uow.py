@@ -16,8 +16,9 @@ class UnitOfWork:
     Callbacks registered with after_commit() run once the commit has succeeded.
     """
 
-    def __init__(self, db: Engine, *, clock, specs, script_engine, read_only: bool = False):
+    def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False):
         self.db = db
+        self.cache = cache
         self.read_only = read_only
         self.clock = clock
         self.specs = specs

@@ -353,4 +353,5 @@ def load_deadline_rules(cmd: LoadDeadlineRules, uow) -> DeadlineRulesLoaded:
             updated.append(rule.code)
         else:
             kept.append(rule.code)
+    invalidate(uow)  # cached rules must not outlive the change
     return DeadlineRulesLoaded(tuple(inserted), tuple(updated), tuple(kept))

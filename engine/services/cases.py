@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, insert, select, update
 
 from .. import actions, runner
+from ..deadlines import deadline_for
 from ..errors import InvalidInput, NotFound
 from ..identity import SYSTEM, Principal
 from ..instances import InstanceRef, event, persist_step
@@ -74,6 +75,14 @@ def _agency_id(conn, code: str | None) -> int | None:
     return found
 
 
+def _deadline(uow, cmd: StartCase, received_at: datetime):
+    """The case's deadline under the rules (以案管制), or None when no rule covers its type."""
+    try:
+        return deadline_for(uow, cmd.case_type, received_at, channel=cmd.channel, category=cmd.category)
+    except NotFound:
+        return None
+
+
 def start_case(cmd: StartCase, uow) -> CaseStarted:
     """Open a case and run its workflow to the first wait; raises NotFound if no process is deployed."""
     runner.check_data(cmd.data)
@@ -86,6 +95,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     now = uow.clock.now()
     received_at = cmd.received_at or now
     agency_id = _agency_id(conn, cmd.agency_code)
+    deadline = _deadline(uow, cmd, received_at)
     petitioner_id = None
     if cmd.petitioner:
         unknown = set(cmd.petitioner) - set(_PETITIONER_FIELDS)
@@ -96,15 +106,23 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
         "case_no": uuid4().hex, "case_type": cmd.case_type, "channel": cmd.channel,
         "category": cmd.category, "district": cmd.district, "subject": cmd.subject, "status": "open",
         "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": petitioner_id,
-        "received_at": received_at, "created_at": now, "updated_at": now}).scalar_one()
+        "received_at": received_at, "due_at": deadline.due_at if deadline else None,
+        "created_at": now, "updated_at": now}).scalar_one()
     case_no = case_number(cmd.case_type, received_at, case_id)
     conn.execute(_set_case_no, {"b_id": case_id, "case_no": case_no})
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
-            "channel": cmd.channel, "category": cmd.category, "district": cmd.district}
+            "channel": cmd.channel, "category": cmd.category, "district": cmd.district,
+            "received_at": received_at.isoformat()}
     events = [event(case_id, now, "case_received", actor_id=cmd.principal.user_id,
                     process=process_key, version=definition.version, channel=cmd.channel)]
+    if deadline is not None:
+        # Diagrams read `due_at` in timer expressions; the full terms travel with the case.
+        data.update(due_at=deadline.due_at.isoformat(), deadline=deadline.to_data())
+        events.append(event(case_id, now, "deadline_set", rule=deadline.rule_code, rule_id=deadline.rule_id,
+                            due_at=deadline.due_at.isoformat(), limit=deadline.limit, unit=deadline.unit))
     with actions.step(actions.StepContext(uow, case_id, agency_id, cmd.principal.user_id, events)) as ctx:
         workflow = runner.start(definition, data, uow.script_engine, uow.clock)
-    ref = InstanceRef(None, case_id, definition_id, 0, ctx.agency_id, is_new=True)
+    ref = InstanceRef(None, case_id, definition_id, 0, ctx.agency_id, is_new=True,
+                      due_at=deadline.due_at if deadline else None)
     result = persist_step(uow, ref, workflow, events)
     return CaseStarted(case_id, case_no, result.instance_id, result.status, result.opened)

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from ..passwords import hash_password
 from ..schema import agencies, group_members, groups, units, users
 from ..settings import PROJECT_ROOT
+from .calendar_admin import LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules, load_public_holidays
 from .cases import StartCase, start_case
 
 #: The organisation and cases loaded by `petiflow seed-demo`.
@@ -57,6 +58,10 @@ def seed_demo(cmd: SeedDemo, uow) -> DemoSeeded:
         return DemoSeeded(skipped=True)
     data = json.loads(cmd.path.read_text(encoding="utf-8"))
     now = uow.clock.now()
+    # Cases opened below get their due times from these (以案管制).
+    for year in (now.year, now.year + 1):
+        load_public_holidays(LoadPublicHolidays(year), uow)
+    load_deadline_rules(LoadDeadlineRules(), uow)
     agency_ids, unit_ids = {}, {}
     for a in data["agencies"]:
         agency_ids[a["code"]] = conn.execute(insert(agencies).returning(agencies.c.id), {

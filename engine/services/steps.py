@@ -22,7 +22,7 @@ class RunInstance:
 _load = (
     select(workflow_instances.c.id, workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version, workflow_instances.c.status,
-           workflow_instances.c.next_timer_at, cases.c.agency_id)
+           workflow_instances.c.next_timer_at, cases.c.agency_id, cases.c.due_at)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(workflow_instances.c.id == bindparam("b_id"))
     .with_for_update()
@@ -47,5 +47,6 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     after = state.dump(workflow)
     if after == before:
         return StepResult(row.id, row.status, row.version)
-    ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id, row.next_timer_at)
+    ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id,
+                      row.next_timer_at, due_at=row.due_at)
     return persist_step(uow, ref, workflow, events, ready_before=ready_before, text=after)

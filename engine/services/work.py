@@ -41,7 +41,8 @@ _load = (
            work_items.c.task_spec, workflow_instances.c.id.label("instance_id"),
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version,
-           workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"))
+           workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"),
+           cases.c.due_at.label("case_due_at"))
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(work_items.c.id == bindparam("b_item"))
@@ -91,7 +92,7 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
-                      context.agency_id, row.next_timer_at)
+                      context.agency_id, row.next_timer_at, due_at=row.case_due_at)
     result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)
