@@ -11,6 +11,7 @@ import contextvars
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from sqlalchemy import bindparam, select, update
@@ -29,6 +30,7 @@ class StepContext:
     agency_id: int | None
     actor_id: int | None = None
     events: list = field(default_factory=list)
+    due_at: datetime | None = None  # the case's due time; work opened by the step gets it
 
 
 #: Registered actions by operation name.

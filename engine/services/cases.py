@@ -120,9 +120,9 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
         data.update(due_at=deadline.due_at.isoformat(), deadline=deadline.to_data())
         events.append(event(case_id, now, "deadline_set", rule=deadline.rule_code, rule_id=deadline.rule_id,
                             due_at=deadline.due_at.isoformat(), limit=deadline.limit, unit=deadline.unit))
-    with actions.step(actions.StepContext(uow, case_id, agency_id, cmd.principal.user_id, events)) as ctx:
+    due_at = deadline.due_at if deadline else None
+    with actions.step(actions.StepContext(uow, case_id, agency_id, cmd.principal.user_id, events, due_at)) as ctx:
         workflow = runner.start(definition, data, uow.script_engine, uow.clock)
-    ref = InstanceRef(None, case_id, definition_id, 0, ctx.agency_id, is_new=True,
-                      due_at=deadline.due_at if deadline else None)
+    ref = InstanceRef(None, case_id, definition_id, 0, ctx.agency_id, is_new=True, due_at=ctx.due_at)
     result = persist_step(uow, ref, workflow, events)
     return CaseStarted(case_id, case_no, result.instance_id, result.status, result.opened)

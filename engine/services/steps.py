@@ -41,12 +41,12 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     before = row.state
     ready_before = runner.inspect(workflow).ready_ids
     events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
-    context = actions.StepContext(uow, row.case_id, row.agency_id, None, events)
+    context = actions.StepContext(uow, row.case_id, row.agency_id, None, events, row.due_at)
     with actions.step(context):
         runner.run_steps(workflow, uow.clock)
     after = state.dump(workflow)
     if after == before:
         return StepResult(row.id, row.status, row.version)
     ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id,
-                      row.next_timer_at, due_at=row.due_at)
+                      row.next_timer_at, due_at=context.due_at)
     return persist_step(uow, ref, workflow, events, ready_before=ready_before, text=after)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
-from .. import actions, runner, state
+from .. import actions, forms, runner, state
 from ..errors import Conflict, Forbidden, NotFound
 from ..identity import Principal
 from ..instances import InstanceRef, event, persist_step
@@ -38,7 +38,7 @@ class WorkItemCompleted:
 _load = (
     select(work_items.c.id, work_items.c.status, work_items.c.task_id, work_items.c.role,
            work_items.c.agency_id, work_items.c.assignee_id, work_items.c.name,
-           work_items.c.task_spec, workflow_instances.c.id.label("instance_id"),
+           work_items.c.task_spec, work_items.c.form_key, workflow_instances.c.id.label("instance_id"),
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version,
            workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"),
@@ -81,18 +81,20 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     if cmd.expected_version is not None and cmd.expected_version != row.version:
         raise Conflict("the case was changed by someone else meanwhile; reload and try again",
                        details={"expected_version": cmd.expected_version, "version": row.version})
+    forms.validate_form(row.form_key, cmd.data)
     definition = uow.specs.get(conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     ready_before = runner.inspect(workflow).ready_ids - {row.task_id}
     now = uow.clock.now()
     events = [event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
                     work_item_id=row.id, task=row.task_spec, name=row.name)]
-    context = actions.StepContext(uow, row.case_id, row.case_agency_id, cmd.principal.user_id, events)
+    context = actions.StepContext(uow, row.case_id, row.case_agency_id, cmd.principal.user_id, events,
+                                  row.case_due_at)
     with actions.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
-                      context.agency_id, row.next_timer_at, due_at=row.case_due_at)
+                      context.agency_id, row.next_timer_at, due_at=context.due_at)
     result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)

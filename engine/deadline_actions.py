@@ -1,0 +1,75 @@
+"""Engine actions on a case's deadline: extend it (展延), pause and resume its clock (補陳).
+
+Each takes the deadline terms the case carries in its data (`deadline`), returns the new
+terms for the diagram to store (resultVariable="deadline"), and moves the due time of the
+case and of its open work in the same transaction.
+"""
+from __future__ import annotations
+
+from sqlalchemy import bindparam, update
+
+from . import deadlines
+from .actions import StepContext, action
+from .calendar import calendar_for
+from .errors import InvalidInput
+from .instances import event
+from .schema import cases, work_items
+
+_set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
+    due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
+_set_open_work_due = update(work_items).where(
+    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open").values(due_at=bindparam("due_at"))
+
+
+def _terms(params: dict) -> deadlines.Deadline:
+    data = params.get("deadline")
+    if not isinstance(data, dict):
+        raise InvalidInput("this case carries no deadline terms (the `deadline` variable)")
+    return deadlines.Deadline.from_data(data)
+
+
+def _move_due(context: StepContext, due_at) -> None:
+    conn, now = context.uow.conn, context.uow.clock.now()
+    conn.execute(_set_case_due, {"b_case": context.case_id, "due_at": due_at, "b_now": now})
+    conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at})
+    context.due_at = due_at
+
+
+@action("extend_deadline")
+def extend_deadline(context: StepContext, params: dict) -> dict:
+    """Grant an extension within the rule's caps; the reason is recorded for the notice to the citizen."""
+    reason = str(params.get("reason") or "").strip()
+    if not reason:
+        raise InvalidInput("an extension needs a reason: the citizen is told why")
+    amount = params.get("amount")
+    unit = params.get("unit") or "working_days"
+    current = _terms(params)
+    extended = deadlines.extend(current, amount, calendar_for(context.uow), unit=unit)
+    _move_due(context, extended.due_at)
+    context.events.append(event(context.case_id, context.uow.clock.now(), "deadline_extended",
+                                actor_id=context.actor_id, reason=reason, amount=amount, unit=unit,
+                                from_due_at=current.due_at.isoformat(), due_at=extended.due_at.isoformat(),
+                                extensions=extended.extensions))
+    return extended.to_data()
+
+
+@action("pause_clock")
+def pause_clock(context: StepContext, params: dict) -> dict:
+    """Stop the clock while the case waits for the citizen; the case has no due time meanwhile."""
+    now = context.uow.clock.now()
+    paused = deadlines.pause(_terms(params), now)
+    _move_due(context, None)
+    context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id,
+                                reason=str(params.get("reason") or "")))
+    return paused.to_data()
+
+
+@action("resume_clock")
+def resume_clock(context: StepContext, params: dict) -> dict:
+    """Restart the clock with the time that was left when it stopped."""
+    now = context.uow.clock.now()
+    resumed = deadlines.resume(_terms(params), now, calendar_for(context.uow))
+    _move_due(context, resumed.due_at)
+    context.events.append(event(context.case_id, now, "clock_resumed", actor_id=context.actor_id,
+                                due_at=resumed.due_at.isoformat()))
+    return resumed.to_data()

@@ -1,0 +1,86 @@
+"""Extending a case's deadline and pausing its clock from the diagram, through the services."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from engine.errors import WorkflowFailed
+from engine.identity import SYSTEM
+from engine.schema import case_events, cases, timers, work_items
+from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
+                                            load_public_holidays)
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.services.work import CompleteWorkItem, complete_work_item
+from tests.conftest import bundle
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+@pytest.fixture
+def case(runtime, clock):
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
+    with runtime.uow() as uow:
+        load_public_holidays(LoadPublicHolidays(2026), uow)
+        load_deadline_rules(LoadDeadlineRules(), uow)
+        deploy_bundle(DeployBundle(bundle("extension.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="extension", channel="web"), uow)
+        uow.commit()
+    return runtime, started
+
+
+def complete(runtime, item_id, **data):
+    with runtime.uow() as uow:
+        done = complete_work_item(CompleteWorkItem(item_id, data, SYSTEM), uow)
+        uow.commit()
+    return done
+
+
+def case_due(runtime):
+    with runtime.db.connect() as conn:
+        return conn.execute(select(cases.c.due_at)).scalar_one()
+
+
+def local(day, hour=17, minute=30):
+    return datetime(2026, 12, day, hour, minute, tzinfo=TAIPEI)
+
+
+def extend(runtime, item_id, days=3):
+    step = complete(runtime, item_id, action="extend")
+    return complete(runtime, step.opened[0], extension_days=days, extension_reason="需會同地政局會勘")
+
+
+def test_an_approved_extension_moves_the_case_its_work_and_its_timer(case):
+    runtime, started = case
+    assert case_due(runtime) == local(4)
+    step = extend(runtime, started.work_item_ids[0])
+    assert case_due(runtime) == local(9)
+    with runtime.db.connect() as conn:
+        assert conn.execute(select(work_items.c.due_at).where(work_items.c.id == step.opened[0])).scalar_one() == local(9)
+        pending = conn.execute(select(timers.c.due_at).where(timers.c.status == "pending")).scalar_one()
+        recorded = conn.execute(select(case_events.c.data).where(case_events.c.kind == "deadline_extended")).scalar_one()
+    assert pending == local(9)
+    assert recorded["reason"] == "需會同地政局會勘" and recorded["extensions"] == 1
+
+
+def test_an_extension_beyond_the_rule_is_refused_and_changes_nothing(case):
+    runtime, started = case
+    step = extend(runtime, started.work_item_ids[0])
+    step = extend(runtime, step.opened[0])
+    asked = complete(runtime, step.opened[0], action="extend")
+    with pytest.raises(WorkflowFailed) as caught:
+        complete(runtime, asked.opened[0], extension_days=1, extension_reason="再延")
+    assert "at most 2 extension" in caught.value.message
+    assert case_due(runtime) == local(14)
+
+
+def test_waiting_for_the_citizen_stops_the_clock_and_resumes_with_the_time_left(case):
+    runtime, started = case
+    clock = runtime.clock
+    clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=TAIPEI))  # Tuesday: Tue 10:00 to Fri 17:30 left
+    step = complete(runtime, started.work_item_ids[0], action="ask_citizen", missing="地址不完整")
+    assert case_due(runtime) is None
+    clock.set(datetime(2026, 12, 7, 10, 0, tzinfo=TAIPEI))  # the answer comes the next Monday
+    complete(runtime, step.opened[0], answer="桃園區中正路1號")
+    assert case_due(runtime) == local(10)
