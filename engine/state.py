@@ -6,6 +6,7 @@ import json
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from .compaction import compact
 from .errors import WorkflowFailed
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
@@ -21,6 +22,8 @@ def dump(workflow) -> str:
     try:
         dct = _SERIALIZER.to_dict(workflow)
         del dct["spec"], dct["subprocess_specs"]
+        # Finished history nothing can reach is dropped, so a case that loops stays small.
+        compact(dct, workflow.spec, workflow.subprocess_specs)
         dct[_SERIALIZER.VERSION_KEY] = FORMAT_VERSION
         return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"), ensure_ascii=False)
     except TypeError as exc:
