@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 
 from .errors import InvalidDefinition
 
@@ -128,7 +128,7 @@ def _decision_files(parser: SpiffBpmnParser, process_id: str) -> set[str]:
     node = parser.get_process_parser(process_id).node
     files = set()
     for brt in node.xpath(".//bpmn:businessRuleTask", namespaces={"bpmn": _BPMN_NS}):
-        ref = SpiffTaskParser.get_decision_ref(brt)
+        ref = BusinessRuleTaskParser.get_decision_ref(brt)
         dmn = parser.dmn_parsers.get(ref)
         if dmn is None:
             raise InvalidDefinition(f"decision {ref!r} is not defined in any DMN file",

@@ -92,7 +92,7 @@ def test_serve_starts_embedded_mode_with_demo_data_and_answers(env):
         assert _get(f"http://127.0.0.1:{port}/openapi.json")[1]["info"]["title"] == "petiflow"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             page = response.read().decode()
-        assert "petiflow" in page and "dispatcher" in page  # the demo cases wait for dispatchers
+        assert "petiflow" in page and "caseworker" in page  # the demo petitions wait at their agencies
     finally:
         proc.terminate()
         proc.wait(15)

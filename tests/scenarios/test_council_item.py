@@ -1,0 +1,144 @@
+"""The council item process (議員質詢/議決案): bureau replies, review, and tracking until released."""
+import statistics
+import time
+from datetime import datetime, timedelta
+
+from engine import state
+
+#: The state size the engine's compaction is to keep a long-tracked item under.
+STATE_BUDGET = 16 * 1024
+
+REGISTER = {"item_kind": "interpellation", "session": "第 3 屆第 2 次定期會", "councillor": "李議員",
+            "question": "請說明中壢火車站前交通改善進度及時程。", "bureaus": ["transport", "public_works"]}
+ACCEPT = {"review_decision": "accept", "comment": "", "keep_tracking": False, "follow_up_kind": "none"}
+
+
+def register(library, **data):
+    started = library.start("council_item", channel="council", subject="中壢火車站前交通改善", data=data)
+    item = library.item(started.case_id, "register_item")
+    assert (item.role, item.agency_id) == ("council_liaison", None)
+    library.complete(item.id, REGISTER)
+    return started
+
+
+def reply_all(library, case_id):
+    for item in library.items(case_id, "reply_bureau"):
+        code = library.data(case_id, item)["liaison_agency_code"]
+        library.complete(item.id, {"reply_text": f"{code} 答復：依期程辦理中", "handled_by": "承辦人"})
+
+
+def review_all(library, case_id, decisions):
+    """decisions: agency code -> review form data."""
+    for item in library.items(case_id, "review_reply"):
+        code = library.data(case_id, item)["reply_under_review"]["agency_code"]
+        library.complete(item.id, decisions[code])
+
+
+def send(library, case_id):
+    item = library.item(case_id, "send_to_council")
+    assert item.role == "council_liaison"
+    return library.complete(item.id, {"document_no": "府研管字第1150001234號", "sent_on": "2026-12-02"})
+
+
+def test_each_bureau_replies_and_accepted_replies_go_to_the_council(library):
+    started = register(library)
+    assert library.case(started.case_id).agency_id == library.agency_id("transport")
+    replies = library.items(started.case_id, "reply_bureau")
+    assert [i.role for i in replies] == ["agency_liaison", "agency_liaison"]
+    assert sorted(library.data(started.case_id, i)["liaison_agency_code"] for i in replies) == \
+        ["public_works", "transport"]
+    reply_all(library, started.case_id)
+    reviews = library.items(started.case_id, "review_reply")
+    assert [i.role for i in reviews] == ["reviewer", "reviewer"]
+    review_all(library, started.case_id, {"transport": ACCEPT, "public_works": ACCEPT})
+    done = send(library, started.case_id)
+    assert done.status == "completed"
+    data = library.data(started.case_id)
+    assert data["outcome"] == "replied"
+    assert sorted(r["agency_code"] for r in data["accepted_replies"]) == ["public_works", "transport"]
+
+
+def test_a_reply_sent_back_is_answered_again_by_that_bureau_only(library):
+    started = register(library)
+    reply_all(library, started.case_id)
+    review_all(library, started.case_id, {
+        "transport": ACCEPT,
+        "public_works": {**ACCEPT, "review_decision": "send_back", "comment": "未說明完工期程"}})
+    again = library.items(started.case_id, "reply_bureau")
+    assert [library.data(started.case_id, i)["liaison_agency_code"] for i in again] == ["public_works"]
+    assert library.data(started.case_id, again[0])["reply_round"] == 2
+    reply_all(library, started.case_id)
+    review_all(library, started.case_id, {"public_works": ACCEPT})
+    send(library, started.case_id)
+    replies = library.data(started.case_id)["accepted_replies"]
+    assert sorted((r["agency_code"], r["round"]) for r in replies) == [("public_works", 2), ("transport", 1)]
+
+
+def test_the_reply_deadline_is_seven_days_by_the_rules_and_late_replies_are_chased(library, clock):
+    started = register(library)
+    data = library.data(started.case_id, library.items(started.case_id, "reply_bureau")[0])
+    due = datetime.fromisoformat(data["reply_due"])
+    assert due == datetime.fromisoformat(data["due_at"])
+    assert timedelta(days=7) <= due - datetime.fromisoformat(data["received_at"]) < timedelta(days=9)
+    clock.set(due + timedelta(minutes=1))
+    library.run(started.instance_id)
+    chase = library.item(started.case_id, "chase_replies")
+    assert (chase.role, chase.agency_id) == ("reviewer", None)
+    assert len(library.items(started.case_id, "reply_bureau")) == 2
+    library.complete(chase.id, {"chase_action": "reminded", "chase_note": "已函催兩局處"})
+    reply_all(library, started.case_id)
+    assert len(library.items(started.case_id, "review_reply")) == 2
+
+
+def track(library):
+    started = register(library)
+    reply_all(library, started.case_id)
+    review_all(library, started.case_id, {
+        "transport": {**ACCEPT, "keep_tracking": True, "follow_up_kind": "site_inspection"},
+        "public_works": ACCEPT})
+    send(library, started.case_id)
+    return started
+
+
+def update(library, case_id, n, decision="keep_tracking"):
+    progress = library.item(case_id, "progress_update")
+    assert (progress.role, progress.agency_id) == ("caseworker", library.agency_id("transport"))
+    library.complete(progress.id, {"progress_note": f"第 {n} 次進度：辦理會勘及協商", "progress_status": "on_track"})
+    release = library.item(case_id, "review_progress")
+    assert release.role == "reviewer"
+    return library.complete(release.id, {"release_decision": decision, "release_comment": ""})
+
+
+def test_an_item_that_needs_more_stays_tracked_until_released(library):
+    started = track(library)
+    update(library, started.case_id, 1)
+    done = update(library, started.case_id, 2, decision="release")
+    assert done.status == "completed"
+    assert library.data(started.case_id)["outcome"] == "released"
+
+
+def measure(library, case_id) -> tuple[int, float]:
+    """Stored state size, and the median time to restore it onto the cached spec."""
+    row = library.instance(case_id)
+    with library.runtime.db.connect() as conn:
+        definition = library.runtime.specs.get(conn, row.definition_id)
+    times = []
+    for _ in range(50):
+        t0 = time.perf_counter()
+        state.load(row.state, definition.spec, definition.subprocess_specs, library.runtime.script_engine)
+        times.append(time.perf_counter() - t0)
+    return len(row.state), statistics.median(times) * 1000
+
+
+def test_twenty_four_progress_updates_keep_the_item_tracked_and_then_release_it(library):
+    started = track(library)
+    before, before_ms = measure(library, started.case_id)
+    for n in range(1, 25):
+        assert update(library, started.case_id, n).status == "waiting"
+    size, load_ms = measure(library, started.case_id)
+    print(f"\ncouncil_item tracked: state {before:,} bytes ({before_ms:.2f} ms to load); after 24 progress "
+          f"updates {size:,} bytes ({load_ms:.2f} ms, median of 50), {(size - before) / 24:,.0f} bytes per update")
+    assert library.open_tasks(started.case_id) == ["progress_update"]
+    assert size <= STATE_BUDGET
+    done = update(library, started.case_id, 25, decision="release")
+    assert done.status == "completed" and library.case(started.case_id).status == "closed"
