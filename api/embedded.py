@@ -1,4 +1,4 @@
-"""Embedded mode: web, worker and scheduler in one process, on SQLite by default."""
+"""Embedded mode: web, worker, timer scheduler and outbox relay in one process."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 
 class Background:
-    """The in-process Dramatiq worker (stub broker) and the timer scheduler thread."""
+    """The in-process Dramatiq worker (stub broker), the timer scheduler and the outbox relay."""
 
     def __init__(self, runtime: Runtime, worker_threads: int = 2):
         from handlers.broker import install_broker
@@ -18,28 +18,33 @@ class Background:
 
         self.broker = install_broker(runtime.settings)
         set_runtime(runtime)
-        from handlers import actors
         from dramatiq import Worker
 
-        actors.bind_to(self.broker)
+        from handlers import actors, notification_actors
 
-        self._actors = actors
+        actors.bind_to(self.broker)
+        notification_actors.bind_to(self.broker)
+        notification_actors.publish_deliveries(runtime)  # outbox ids go to the worker after commit
+        self._actors, self._notification_actors = actors, notification_actors
         self.worker = Worker(self.broker, worker_threads=worker_threads, worker_timeout=250)
         self.stop_event = threading.Event()
         self.runtime = runtime
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        from handlers.scheduler import run_forever
+        from handlers import relay, scheduler
 
         self.worker.start()
-        self._thread = threading.Thread(
-            target=run_forever, name="petiflow-scheduler", daemon=True,
-            args=(self.runtime, self._actors.fire_timer.send, self.stop_event))
-        self._thread.start()
+        for name, loop, send in (
+                ("petiflow-scheduler", scheduler.run_forever, self._actors.fire_timer.send),
+                ("petiflow-relay", relay.run_forever, self._notification_actors.deliver_notification.send)):
+            thread = threading.Thread(target=loop, name=name, daemon=True,
+                                      args=(self.runtime, send, self.stop_event))
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self.stop_event.set()
-        if self._thread:
-            self._thread.join(5)
+        for thread in self._threads:
+            thread.join(5)
         self.worker.stop(timeout=5000)

@@ -235,6 +235,10 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    # Who delivers the row until when (like timers); the owner "relay" means a message for
+    # it is in flight, so the relay sweep leaves it alone until the lease ends.
+    Column("lease_owner", String(100)),
+    Column("lease_expires_at", UTCDateTime),
     CheckConstraint("status in ('pending', 'sent', 'failed')", name="status"),
     Index(None, "status", "created_at"),
 )
@@ -285,3 +289,6 @@ deadline_rules = Table(
     CheckConstraint("first_day in ('received', 'next_day', 'next_working_day')", name="first_day"),
     Index(None, "case_type", "active"),
 )
+
+
+from . import schema_notifications  # noqa: E402,F401  (notifications and incidents share this metadata)

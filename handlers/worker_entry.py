@@ -5,4 +5,4 @@ from .broker import install_broker
 
 install_broker(Settings.from_env())
 
-from . import actors  # noqa: E402,F401  (actors must see the broker installed above)
+from . import actors, notification_actors  # noqa: E402,F401  (actors must see the broker installed above)

@@ -1,0 +1,126 @@
+"""The transactional outbox: messages written with the change that causes them, sent after commit.
+
+A service queues a message in its unit of work; once that commits, the message's id is handed
+to the publisher registered for the database (the Dramatiq actor in a running petiflow). A
+send lost between commit and broker (a crash, a Redis flush) is found again by the relay
+sweep, which claims pending rows older than a few seconds (handlers/relay.py).
+"""
+from __future__ import annotations
+
+import logging
+import weakref
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import schema_notifications  # noqa: F401  (adds the outbox's lease columns)
+from .errors import InvalidInput
+from .schema import outbox
+
+log = logging.getLogger(__name__)
+
+#: Topics an outbox row may carry, each delivered its own way (handlers/notification_actors.py).
+TOPICS = frozenset({"email", "in_app", "webhook"})
+
+#: The lease owner meaning "a message for this row is in flight": a delivery may take the
+#: row, the relay sweep leaves it alone until the lease ends.
+RELAY = "relay"
+
+#: How long the sweep waits for a message it sent before sending another.
+DEFAULT_RELAY_LEASE = timedelta(minutes=5)
+
+_publishers: "weakref.WeakKeyDictionary[object, Callable[[int], None]]" = weakref.WeakKeyDictionary()
+
+
+def _upsert(insert_fn):
+    return (insert_fn(outbox).on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(outbox.c.id))
+
+
+# Built once per dialect; both dialects spell "ignore a duplicate key" the same way.
+_queue = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def set_publisher(db, publish: Callable[[int], None] | None) -> None:
+    """Hand the id of each message committed on this engine to publish (None: to the relay sweep only)."""
+    if publish is None:
+        _publishers.pop(db, None)
+    else:
+        _publishers[db] = publish
+
+
+def queue_message(uow, topic: str, payload: dict, dedup_key: str) -> int | None:
+    """Write a message into the outbox in the current transaction; it is sent after commit.
+
+    Returns the new row's id, or None when a message with this dedup_key was queued before
+    (the same reminder is never queued twice). Raises InvalidInput for an unknown topic or
+    a dedup key that does not fit.
+    """
+    if topic not in TOPICS:
+        raise InvalidInput(f"unknown outbox topic {topic!r}", details={"topics": sorted(TOPICS)})
+    if not dedup_key or len(dedup_key) > outbox.c.dedup_key.type.length:
+        raise InvalidInput("an outbox dedup key must have 1 to 200 characters")
+    new_id = uow.conn.execute(_queue[uow.dialect], {
+        "topic": topic, "dedup_key": dedup_key, "payload": payload, "status": "pending",
+        "attempts": 0, "created_at": uow.clock.now(),
+    }).scalar_one_or_none()
+    if new_id is not None:
+        publish_after_commit(uow, new_id)
+    return new_id
+
+
+def publish_after_commit(uow, outbox_id: int) -> None:
+    """Hand outbox_id to the publisher once the unit of work commits (never if it rolls back)."""
+    db = uow.db
+
+    def publish() -> None:
+        send = _publishers.get(db)
+        if send is None:
+            return
+        try:
+            send(outbox_id)
+        except Exception:
+            # The row is committed and pending: the relay sweep sends it later.
+            log.warning("could not hand outbox message %s to the broker; the relay will", outbox_id,
+                        exc_info=True)
+
+    uow.after_commit(publish)
+
+
+def claim_unsent(uow, *, older_than: timedelta, limit: int = 100,
+                 lease: timedelta = DEFAULT_RELAY_LEASE) -> list[int]:
+    """Lease pending messages older than older_than that nobody holds; returns their ids.
+
+    The caller sends each id after commit. Several sweeps may run at once: PostgreSQL skips
+    rows another sweep holds (FOR UPDATE SKIP LOCKED), SQLite serialises writers.
+    """
+    now = uow.clock.now()
+    ids = (
+        select(outbox.c.id)
+        .where(outbox.c.status == "pending", outbox.c.created_at <= now - older_than,
+               or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now))
+        .order_by(outbox.c.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalar_subquery()
+    claimed = uow.conn.execute(
+        update(outbox).where(outbox.c.id.in_(ids))
+        .values(lease_owner=RELAY, lease_expires_at=now + lease)
+        .returning(outbox.c.id)
+    ).scalars().all()
+    return sorted(claimed)
+
+
+def reset_to_pending(uow, outbox_id: int) -> bool:
+    """Make a failed message pending again and send it after commit; False if it was not failed."""
+    reset = uow.conn.execute(
+        update(outbox).where(and_(outbox.c.id == outbox_id, outbox.c.status == "failed"))
+        .values(status="pending", attempts=0, lease_owner=None, lease_expires_at=None)
+        .returning(outbox.c.id)
+    ).scalar_one_or_none()
+    if reset is None:
+        return False
+    publish_after_commit(uow, outbox_id)
+    return True
