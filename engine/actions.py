@@ -118,3 +118,24 @@ def record_event(context: StepContext, params: dict) -> dict:
     context.events.append(event(context.case_id, context.uow.clock.now(), kind,
                                 actor_id=context.actor_id, **data))
     return {"recorded": kind}
+
+
+_caller = select(cases.c.case_no, cases.c.petitioner_id).where(cases.c.id == bindparam("b_case"))
+
+
+@action("open_case")
+def open_case(context: StepContext, params: dict) -> dict:
+    """Open a new case for the same citizen (a 1999 call that becomes a petition or a dispatch)."""
+    from .services.cases import StartCase, start_case  # the service imports this module
+
+    case_type = params.get("case_type")
+    if not case_type:
+        raise InvalidInput("open_case needs the type of case to open")
+    caller = context.uow.conn.execute(_caller, {"b_case": context.case_id}).one()
+    started = start_case(StartCase(
+        case_type=case_type, channel=params.get("channel") or "1999", category=params.get("category"),
+        district=params.get("district"), subject=params.get("subject"), petitioner_id=caller.petitioner_id,
+        data={"linked_from": caller.case_no}), context.uow)
+    context.events.append(event(context.case_id, context.uow.clock.now(), "linked_case_opened",
+                                actor_id=context.actor_id, case_no=started.case_no, case_type=case_type))
+    return {"case_no": started.case_no, "case_id": started.case_id}

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, insert, select, update
 
 from . import runner, state
-from .errors import Conflict
+from .errors import Conflict, InvalidInput
 from .inbox import role_for_lane, work_item_agency
-from .schema import case_events, cases, timers, work_items, workflow_instances
+from .schema import agencies, case_events, cases, timers, work_items, workflow_instances
 
 
 @dataclass
@@ -75,7 +75,25 @@ _cancel_timers = (update(timers).where(timers.c.id.in_(bindparam("b_ids", expand
 _insert_timers = insert(timers)
 
 
-def _sync_work_items(conn, ref: InstanceRef, ready: list, before: set[str], now, events: list) -> tuple[list, list]:
+_agencies_by_code = select(agencies.c.code, agencies.c.id)
+
+
+def _agency_ids(conn, cache, codes: set[str]) -> dict[str, int]:
+    """Agency ids of the codes tasks name for themselves; raises InvalidInput for an unknown one."""
+    if not codes:
+        return {}
+    load = lambda: dict(conn.execute(_agencies_by_code).all())  # noqa: E731
+    known = cache.get(("agency_ids",), load) if cache is not None else load()
+    if not codes <= known.keys():
+        known = load()  # an agency added since the cache was filled
+    unknown = codes - known.keys()
+    if unknown:
+        raise InvalidInput(f"work is addressed to unknown agencies: {', '.join(sorted(unknown))}")
+    return {code: known[code] for code in codes}
+
+
+def _sync_work_items(conn, uow_cache, ref: InstanceRef, ready: list, before: set[str], now,
+                     events: list) -> tuple[list, list]:
     """Open inbox rows for newly READY tasks and cancel rows whose task is no longer READY.
 
     The open rows of an instance are exactly its READY manual tasks before the step (every
@@ -83,13 +101,15 @@ def _sync_work_items(conn, ref: InstanceRef, ready: list, before: set[str], now,
     """
     ready_ids = {t.task_id for t in ready}
     new = [t for t in ready if t.task_id not in before]
+    named = _agency_ids(conn, uow_cache, {t.agency_code for t in new if t.agency_code})
     gone = before - ready_ids
     opened, cancelled = [], []
     if new:
         rows = [{
             "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name,
             "name": t.name[:200], "lane": t.lane, "role": role_for_lane(t.lane),
-            "agency_id": work_item_agency(t.lane, ref.agency_id), "assignee_id": None,
+            "agency_id": named[t.agency_code] if t.agency_code else work_item_agency(t.lane, ref.agency_id),
+            "assignee_id": None,
             "status": "open", "form_key": t.form_key, "due_at": ref.due_at, "created_at": now,
         } for t in new]
         by_task = {t.task_id: t for t in new}
@@ -150,11 +170,13 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *, ready_before:
         if not changed:
             raise Conflict("the case was changed by someone else meanwhile; reload and try again")
         version = ref.version + 1
-    opened, cancelled = _sync_work_items(conn, ref, snapshot.ready, set(ready_before), now, events)
+    opened, cancelled = _sync_work_items(conn, uow.cache, ref, snapshot.ready, set(ready_before), now, events)
     _sync_timers(conn, ref, snapshot.timers, now)
     if status == "completed":
         conn.execute(_close_case, {"b_id": ref.case_id, "b_now": now})
-        events.append(event(ref.case_id, now, "case_closed"))
+        # The diagram says how the case ended (replied, merged, closed_without_processing...).
+        outcome = workflow.data.get("outcome")
+        events.append(event(ref.case_id, now, "case_closed", **({"outcome": outcome} if outcome else {})))
     if events:
         conn.execute(_insert_events, events)
     return StepResult(ref.id, status, version, opened, cancelled)

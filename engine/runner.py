@@ -25,6 +25,7 @@ class ReadyTask:
     name: str
     lane: str | None
     form_key: str | None
+    agency_code: str | None = None  # the task names its agency (property agencyVariable)
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,11 @@ class Snapshot:
 def _ready_task(task) -> ReadyTask:
     spec = task.task_spec
     properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
+    variable = properties.get("agencyVariable")
+    agency_code = task.data.get(variable) if variable else None
     return ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane,
-                     properties.get("formJsonSchemaFilename"))
+                     properties.get("formJsonSchemaFilename"),
+                     agency_code if isinstance(agency_code, str) else None)
 
 
 def _due(event_definition, value) -> datetime | None:

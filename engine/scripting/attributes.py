@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import codecs
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
+from ..spiff_clock import ClockedDatetime
 from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, charge, check_items, refuse
 from .guards import ALLOWED_CODECS, checked_source
 
@@ -29,6 +31,14 @@ _CLASS_ATTRIBUTES = {
     date: frozenset({"today", "fromisoformat", "fromordinal", "fromtimestamp", "min", "max", "resolution"}),
     timedelta: frozenset({"min", "max", "resolution"}),
     timezone: frozenset({"utc", "min", "max"}),
+}
+#: The city's time zone: what "today" means in a script.
+LOCAL_TZ = ZoneInfo("Asia/Taipei")
+
+#: "Now" in a script is the clock of the step being run (drills, tests), like the timers.
+_CLOCKED = {
+    datetime: {"now": ClockedDatetime.now},
+    date: {"today": lambda: ClockedDatetime.now(LOCAL_TZ).date()},
 }
 _MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
                        "popitem", "sort", "reverse", "add", "discard", "difference_update",
@@ -176,6 +186,8 @@ def make_getattr(read_only: bool):
                 return guard[1](obj, getattr(obj, name))
             return getattr(obj, name)
         if kind is type and name in _CLASS_ATTRIBUTES.get(obj, ()):
+            if name in _CLOCKED.get(obj, {}):
+                return _CLOCKED[obj][name]
             value = getattr(obj, name)
             return _guard_strptime(value) if name == "strptime" else value
         if name == "args" and isinstance(obj, BaseException):

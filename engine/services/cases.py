@@ -38,6 +38,7 @@ class StartCase:
     agency_code: str | None = None
     confidential: bool = False
     petitioner: dict | None = None
+    petitioner_id: int | None = None  # an existing petitioner (a caller's new case)
     data: dict = field(default_factory=dict)
     received_at: datetime | None = None
     principal: Principal = SYSTEM
@@ -96,7 +97,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     received_at = cmd.received_at or now
     agency_id = _agency_id(conn, cmd.agency_code)
     deadline = _deadline(uow, cmd, received_at)
-    petitioner_id = None
+    petitioner_id = cmd.petitioner_id
     if cmd.petitioner:
         unknown = set(cmd.petitioner) - set(_PETITIONER_FIELDS)
         if unknown:

@@ -47,6 +47,8 @@ def test_each_bureau_replies_and_accepted_replies_go_to_the_council(library):
     assert [i.role for i in replies] == ["agency_liaison", "agency_liaison"]
     assert sorted(library.data(started.case_id, i)["liaison_agency_code"] for i in replies) == \
         ["public_works", "transport"]
+    for item in replies:  # each bureau answers from its own inbox
+        assert item.agency_id == library.agency_id(library.data(started.case_id, item)["liaison_agency_code"])
     reply_all(library, started.case_id)
     reviews = library.items(started.case_id, "review_reply")
     assert [i.role for i in reviews] == ["reviewer", "reviewer"]

@@ -32,10 +32,17 @@ def test_a_call_can_ask_for_a_new_linked_case(library, case_type):
     started, done = record(library, call_topic="complaint", call_outcome=case_type, case_category="road_pothole",
                            case_district="龜山", case_subject="文化一路坑洞")
     assert done.status == "completed"
-    assert library.events(started.case_id, "linked_case_requested") == [{
-        "case_type": case_type, "category": "road_pothole", "district": "龜山", "subject": "文化一路坑洞"}]
+    (opened,) = library.events(started.case_id, "linked_case_opened")
+    assert opened["case_type"] == case_type
     data = library.data(started.case_id)
     assert (data["open_case_type"], data["outcome"]) == (case_type, f"opened_{case_type}")
+    assert data["linked_case"]["case_no"] == opened["case_no"]
+    new = library.case(data["linked_case"]["case_id"])
+    assert (new.case_type, new.channel, new.category, new.district, new.subject) == (
+        case_type, "1999", "road_pothole", "龜山", "文化一路坑洞")
+    assert new.petitioner_id == library.case(started.case_id).petitioner_id
+    (first,) = library.open_items(new.id)  # the new case is already at work
+    assert library.data(new.id, first)["linked_from"] == library.case(started.case_id).case_no
 
 
 def test_a_promised_callback_becomes_an_operator_task(library):
@@ -52,7 +59,7 @@ def test_a_new_case_is_asked_for_at_once_even_when_a_callback_is_pending(library
     started, _ = record(library, call_outcome="dispatch", case_category="streetlight", case_district="桃園",
                         case_subject="中山路路燈不亮", callback_promised=True)
     assert library.open_tasks(started.case_id) == ["call_back"]
-    assert len(library.events(started.case_id, "linked_case_requested")) == 1
+    assert len(library.events(started.case_id, "linked_case_opened")) == 1
     library.complete(library.item(started.case_id, "call_back").id, {"callback_result": "not_reached"})
     assert library.case(started.case_id).status == "closed"
 

@@ -83,6 +83,7 @@ def test_dispatcher_closes_a_petition_without_processing_under_article_173(libra
     assert done.status == "completed" and library.case(started.case_id).status == "closed"
     assert library.events(started.case_id, "closed_without_processing") == [{"ground": "no_content_or_identity"}]
     assert library.data(started.case_id)["outcome"] == "closed_without_processing"
+    assert library.events(started.case_id, "case_closed") == [{"outcome": "closed_without_processing"}]
 
 
 def test_dispatcher_merges_a_duplicate_into_the_earlier_case(library):
@@ -258,6 +259,9 @@ def test_co_handling_agencies_each_give_an_opinion_merged_into_one_reply(library
     assert [i.role for i in opinions] == ["agency_liaison", "agency_liaison"]
     assert sorted(library.data(started.case_id, i)["liaison_agency_code"] for i in opinions) == \
         ["transport", "water"]
+    # Each opinion waits in the inbox of the agency it is asked of, not the lead agency's.
+    assert sorted(i.agency_id for i in opinions) == sorted(
+        library.agency_id(code) for code in ("transport", "water"))
     for item in opinions:
         code = library.data(started.case_id, item)["liaison_agency_code"]
         library.complete(item.id, {"co_opinion": f"{code} 意見", "contact_person": "王小姐"})

@@ -121,3 +121,14 @@ def test_timers_are_computed_and_fired_on_the_injected_clock(approval):
 def test_outside_a_step_spiffworkflow_sees_the_system_time():
     from engine.spiff_clock import ClockedDatetime
     assert abs((ClockedDatetime.now(timezone.utc) - datetime.now(timezone.utc)).total_seconds()) < 5
+
+
+def test_scripts_read_now_from_the_clock_of_the_step():
+    from engine.clock import FixedClock
+    from engine.spiff_clock import using
+    clock = FixedClock(datetime(2030, 1, 7, 1, 0, tzinfo=timezone.utc))
+    env = SCRIPT_ENGINE.environment
+    with using(clock):
+        assert env.evaluate("datetime.now(timezone.utc).year", {}) == 2030
+        assert env.evaluate("date.today().isoformat()", {}) == "2030-01-07"
+    assert env.evaluate("datetime.now(timezone.utc).year", {}) == datetime.now(timezone.utc).year
