@@ -207,3 +207,7 @@ def scheduler(interval: float) -> None:
 from api.cli_calendar import register as _register_calendar  # noqa: E402  (groups attach to main)
 
 _register_calendar(main)
+
+from api.cli_timers import timers as _timers  # noqa: E402
+
+main.add_command(_timers)

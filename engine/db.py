@@ -53,5 +53,9 @@ def make_engine(settings: Settings) -> Engine:
     # No pre-ping: it costs a round trip per unit of work. A connection that died (server
     # restart) fails its first statement, the pool drops every connection, and the unit of
     # work is retried by its caller: workers retry, the API answers 503.
+    # A host that vanishes without resetting connections must not hang a worker until the
+    # kernel's TCP timeout: connect within 10 s, and notice a dead peer within about a minute.
     return create_engine(url, echo=settings.sql_echo, pool_size=10, max_overflow=10,
-                         pool_recycle=3600)
+                         pool_recycle=3600, connect_args={
+                             "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                             "keepalives_interval": 10, "keepalives_count": 3})

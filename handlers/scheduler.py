@@ -1,17 +1,36 @@
-"""The scheduler: claims due timers from the database and hands their ids to the workers."""
+"""The scheduler: claims due timers from the database and hands their ids to the workers.
+
+Several schedulers may run against one database: the claim leases rows with FOR UPDATE
+SKIP LOCKED, so no two share a timer. A sweep claims one batch and sends the ids after the
+claim commits; the scheduler then sleeps until the next pending timer falls due (at most
+`interval`), so a timer is sent as it falls due rather than up to one interval late. A
+failed sweep (database or Redis unavailable) is logged and retried with a short backoff;
+the scheduler never dies of it, and timers claimed but not sent come back one lease later.
+"""
 from __future__ import annotations
 
 import logging
 import os
 import socket
 import threading
+from datetime import timedelta
 
-from engine.services.timers import ClaimDueTimers, claim_due_timers
+from engine.services.timers import (DEFAULT_LEASE, ClaimDueTimers, ReleaseTimers, claim_due_timers,
+                                    next_due_at, release_timers)
 
 log = logging.getLogger(__name__)
 
-#: Seconds between sweeps when nothing was due.
+#: Seconds between sweeps when nothing is due sooner.
 SWEEP_INTERVAL = 1.0
+
+#: Timers claimed by one sweep; when a sweep fills it, the next sweep follows at once.
+BATCH_SIZE = 100
+
+#: The shortest pause after a sweep that claimed nothing (rows due but locked by another claimer).
+MIN_PAUSE = 0.02
+
+#: The longest pause between two attempts while the database or Redis is unavailable.
+MAX_RETRY_PAUSE = 5.0
 
 
 def scheduler_name() -> str:
@@ -19,28 +38,67 @@ def scheduler_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def sweep(runtime, send, *, owner: str | None = None, limit: int = 100) -> int:
-    """Claim one batch of due timers and send each id; returns how many were sent.
+def sweep(runtime, send, *, owner: str | None = None, limit: int = BATCH_SIZE,
+          lease: timedelta = DEFAULT_LEASE) -> int:
+    """Claim one batch of due timers and send each id; returns how many were claimed.
 
     Sends happen after the claim commits, so a crash in between leaves the lease to
-    expire and another sweep to claim the timer again; firing is idempotent.
+    expire and another sweep to claim the timer again; firing is idempotent. When a send
+    fails (Redis unavailable), the leases of the ids not sent are given back at once.
     """
+    owner = owner or scheduler_name()
     with runtime.uow() as uow:
-        ids = claim_due_timers(ClaimDueTimers(owner or scheduler_name(), limit), uow)
+        ids = claim_due_timers(ClaimDueTimers(owner, limit, lease), uow)
         uow.commit()
-    for timer_id in ids:
-        send(timer_id)
+    sent = 0
+    try:
+        for timer_id in ids:
+            send(timer_id)
+            sent += 1
+    except Exception:
+        _give_back(runtime, ids[sent:], owner)
+        raise
     return len(ids)
 
 
-def run_forever(runtime, send, stop: threading.Event, interval: float = SWEEP_INTERVAL) -> None:
-    """Sweep until stopped; a failed sweep is logged and retried on the next tick."""
+def _give_back(runtime, ids: list[int], owner: str) -> None:
+    try:
+        with runtime.uow() as uow:
+            release_timers(ReleaseTimers(tuple(ids), owner), uow)
+            uow.commit()
+    except Exception:  # the database may be down too: the leases will expire by themselves
+        log.warning("could not give back the leases of %d unsent timers; they expire by themselves", len(ids))
+
+
+def pause_after_sweep(runtime, interval: float) -> float:
+    """Seconds until the earliest unleased pending timer falls due, between MIN_PAUSE and interval."""
+    with runtime.uow(read_only=True) as uow:
+        due = next_due_at(uow)
+        now = uow.clock.now()
+    if due is None:
+        return interval
+    return min(interval, max(MIN_PAUSE, (due - now).total_seconds()))
+
+
+def run_forever(runtime, send, stop: threading.Event, interval: float = SWEEP_INTERVAL, *,
+                limit: int = BATCH_SIZE, lease: timedelta = DEFAULT_LEASE) -> None:
+    """Sweep until stopped; a failed sweep is logged and retried after a short backoff."""
     owner = scheduler_name()
+    failures = 0
     while not stop.is_set():
         try:
-            sent = sweep(runtime, send, owner=owner)
-        except Exception:
-            log.exception("timer sweep failed; retrying")
-            sent = 0
-        if sent == 0:
-            stop.wait(interval)
+            claimed = sweep(runtime, send, owner=owner, limit=limit, lease=lease)
+            pause = 0.0 if claimed >= limit else pause_after_sweep(runtime, interval)
+            if failures:
+                log.warning("timer sweeps work again after %d failed attempts", failures)
+            failures = 0
+        except Exception as exc:
+            failures += 1
+            pause = min(MAX_RETRY_PAUSE, interval * 2 ** min(failures - 1, 8))
+            if failures == 1:
+                log.exception("timer sweep failed; retrying in %.1f s", pause)
+            else:
+                log.warning("timer sweep failed again (%d in a row: %s: %s); retrying in %.1f s",
+                            failures, type(exc).__name__, str(exc).split("\n")[0][:200], pause)
+        if pause > 0:
+            stop.wait(pause)

@@ -1,16 +1,27 @@
-"""Claim due timers with a lease, and fire them idempotently."""
+"""Claim due timers with a lease, fire them idempotently, and look at what is pending.
+
+The database is the source of truth for every deadline (DESIGN.md decision 3): a timer is
+a row; a scheduler leases due rows and hands their ids to workers; a worker fires a row
+only while it is still pending. A message that is lost (Redis flushed, a worker killed)
+costs at most one lease: the row becomes claimable again when its lease expires.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
-from ..schema import timers
+from ..schema import cases, timers, workflow_instances
 from .steps import RunInstance, run_instance
 
 #: How long a claimed timer stays with its claimer before another scheduler may take it.
+#: It must be longer than a message waits in the queue plus the time a firing takes (the
+#: actor's time limit is 60 s); a message lost in Redis is re-sent after at most this long.
 DEFAULT_LEASE = timedelta(minutes=5)
+
+#: How much of an error is kept on the timer row.
+MAX_ERROR_LENGTH = 2_000
 
 
 @dataclass(frozen=True)
@@ -29,39 +40,206 @@ class FireTimer:
     timer_id: int
 
 
-def claim_due_timers(cmd: ClaimDueTimers, uow) -> list[int]:
-    """Lease due timers; several schedulers may claim at once without sharing a timer.
+@dataclass(frozen=True)
+class ReleaseTimers:
+    """Give back the leases of claimed timers that were not sent or not fired."""
 
-    PostgreSQL skips rows another claimer holds (FOR UPDATE SKIP LOCKED); SQLite
-    serialises writers with BEGIN IMMEDIATE, so the plain statement is safe there.
+    timer_ids: tuple[int, ...]
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordTimerFailure:
+    """Note why firing a timer failed, and let it be claimed again at once when `release`."""
+
+    timer_id: int
+    error: str
+    release: bool = False
+
+
+@dataclass(frozen=True)
+class ListPendingTimers:
+    """Pending timers in due order, optionally only those due before a moment (strictly)."""
+
+    due_before: datetime | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    """One pending timer as an operator sees it."""
+
+    id: int
+    kind: str
+    case_no: str
+    case_status: str
+    due_at: datetime
+    name: str | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+
+def claim_statement(owner: str, limit: int, lease: timedelta, now: datetime, dialect: str = "postgresql"):
+    """The claim: one UPDATE leasing the oldest due, unleased pending rows (RETURNING their ids).
+
+    A timer is due once its moment has passed (due_at < now), as SpiffWorkflow decides it
+    (an expired timer is one whose date is before its clock's now): a row claimed at the
+    very moment of its due time would be marked done while the workflow kept waiting.
+
+    The inner SELECT walks the (status, due_at) index from the oldest due row and stops at
+    `now` or after `limit` rows, so its cost does not grow with the number of timers
+    pending in the future. PostgreSQL skips rows another claimer or a firing worker holds
+    (FOR UPDATE SKIP LOCKED); SQLite drops the clause and serialises writers with BEGIN
+    IMMEDIATE, so the plain statement is safe there.
+
+    On PostgreSQL the claimed ids are matched with `id = ANY(ARRAY(subquery))`: the planner
+    then probes the primary key once per claimed id. With `id IN (subquery)` it may hash
+    the ids and scan the whole table to find them (bench/timers.py saw it at 14,000 rows):
+    a sweep that costs more as done and future timers pile up.
     """
-    now = uow.clock.now()
     due = (
         select(timers.c.id)
-        .where(timers.c.status == "pending", timers.c.due_at <= now,
+        .where(timers.c.status == "pending", timers.c.due_at < now,
                or_(timers.c.lease_expires_at.is_(None), timers.c.lease_expires_at < now))
         .order_by(timers.c.due_at)
-        .limit(cmd.limit)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = uow.conn.execute(
-        update(timers).where(timers.c.id.in_(due.scalar_subquery()))
-        .values(lease_owner=cmd.owner, lease_expires_at=now + cmd.lease, attempts=timers.c.attempts + 1)
+    if dialect == "postgresql":
+        claimed = timers.c.id == func.any(func.array(due.scalar_subquery()))
+    else:
+        claimed = timers.c.id.in_(due.scalar_subquery())
+    return (
+        update(timers).where(claimed)
+        .values(lease_owner=owner, lease_expires_at=now + lease, attempts=timers.c.attempts + 1)
         .returning(timers.c.id)
-    ).scalars().all()
-    return sorted(claimed)
+    )
+
+
+def claim_due_timers(cmd: ClaimDueTimers, uow) -> list[int]:
+    """Lease due timers; several schedulers may claim at once without sharing a timer."""
+    if cmd.lease <= timedelta(0):
+        raise ValueError("a timer lease must be longer than zero (a zero lease fires timers twice)")
+    stmt = claim_statement(cmd.owner, cmd.limit, cmd.lease, uow.clock.now(), uow.dialect)
+    return sorted(uow.conn.execute(stmt).scalars().all())
+
+
+_next_due = select(func.min(timers.c.due_at)).where(
+    timers.c.status == "pending",
+    or_(timers.c.lease_expires_at.is_(None), timers.c.lease_expires_at < bindparam("b_now")))
+
+
+def next_due_at(uow) -> datetime | None:
+    """When the earliest unleased pending timer falls due (None when there is none).
+
+    The scheduler sleeps until then instead of a whole interval, so a timer is sent as it
+    falls due rather than up to one interval late. One index probe on (status, due_at).
+    """
+    return uow.conn.execute(_next_due, {"b_now": uow.clock.now()}).scalar_one_or_none()
+
+
+_timer_row = select(timers.c.id, timers.c.status, timers.c.kind, timers.c.instance_id, timers.c.due_at).where(
+    timers.c.id == bindparam("b_id"))
+_lock_timer = _timer_row.with_for_update()
+_lock_instance = (
+    select(workflow_instances.c.status, cases.c.status.label("case_status"))
+    .join(cases, cases.c.id == workflow_instances.c.case_id)
+    .where(workflow_instances.c.id == bindparam("b_instance"))
+    .with_for_update()
+)
 
 
 def fire_timer(cmd: FireTimer, uow) -> bool:
-    """Fire a pending timer; returns False (doing nothing) if it was already fired or cancelled."""
-    row = uow.conn.execute(
-        select(timers.c.id, timers.c.status, timers.c.kind, timers.c.instance_id)
-        .where(timers.c.id == cmd.timer_id).with_for_update()
-    ).one_or_none()
+    """Fire a pending timer; returns False (doing nothing) if it was already fired or cancelled.
+
+    Locks are taken in the order every other step takes them, the case's instance first
+    and its timer rows after (completing a work item locks the instance and then cancels
+    the task's timers), so a timer firing while its work item is being completed waits
+    for that and then finds the timer cancelled, instead of deadlocking with it.
+    A timer whose case was closed or whose workflow ended meanwhile is cancelled, not run;
+    a workflow timer not yet due on this unit of work's clock is left pending, unleased.
+    """
+    conn = uow.conn
+    seen = conn.execute(_timer_row, {"b_id": cmd.timer_id}).one_or_none()
+    if seen is None or seen.status != "pending":
+        return False
+    owner = conn.execute(_lock_instance, {"b_instance": seen.instance_id}).one_or_none()
+    row = conn.execute(_lock_timer, {"b_id": cmd.timer_id}).one_or_none()
     if row is None or row.status != "pending":
         return False
-    uow.conn.execute(update(timers).where(timers.c.id == row.id).values(
-        status="done", fired_at=uow.clock.now(), lease_owner=None, lease_expires_at=None))
+    now = uow.clock.now()
+    if owner is None or owner.case_status != "open" or owner.status in ("completed", "cancelled"):
+        conn.execute(update(timers).where(timers.c.id == row.id).values(
+            status="cancelled", lease_owner=None, lease_expires_at=None))
+        return False
+    if row.kind == "bpmn_timer" and row.due_at >= now:
+        # Not due yet on this clock (the claimer's clock ran ahead of this worker's): the
+        # workflow would not fire it, and a row marked done would leave it waiting for good.
+        conn.execute(update(timers).where(timers.c.id == row.id).values(lease_owner=None, lease_expires_at=None))
+        return False
+    conn.execute(update(timers).where(timers.c.id == row.id).values(
+        status="done", fired_at=now, lease_owner=None, lease_expires_at=None))
     if row.kind == "bpmn_timer":
         run_instance(RunInstance(row.instance_id, reason="timer"), uow)
     return True
+
+
+def release_timers(cmd: ReleaseTimers, uow) -> int:
+    """Clear the leases of still-pending timers (of `owner` only, when given); returns how many."""
+    if not cmd.timer_ids:
+        return 0
+    stmt = update(timers).where(timers.c.id.in_(list(cmd.timer_ids)), timers.c.status == "pending")
+    if cmd.owner is not None:
+        stmt = stmt.where(timers.c.lease_owner == cmd.owner)
+    return uow.conn.execute(stmt.values(lease_owner=None, lease_expires_at=None)).rowcount
+
+
+def record_timer_failure(cmd: RecordTimerFailure, uow) -> None:
+    """Keep the error on the (still pending) timer row; release its lease if asked."""
+    values = {"last_error": cmd.error[:MAX_ERROR_LENGTH]}
+    if cmd.release:
+        values.update(lease_owner=None, lease_expires_at=None)
+    uow.conn.execute(update(timers).where(timers.c.id == cmd.timer_id, timers.c.status == "pending")
+                     .values(**values))
+
+
+def _pending(due_before: datetime | None):
+    conditions = [timers.c.status == "pending"]
+    if due_before is not None:
+        conditions.append(timers.c.due_at < due_before)
+    return conditions
+
+
+def count_pending_timers(uow, due_before: datetime | None = None) -> int:
+    """How many timers are pending (and due before `due_before`, when given)."""
+    return uow.conn.execute(select(func.count()).select_from(timers).where(*_pending(due_before))).scalar_one()
+
+
+def case_numbers(uow, timer_ids) -> dict[int, str]:
+    """The case number of each timer id given."""
+    if not timer_ids:
+        return {}
+    return dict(uow.conn.execute(select(timers.c.id, cases.c.case_no).join(cases, cases.c.id == timers.c.case_id)
+                                 .where(timers.c.id.in_(list(timer_ids)))).all())
+
+
+def timer_status(uow, timer_id: int) -> str | None:
+    """The status of one timer (None if there is no such timer)."""
+    return uow.conn.execute(select(timers.c.status).where(timers.c.id == timer_id)).scalar_one_or_none()
+
+
+def list_pending_timers(cmd: ListPendingTimers, uow) -> list[PendingTimer]:
+    """Pending timers with their case numbers, earliest due first."""
+    rows = uow.conn.execute(
+        select(timers.c.id, timers.c.kind, cases.c.case_no, cases.c.status.label("case_status"),
+               timers.c.due_at, timers.c.payload, timers.c.lease_owner, timers.c.lease_expires_at,
+               timers.c.attempts, timers.c.last_error)
+        .join(cases, cases.c.id == timers.c.case_id)
+        .where(*_pending(cmd.due_before))
+        .order_by(timers.c.due_at, timers.c.id)
+        .limit(cmd.limit)
+    )
+    return [PendingTimer(r.id, r.kind, r.case_no, r.case_status, r.due_at, (r.payload or {}).get("name"),
+                         r.lease_owner, r.lease_expires_at, r.attempts, r.last_error) for r in rows]

@@ -82,3 +82,41 @@ def test_embedded_background_fires_a_due_timer_without_help(live):
     assert items(live) == {"reply": "cancelled", "take_over": "open"}
     with live.db.connect() as conn:
         assert [r.status for r in conn.execute(select(timers))] == ["done"]
+
+
+def test_a_timer_whose_path_fails_opens_an_incident_instead_of_retrying(settings):
+    from engine.schema_notifications import incidents
+    from handlers import actors
+    from handlers.runtime import set_runtime
+    xml = bundle("deadline.bpmn")["deadline.bpmn"].replace(
+        '<bpmn:userTask id="take_over" name="Take over the late reply">\n'
+        '      <bpmn:incoming>f3</bpmn:incoming>\n      <bpmn:outgoing>f4</bpmn:outgoing>\n    </bpmn:userTask>',
+        '<bpmn:scriptTask id="take_over" name="Take over the late reply">\n'
+        '      <bpmn:incoming>f3</bpmn:incoming>\n      <bpmn:outgoing>f4</bpmn:outgoing>\n'
+        '      <bpmn:script>x = 1 / 0</bpmn:script>\n    </bpmn:scriptTask>')
+    assert "scriptTask" in xml
+    rt = bootstrap(settings)
+    from tests.conftest import _truncate_all
+    if not settings.is_sqlite:
+        _truncate_all(rt.db)
+    with rt.uow() as uow:
+        deploy_bundle(DeployBundle({"deadline.bpmn": xml}), uow)
+        uow.commit()
+    due = datetime.now(timezone.utc) + timedelta(seconds=0.3)
+    start(rt, due)
+    time.sleep(0.4)
+    with rt.uow() as uow:
+        (timer_id,) = claim_due_timers(ClaimDueTimers("test"), uow)
+        uow.commit()
+    set_runtime(rt)
+    try:
+        actors.fire_timer.fn(timer_id)  # the actor's body, as a worker thread runs it
+    finally:
+        set_runtime(None)
+    with rt.db.connect() as conn:
+        timer = conn.execute(select(timers)).one()
+        incident = conn.execute(select(incidents)).one()
+    assert timer.status == "failed" and "division by zero" in timer.last_error
+    assert (incident.kind, incident.subject_id, incident.status) == ("timer_failed", timer_id, "open")
+    assert items(rt) == {"reply": "open"}  # the reply is still waiting; nothing half-done was kept
+    rt.close()

@@ -1,0 +1,94 @@
+"""The scheduler loop: leases given back when a send fails, sweeps that outlive errors, waking on time."""
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine.schema import timers
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.services.timers import ClaimDueTimers, claim_due_timers
+from handlers.scheduler import pause_after_sweep, run_forever, sweep
+from tests.conftest import bundle
+
+
+@pytest.fixture
+def rt(runtime):
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("deadline.bpmn")), uow)
+        uow.commit()
+    return runtime
+
+
+def start(rt, due):
+    with rt.uow() as uow:
+        start_case(StartCase("petition", process_key="deadline", data={"reply_due": due.isoformat()}), uow)
+        uow.commit()
+
+
+def leases(rt):
+    with rt.db.connect() as conn:
+        return [(r.lease_owner, r.status) for r in conn.execute(select(timers).order_by(timers.c.id))]
+
+
+def test_a_sweep_whose_send_fails_gives_the_unsent_timers_back_at_once(rt, clock):
+    for _ in range(3):
+        start(rt, clock.now() + timedelta(hours=1))
+    clock.advance(hours=2)
+    sent = []
+
+    def send(timer_id):
+        if sent:
+            raise ConnectionError("Redis is gone")
+        sent.append(timer_id)
+
+    with pytest.raises(ConnectionError):
+        sweep(rt, send, owner="s1")
+    assert sent == [1]
+    assert leases(rt) == [("s1", "pending"), (None, "pending"), (None, "pending")]
+
+
+def test_the_scheduler_outlives_failed_sweeps_and_sends_everything_once_they_work_again(rt, clock):
+    for _ in range(3):
+        start(rt, clock.now() + timedelta(hours=1))
+    clock.advance(hours=2)
+    sent, failures = [], [2]
+
+    def send(timer_id):
+        if failures[0]:
+            failures[0] -= 1
+            raise ConnectionError("Redis is gone")
+        sent.append(timer_id)
+
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(rt, send, stop, 0.05), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(sent) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert sorted(sent) == [1, 2, 3]
+
+
+def test_after_a_sweep_the_scheduler_sleeps_until_the_next_timer_falls_due_but_no_longer_than_its_interval(rt, clock):
+    assert pause_after_sweep(rt, 1.0) == 1.0  # nothing pending
+    start(rt, clock.now() + timedelta(seconds=0.25))
+    assert pause_after_sweep(rt, 1.0) == pytest.approx(0.25)
+    assert pause_after_sweep(rt, 0.1) == pytest.approx(0.1)
+    clock.advance(seconds=1)
+    assert pause_after_sweep(rt, 1.0) == pytest.approx(0.02)  # due but not claimed: look again soon
+    with rt.uow() as uow:
+        claim_due_timers(ClaimDueTimers("s1"), uow)
+        uow.commit()
+    assert pause_after_sweep(rt, 1.0) == 1.0  # leased timers wait for their lease, not for the scheduler
+
+
+def test_a_claim_with_a_zero_lease_is_refused(rt):
+    with rt.uow() as uow, pytest.raises(ValueError, match="longer than zero"):
+        claim_due_timers(ClaimDueTimers("s1", lease=timedelta(0)), uow)
