@@ -17,7 +17,7 @@ from typing import Callable
 from sqlalchemy import bindparam, select, update
 
 from .errors import InvalidInput, PetiflowError
-from .instances import event
+from .history import event
 from .schema import agencies, cases, work_items
 
 

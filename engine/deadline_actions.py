@@ -6,13 +6,13 @@ case and of its open work in the same transaction.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 
-from . import deadlines
+from . import deadlines, escalation
 from .actions import StepContext, action
 from .calendar import calendar_for
 from .errors import InvalidInput
-from .instances import event
+from .history import event
 from .schema import cases, work_items
 
 _set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
@@ -28,10 +28,21 @@ def _terms(params: dict) -> deadlines.Deadline:
     return deadlines.Deadline.from_data(data)
 
 
-def _move_due(context: StepContext, due_at) -> None:
+_open_work = select(work_items.c.id, work_items.c.instance_id).where(
+    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open")
+
+
+def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
+    """Move the due time of the case and its open work, and their reminders and rungs with it."""
     conn, now = context.uow.conn, context.uow.clock.now()
+    due_at = None if terms.is_paused else terms.due_at
     conn.execute(_set_case_due, {"b_case": context.case_id, "due_at": due_at, "b_now": now})
     conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at})
+    open_items = conn.execute(_open_work, {"b_case": context.case_id}).all()
+    escalation.cancel(conn, [r.id for r in open_items])
+    if due_at is not None:
+        escalation.schedule(context.uow, [{"id": r.id, "case_id": context.case_id, "instance_id": r.instance_id}
+                                         for r in open_items], terms.to_data(), now)
     context.due_at = due_at
 
 
@@ -45,7 +56,7 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
     unit = params.get("unit") or "working_days"
     current = _terms(params)
     extended = deadlines.extend(current, amount, calendar_for(context.uow), unit=unit)
-    _move_due(context, extended.due_at)
+    _move_due(context, extended)
     context.events.append(event(context.case_id, context.uow.clock.now(), "deadline_extended",
                                 actor_id=context.actor_id, reason=reason, amount=amount, unit=unit,
                                 from_due_at=current.due_at.isoformat(), due_at=extended.due_at.isoformat(),
@@ -58,7 +69,7 @@ def pause_clock(context: StepContext, params: dict) -> dict:
     """Stop the clock while the case waits for the citizen; the case has no due time meanwhile."""
     now = context.uow.clock.now()
     paused = deadlines.pause(_terms(params), now)
-    _move_due(context, None)
+    _move_due(context, paused)
     context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id,
                                 reason=str(params.get("reason") or "")))
     return paused.to_data()
@@ -69,7 +80,7 @@ def resume_clock(context: StepContext, params: dict) -> dict:
     """Restart the clock with the time that was left when it stopped."""
     now = context.uow.clock.now()
     resumed = deadlines.resume(_terms(params), now, calendar_for(context.uow))
-    _move_due(context, resumed.due_at)
+    _move_due(context, resumed)
     context.events.append(event(context.case_id, now, "clock_resumed", actor_id=context.actor_id,
                                 due_at=resumed.due_at.isoformat()))
     return resumed.to_data()

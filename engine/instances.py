@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam, insert, select, update
 
-from . import runner, state
+from . import escalation, runner, state
 from .errors import Conflict, InvalidInput
+from .history import event
 from .inbox import role_for_lane, work_item_agency
 from .schema import agencies, case_events, cases, timers, work_items, workflow_instances
 
@@ -35,12 +36,6 @@ class StepResult:
     version: int
     opened: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
-
-
-def event(case_id: int, at: datetime, kind: str, *, actor_id=None, work_item_id=None, **data) -> dict:
-    """A case_events row (as a dict for a batched insert)."""
-    return {"case_id": case_id, "at": at, "kind": kind, "actor_id": actor_id,
-            "work_item_id": work_item_id, "data": data or None}
 
 
 # Statements are built once: building one per call costs more than running it on SQLite.
@@ -92,7 +87,7 @@ def _agency_ids(conn, cache, codes: set[str]) -> dict[str, int]:
     return {code: known[code] for code in codes}
 
 
-def _sync_work_items(conn, uow_cache, ref: InstanceRef, ready: list, before: set[str], now,
+def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
                      events: list) -> tuple[list, list]:
     """Open inbox rows for newly READY tasks and cancel rows whose task is no longer READY.
 
@@ -101,7 +96,8 @@ def _sync_work_items(conn, uow_cache, ref: InstanceRef, ready: list, before: set
     """
     ready_ids = {t.task_id for t in ready}
     new = [t for t in ready if t.task_id not in before]
-    named = _agency_ids(conn, uow_cache, {t.agency_code for t in new if t.agency_code})
+    conn = uow.conn
+    named = _agency_ids(conn, uow.cache, {t.agency_code for t in new if t.agency_code})
     gone = before - ready_ids
     opened, cancelled = [], []
     if new:
@@ -118,9 +114,13 @@ def _sync_work_items(conn, uow_cache, ref: InstanceRef, ready: list, before: set
             task = by_task[task_id]
             events.append(event(ref.case_id, now, "task_ready", work_item_id=item_id,
                                 task=task.spec_name, name=task.name, lane=task.lane))
+            if ref.due_at is not None and task.deadline:
+                escalation.schedule(uow, [{"id": item_id, "case_id": ref.case_id, "instance_id": ref.id}],
+                                    task.deadline, now)
     if gone:
         cancelled = conn.execute(_cancel_items, {"b_instance": ref.id, "b_tasks": sorted(gone),
                                                  "b_now": now}).scalars().all()
+        escalation.cancel(conn, cancelled)
         events.extend(event(ref.case_id, now, "task_cancelled", work_item_id=i) for i in cancelled)
     return opened, cancelled
 
@@ -170,7 +170,7 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *, ready_before:
         if not changed:
             raise Conflict("the case was changed by someone else meanwhile; reload and try again")
         version = ref.version + 1
-    opened, cancelled = _sync_work_items(conn, uow.cache, ref, snapshot.ready, set(ready_before), now, events)
+    opened, cancelled = _sync_work_items(uow, ref, snapshot.ready, set(ready_before), now, events)
     _sync_timers(conn, ref, snapshot.timers, now)
     if status == "completed":
         conn.execute(_close_case, {"b_id": ref.case_id, "b_now": now})

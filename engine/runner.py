@@ -1,7 +1,7 @@
 """The only module that drives SpiffWorkflow instances: start, complete, step, inspect."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from uuid import UUID
 
@@ -26,6 +26,7 @@ class ReadyTask:
     lane: str | None
     form_key: str | None
     agency_code: str | None = None  # the task names its agency (property agencyVariable)
+    deadline: dict | None = field(default=None, compare=False)  # the case's deadline terms, if any
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,11 @@ def _ready_task(task) -> ReadyTask:
     properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
     variable = properties.get("agencyVariable")
     agency_code = task.data.get(variable) if variable else None
+    terms = task.data.get("deadline") if properties.get("escalate", "true") != "false" else None
     return ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane,
                      properties.get("formJsonSchemaFilename"),
-                     agency_code if isinstance(agency_code, str) else None)
+                     agency_code if isinstance(agency_code, str) else None,
+                     terms if isinstance(terms, dict) else None)
 
 
 def _due(event_definition, value) -> datetime | None:

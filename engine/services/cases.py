@@ -12,7 +12,8 @@ from .. import actions, runner
 from ..deadlines import deadline_for
 from ..errors import InvalidInput, NotFound
 from ..identity import SYSTEM, Principal
-from ..instances import InstanceRef, event, persist_step
+from ..history import event
+from ..instances import InstanceRef, persist_step
 from ..schema import agencies, cases, petitioners
 
 #: Case number prefixes per case type; the number reads as prefix + local date + sequence.

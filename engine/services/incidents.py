@@ -13,7 +13,7 @@ from sqlalchemy import and_, insert, select, update
 
 from .. import outbox as outbox_queue
 from ..errors import Conflict, InvalidInput, NotFound
-from ..instances import event
+from ..history import event
 from ..schema import case_events, timers
 from ..schema_notifications import incidents
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import Forbidden, InvalidInput, NotFound, PetiflowError
 from ..identity import Principal
-from ..instances import event
+from ..history import event
 from ..outbox import RELAY, queue_message
 from ..schema import case_events, outbox, users
 from ..schema_notifications import notifications

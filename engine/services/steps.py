@@ -7,7 +7,8 @@ from sqlalchemy import bindparam, select
 
 from .. import actions, runner, state
 from ..errors import NotFound
-from ..instances import InstanceRef, StepResult, event, persist_step
+from ..history import event
+from ..instances import InstanceRef, StepResult, persist_step
 from ..schema import cases, workflow_instances
 
 

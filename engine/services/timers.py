@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
 
+from .. import escalation
 from ..schema import cases, timers, workflow_instances
 from .steps import RunInstance, run_instance
 
@@ -140,7 +141,8 @@ def next_due_at(uow) -> datetime | None:
     return uow.conn.execute(_next_due, {"b_now": uow.clock.now()}).scalar_one_or_none()
 
 
-_timer_row = select(timers.c.id, timers.c.status, timers.c.kind, timers.c.instance_id, timers.c.due_at).where(
+_timer_row = select(timers.c.id, timers.c.status, timers.c.kind, timers.c.instance_id, timers.c.due_at,
+                    timers.c.work_item_id, timers.c.payload).where(
     timers.c.id == bindparam("b_id"))
 _lock_timer = _timer_row.with_for_update()
 _lock_instance = (
@@ -183,6 +185,8 @@ def fire_timer(cmd: FireTimer, uow) -> bool:
         status="done", fired_at=now, lease_owner=None, lease_expires_at=None))
     if row.kind == "bpmn_timer":
         run_instance(RunInstance(row.instance_id, reason="timer"), uow)
+    elif row.kind in escalation.KINDS:
+        escalation.fire(uow, row)
     return True
 
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
-from .. import actions, forms, runner, state
+from .. import actions, escalation, forms, runner, state
 from ..errors import Conflict, Forbidden, NotFound
 from ..identity import Principal
-from ..instances import InstanceRef, event, persist_step
+from ..history import event
+from ..instances import InstanceRef, persist_step
 from ..schema import cases, work_items, workflow_instances
 
 
@@ -38,7 +39,8 @@ class WorkItemCompleted:
 _load = (
     select(work_items.c.id, work_items.c.status, work_items.c.task_id, work_items.c.role,
            work_items.c.agency_id, work_items.c.assignee_id, work_items.c.name,
-           work_items.c.task_spec, work_items.c.form_key, workflow_instances.c.id.label("instance_id"),
+           work_items.c.task_spec, work_items.c.form_key, work_items.c.due_at.label("item_due_at"),
+           workflow_instances.c.id.label("instance_id"),
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version,
            workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"),
@@ -93,6 +95,8 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     with actions.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
+    if row.item_due_at is not None:
+        escalation.cancel(conn, [row.id])  # its reminders and rungs are moot now
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
                       context.agency_id, row.next_timer_at, due_at=context.due_at)
     result = persist_step(uow, ref, workflow, events, ready_before=ready_before)

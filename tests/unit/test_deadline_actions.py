@@ -58,7 +58,8 @@ def test_an_approved_extension_moves_the_case_its_work_and_its_timer(case):
     assert case_due(runtime) == local(9)
     with runtime.db.connect() as conn:
         assert conn.execute(select(work_items.c.due_at).where(work_items.c.id == step.opened[0])).scalar_one() == local(9)
-        pending = conn.execute(select(timers.c.due_at).where(timers.c.status == "pending")).scalar_one()
+        pending = conn.execute(select(timers.c.due_at).where(
+            timers.c.status == "pending", timers.c.kind == "bpmn_timer")).scalar_one()
         recorded = conn.execute(select(case_events.c.data).where(case_events.c.kind == "deadline_extended")).scalar_one()
     assert pending == local(9)
     assert recorded["reason"] == "需會同地政局會勘" and recorded["extensions"] == 1

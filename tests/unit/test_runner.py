@@ -20,7 +20,6 @@ def test_start_runs_scripts_and_stops_at_the_first_user_task():
     tasks = ready(wf)
     assert list(tasks) == ["reply"]
     assert tasks["reply"].lane == "Caseworker"
-    assert tasks["reply"].form_key == "reply.schema.json"
     assert runner.status_of(wf) == "waiting"
 
 
@@ -67,6 +66,7 @@ def test_expired_timer_fires_after_a_restore(approval):
     wf = reload(wf, approval)
     runner.run_steps(wf)
     assert set(ready(wf)) == {"draft", "chase"}
+    assert ready(wf)["chase"].form_key == "chase_overdue.json"  # the task's form, from its properties
     assert runner.waiting_timers(wf) == []
 
 

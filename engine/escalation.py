@@ -1,0 +1,93 @@
+"""Reminders and the escalation ladder of each work item (以案管制, 稽催).
+
+When a work item opens with a due time, its reminders and the rungs of the ladder from the
+case's deadline terms become `timers` rows (kind 'reminder' and 'escalation'), written in the
+same transaction; they are cancelled when the item closes and rescheduled when the due time
+moves. Firing one is recorded in the case history with the rule that caused it and sends a
+notification through the outbox, keyed so the same step is never announced twice.
+"""
+from __future__ import annotations
+
+from sqlalchemy import bindparam, insert, select, update
+
+from . import deadlines
+from .calendar import LOCAL_TZ, calendar_for
+from .history import event
+from .schema import case_events, cases, timers, work_items
+from .services.notifications import queue_in_app
+
+#: Timer kinds this module owns.
+KINDS = ("reminder", "escalation")
+
+#: Who each rung of the ladder goes to: (role, scoped to the item's agency).
+LADDER_ROLES = {"section_chief": ("supervisor", True), "agency_head": ("agency_head", True),
+                "commission": ("reviewer", False)}
+
+_insert_timers = insert(timers)
+_cancel = (update(timers).where(timers.c.work_item_id.in_(bindparam("b_items", expanding=True)),
+                                timers.c.status == "pending", timers.c.kind.in_(KINDS))
+           .values(status="cancelled", lease_owner=None, lease_expires_at=None))
+_item = (select(work_items.c.id, work_items.c.status, work_items.c.name, work_items.c.role,
+                work_items.c.agency_id, work_items.c.assignee_id, work_items.c.due_at,
+                work_items.c.escalation_level, work_items.c.case_id, cases.c.case_no)
+         .join(cases, cases.c.id == work_items.c.case_id).where(work_items.c.id == bindparam("b_item")))
+_raise_level = (update(work_items).where(work_items.c.id == bindparam("b_item"),
+                                          work_items.c.escalation_level < bindparam("level"))
+                .values(escalation_level=bindparam("level")))
+
+
+def schedule(uow, items: list[dict], terms: dict | None, now) -> None:
+    """Timer rows for the reminders and ladder of new work items ({id, case_id, instance_id})."""
+    if not items or not isinstance(terms, dict):
+        return
+    deadline = deadlines.Deadline.from_data(terms)
+    if deadline.is_paused:
+        return
+    cal = calendar_for(uow)
+    plan = [("reminder", at, {"rule": deadline.rule_code}) for at in deadlines.reminder_times(deadline, cal)]
+    plan += [("escalation", step.at, {"rule": deadline.rule_code, "level": step.level, "to": step.to})
+             for step in deadlines.escalation_steps(deadline, cal)]
+    rows = [{"kind": kind, "instance_id": item["instance_id"], "case_id": item["case_id"],
+             "work_item_id": item["id"], "due_at": at, "status": "pending", "payload": payload,
+             "created_at": now} for item in items for kind, at, payload in plan]
+    if rows:
+        uow.conn.execute(_insert_timers, rows)
+
+
+def cancel(conn, item_ids: list[int]) -> None:
+    """Cancel the pending reminders and rungs of work items that closed or whose due time moved."""
+    if item_ids:
+        conn.execute(_cancel, {"b_items": list(item_ids)})
+
+
+def _recipient(item, role: str, scoped: bool) -> dict:
+    return {"role": role, "agency_id": item.agency_id if scoped else None}
+
+
+def fire(uow, timer) -> bool:
+    """Send a reminder or climb a rung for the timer's work item; False if the item is closed."""
+    item = uow.conn.execute(_item, {"b_item": timer.work_item_id}).one_or_none()
+    if item is None or item.status != "open":
+        return False
+    now, payload = uow.clock.now(), timer.payload or {}
+    due = item.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if item.due_at else "?"
+    if timer.kind == "reminder":
+        to = {"user_id": item.assignee_id} if item.assignee_id else {"role": item.role, "agency_id": item.agency_id}
+        queue_in_app(uow, dedup_key=f"reminder:{timer.id}", kind="reminder", case_id=item.case_id,
+                     work_item_id=item.id, title=f"{item.case_no} {item.name}：{due} 到期", **to)
+        uow.conn.execute(insert(case_events), event(
+            item.case_id, now, "reminder_sent", work_item_id=item.id, rule=payload.get("rule"), due_at=due))
+        return True
+    level, rung = int(payload.get("level", 1)), payload.get("to", "section_chief")
+    if not uow.conn.execute(_raise_level, {"b_item": item.id, "level": level}).rowcount:
+        return False  # already at this rung or above
+    role, scoped = LADDER_ROLES.get(rung, ("supervisor", True))
+    late = calendar_for(uow).working_days_between(calendar_for(uow).local_date(item.due_at),
+                                                  calendar_for(uow).local_date(now)) if item.due_at else 0
+    queue_in_app(uow, dedup_key=f"escalation:{timer.id}", kind="escalation", case_id=item.case_id,
+                 work_item_id=item.id, title=f"逾期{late}個工作天：{item.case_no} {item.name}（第{level}級）",
+                 **_recipient(item, role, scoped))
+    uow.conn.execute(insert(case_events), event(
+        item.case_id, now, "escalated", work_item_id=item.id, level=level, to=rung,
+        rule=payload.get("rule"), working_days_late=late))
+    return True

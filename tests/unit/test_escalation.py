@@ -1,0 +1,114 @@
+"""Reminders and the escalation ladder of work items, and the supervisors' escalation queue."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import insert, select
+
+from engine.identity import SYSTEM
+from engine.schema import agencies, case_events, outbox, timers, work_items
+from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
+                                            load_public_holidays)
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.services.escalation_queue import escalation_queue
+from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
+from engine.services.work import CompleteWorkItem, complete_work_item
+from tests.conftest import bundle
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+@pytest.fixture
+def case(runtime, clock):
+    """A petition received Thursday 2026-11-26 09:00: due Friday 2026-12-04 17:30."""
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
+    with runtime.uow() as uow:
+        uow.conn.execute(insert(agencies), {"code": "public_works", "name": "工務局", "kind": "bureau"})
+        load_public_holidays(LoadPublicHolidays(2026), uow)
+        load_deadline_rules(LoadDeadlineRules(), uow)
+        deploy_bundle(DeployBundle(bundle("simple.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="simple", channel="web",
+                                       agency_code="public_works"), uow)
+        uow.commit()
+    return runtime, started
+
+
+def ladder(runtime):
+    with runtime.db.connect() as conn:
+        return [(r.kind, r.due_at.astimezone(TAIPEI).strftime("%m-%d %H:%M"), (r.payload or {}).get("level"), r.status)
+                for r in conn.execute(select(timers).where(timers.c.kind != "bpmn_timer").order_by(timers.c.due_at))]
+
+
+def run_due(runtime, at):
+    """Fire every due timer as of `at`, each in its own unit of work, as the workers do."""
+    runtime.clock.set(at)
+    with runtime.uow() as uow:
+        ids = claim_due_timers(ClaimDueTimers("test"), uow)
+        uow.commit()
+    for timer_id in ids:
+        with runtime.uow() as uow:
+            fire_timer(FireTimer(timer_id), uow)
+            uow.commit()
+    return ids
+
+
+def test_new_work_gets_a_reminder_and_the_three_rungs_of_the_ladder(case):
+    runtime, _ = case
+    assert ladder(runtime) == [
+        ("reminder", "12-03 17:30", None, "pending"),
+        ("escalation", "12-04 17:30", 1, "pending"),   # overdue: the section chief
+        ("escalation", "12-08 17:30", 2, "pending"),   # two working days later: the agency head
+        ("escalation", "12-11 17:30", 3, "pending"),   # five working days later: the commission
+    ]
+
+
+def test_climbing_the_ladder_is_recorded_notified_once_and_shown_in_the_queue(case):
+    runtime, started = case
+    run_due(runtime, datetime(2026, 12, 3, 18, 0, tzinfo=TAIPEI))
+    run_due(runtime, datetime(2026, 12, 8, 18, 0, tzinfo=TAIPEI))
+    with runtime.db.connect() as conn:
+        kinds = [(e.kind, (e.data or {}).get("level"), (e.data or {}).get("rule"))
+                 for e in conn.execute(select(case_events).where(case_events.c.kind.in_(("reminder_sent", "escalated")))
+                                       .order_by(case_events.c.id))]
+        level = conn.execute(select(work_items.c.escalation_level)).scalar_one()
+        notices = conn.execute(select(outbox.c.dedup_key, outbox.c.payload)).all()
+    assert kinds == [("reminder_sent", None, "petition.default"), ("escalated", 1, "petition.default"),
+                     ("escalated", 2, "petition.default")]
+    assert level == 2
+    assert sorted(n.payload["role"] for n in notices) == ["agency_head", "caseworker", "supervisor"]
+    with runtime.uow(read_only=True) as uow:
+        queue = escalation_queue(uow)
+    (item,) = queue.items
+    assert (item.case_no, item.state, item.escalation_level, item.working_days_late) == (
+        started.case_no, "overdue", 2, 2)
+    assert queue.counts == {("工務局", 2, "overdue"): 1}
+
+
+def test_firing_a_rung_twice_does_nothing_more(case):
+    runtime, _ = case
+    (reminder,) = run_due(runtime, datetime(2026, 12, 3, 18, 0, tzinfo=TAIPEI))
+    with runtime.uow() as uow:
+        assert fire_timer(FireTimer(reminder), uow) is False
+    with runtime.db.connect() as conn:
+        assert len(conn.execute(select(outbox)).all()) == 1
+
+
+def test_completing_the_work_cancels_its_reminder_and_ladder(case):
+    runtime, started = case
+    with runtime.uow() as uow:
+        complete_work_item(CompleteWorkItem(started.work_item_ids[0], {}, SYSTEM), uow)
+        uow.commit()
+    assert {status for *_, status in ladder(runtime)} == {"cancelled"}
+    assert run_due(runtime, datetime(2026, 12, 20, 9, 0, tzinfo=TAIPEI)) == []
+
+
+def test_work_due_tomorrow_is_at_risk_in_the_queue(case):
+    runtime, _ = case
+    runtime.clock.set(datetime(2026, 12, 3, 10, 0, tzinfo=TAIPEI))
+    with runtime.uow(read_only=True) as uow:
+        (item,) = escalation_queue(uow).items
+    assert (item.state, item.working_days_late) == ("at_risk", 0)
+    runtime.clock.set(datetime(2026, 11, 27, 10, 0, tzinfo=TAIPEI))
+    with runtime.uow(read_only=True) as uow:
+        assert escalation_queue(uow).items == []
