@@ -82,8 +82,8 @@ def fire(uow, timer) -> bool:
     if not uow.conn.execute(_raise_level, {"b_item": item.id, "level": level}).rowcount:
         return False  # already at this rung or above
     role, scoped = LADDER_ROLES.get(rung, ("supervisor", True))
-    late = calendar_for(uow).working_days_between(calendar_for(uow).local_date(item.due_at),
-                                                  calendar_for(uow).local_date(now)) if item.due_at else 0
+    cal = calendar_for(uow)
+    late = cal.working_days_between(cal.local_date(item.due_at), cal.local_date(now)) if item.due_at else 0
     queue_in_app(uow, dedup_key=f"escalation:{timer.id}", kind="escalation", case_id=item.case_id,
                  work_item_id=item.id, title=f"逾期{late}個工作天：{item.case_no} {item.name}（第{level}級）",
                  **_recipient(item, role, scoped))
