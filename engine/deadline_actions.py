@@ -10,10 +10,11 @@ from sqlalchemy import bindparam, select, update
 
 from . import deadlines, escalation
 from .actions import StepContext, action
-from .calendar import calendar_for
+from .calendar import LOCAL_TZ, calendar_for
 from .errors import InvalidInput
 from .history import event
-from .schema import cases, work_items
+from .schema import cases, petitioners, work_items
+from .services.notifications import queue_email
 
 _set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
     due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
@@ -57,11 +58,29 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
     current = _terms(params)
     extended = deadlines.extend(current, amount, calendar_for(context.uow), unit=unit)
     _move_due(context, extended)
+    notice = _notify_citizen_of_extension(context, reason, extended)
     context.events.append(event(context.case_id, context.uow.clock.now(), "deadline_extended",
                                 actor_id=context.actor_id, reason=reason, amount=amount, unit=unit,
                                 from_due_at=current.due_at.isoformat(), due_at=extended.due_at.isoformat(),
-                                extensions=extended.extensions))
+                                extensions=extended.extensions, notice=notice))
     return extended.to_data()
+
+
+_petitioner = (select(cases.c.case_no, petitioners.c.email)
+               .outerjoin(petitioners, petitioners.c.id == cases.c.petitioner_id)
+               .where(cases.c.id == bindparam("b_case")))
+
+
+def _notify_citizen_of_extension(context: StepContext, reason: str, extended: deadlines.Deadline) -> str:
+    """The citizen must be told why (展延 needs a written notice): by e-mail when we have an address."""
+    row = context.uow.conn.execute(_petitioner, {"b_case": context.case_id}).one()
+    if not row.email:
+        return "no_email"  # the notice goes by the case's reply channel, recorded with the reply
+    due = extended.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
+    queue_email(context.uow, dedup_key=f"extension:{context.case_id}:{extended.extensions}", to=row.email,
+                case_id=context.case_id, subject=f"案件 {row.case_no} 答復期限展延通知",
+                body=f"您的陳情案件 {row.case_no} 因{reason}，答復期限展延至 {due}。")
+    return "email"
 
 
 @action("pause_clock")

@@ -85,3 +85,20 @@ def test_waiting_for_the_citizen_stops_the_clock_and_resumes_with_the_time_left(
     clock.set(datetime(2026, 12, 7, 10, 0, tzinfo=TAIPEI))  # the answer comes the next Monday
     complete(runtime, step.opened[0], answer="桃園區中正路1號")
     assert case_due(runtime) == local(10)
+
+
+def test_the_citizen_is_told_of_an_extension_and_why_by_email(runtime, clock):
+    from engine.schema import outbox
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
+    with runtime.uow() as uow:
+        load_public_holidays(LoadPublicHolidays(2026), uow)
+        load_deadline_rules(LoadDeadlineRules(), uow)
+        deploy_bundle(DeployBundle(bundle("extension.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="extension", channel="web",
+                                       petitioner={"name": "王小明", "email": "ming@example.tw"}), uow)
+        uow.commit()
+    extend(runtime, started.work_item_ids[0])
+    with runtime.db.connect() as conn:
+        (mail,) = conn.execute(select(outbox.c.topic, outbox.c.payload)).all()
+    assert mail.topic == "email" and mail.payload["to"] == "ming@example.tw"
+    assert "需會同地政局會勘" in mail.payload["body"] and "2026-12-09" in mail.payload["body"]
