@@ -183,7 +183,7 @@ def worker(processes: int, threads: int) -> None:
 @main.command()
 @click.option("--interval", default=1.0, show_default=True, type=float, help="Seconds between idle sweeps.")
 def scheduler(interval: float) -> None:
-    """Scaled mode: claim due timers and send them to the workers (several may run)."""
+    """Scaled mode: claim due timers and unsent notifications and send them to the workers (several may run)."""
     import signal
     import threading
     settings = _settings()
@@ -191,16 +191,22 @@ def scheduler(interval: float) -> None:
         _fail("REDIS_URL is not set: the scheduler runs in-process with `petiflow serve` in embedded mode")
     from handlers.broker import install_broker
     install_broker(settings)
-    from handlers import actors
+    from handlers import actors, notification_actors, relay
     from handlers.runtime import get_runtime
     from handlers.scheduler import run_forever
+    runtime = get_runtime()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo("scheduler running; Ctrl+C to stop")
+    # The outbox relay: what a crash or a Redis flush lost between commit and send goes out.
+    outbox = threading.Thread(target=relay.run_forever, name="petiflow-relay", daemon=True,
+                              args=(runtime, notification_actors.deliver_notification.send, stop))
+    outbox.start()
+    click.echo("scheduler running (timers and the outbox relay); Ctrl+C to stop")
     try:
-        run_forever(get_runtime(), actors.fire_timer.send, stop, interval)
+        run_forever(runtime, actors.fire_timer.send, stop, interval)
     except KeyboardInterrupt:
         stop.set()
+    outbox.join(5)
     click.echo("scheduler stopped")
 
 

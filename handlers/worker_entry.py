@@ -6,3 +6,7 @@ from .broker import install_broker
 install_broker(Settings.from_env())
 
 from . import actors, notification_actors  # noqa: E402,F401  (actors must see the broker installed above)
+from .runtime import get_runtime  # noqa: E402
+
+# Notifications a worker's step commits go to the broker at once; the relay catches the rest.
+notification_actors.publish_deliveries(get_runtime())
