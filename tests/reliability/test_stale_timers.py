@@ -61,6 +61,14 @@ def test_timers_whose_work_was_done_or_case_closed_after_they_were_sent_do_nothi
     assert namespace.dead_letters() == 0
 
 
+def _lock_waits(live) -> int:
+    """Backends of this database waiting for a lock, read in a fresh transaction each time
+    (pg_stat_activity is a snapshot taken once per transaction)."""
+    with live.db.connect() as conn:
+        return conn.execute(text("select count(*) from pg_stat_activity where datname = current_database()"
+                                 " and wait_event_type = 'Lock'")).scalar_one()
+
+
 def test_a_timer_firing_while_its_work_item_is_being_completed_waits_for_it_then_does_nothing(live):
     """Firing locks the case's instance before the timer row, in the order completing a work
     item takes them, so the two cannot deadlock: the firing waits and finds the timer cancelled."""
@@ -80,10 +88,7 @@ def test_a_timer_firing_while_its_work_item_is_being_completed_waits_for_it_then
                                 .with_for_update())
         firing = threading.Thread(target=fire)
         firing.start()
-        with live.db.connect() as conn:
-            wait_until(lambda: conn.execute(text(
-                "select count(*) from pg_stat_activity where datname = current_database()"
-                " and wait_event_type = 'Lock'")).scalar_one() == 1, 10, 0.02, "the firing to wait for the lock")
+        wait_until(lambda: _lock_waits(live) == 1, 10, 0.02, "the firing to wait for the lock")
         complete_work_item(CompleteWorkItem(reply_item(live, case_id), {"reply": "done"}, SYSTEM), completing)
         completing.commit()
     firing.join(10)
