@@ -182,6 +182,15 @@ def sender(namespace):
     s.close()
 
 
+@pytest.fixture
+def rt(runtime):
+    """The run's runtime (fixed clock) with the deadline process deployed."""
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("deadline.bpmn")), uow)
+        uow.commit()
+    return runtime
+
+
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 @pytest.fixture

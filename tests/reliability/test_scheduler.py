@@ -8,18 +8,8 @@ from sqlalchemy import select
 
 from engine.schema import timers
 from engine.services.cases import StartCase, start_case
-from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import ClaimDueTimers, claim_due_timers
 from handlers.scheduler import pause_after_sweep, run_forever, sweep
-from tests.conftest import bundle
-
-
-@pytest.fixture
-def rt(runtime):
-    with runtime.uow() as uow:
-        deploy_bundle(DeployBundle(bundle("deadline.bpmn")), uow)
-        uow.commit()
-    return runtime
 
 
 def start(rt, due):

@@ -1,24 +1,13 @@
 """Firing one timer: never marked done while its workflow still waits on it."""
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock
 from engine.schema import timers, work_items
 from engine.services.cases import StartCase, start_case
-from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
-from tests.conftest import bundle
-
-
-@pytest.fixture
-def rt(runtime):
-    with runtime.uow() as uow:
-        deploy_bundle(DeployBundle(bundle("deadline.bpmn")), uow)
-        uow.commit()
-    return runtime
 
 
 def test_a_worker_whose_clock_is_behind_the_claimers_leaves_the_timer_pending_for_a_later_claim(rt, clock):
