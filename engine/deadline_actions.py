@@ -42,8 +42,9 @@ def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
     open_items = conn.execute(_open_work, {"b_case": context.case_id}).all()
     escalation.cancel(conn, [r.id for r in open_items])
     if due_at is not None:
-        escalation.schedule(context.uow, [{"id": r.id, "case_id": context.case_id, "instance_id": r.instance_id}
-                                         for r in open_items], terms.to_data(), now)
+        data = terms.to_data()
+        escalation.schedule(context.uow, [({"id": r.id, "case_id": context.case_id, "instance_id": r.instance_id},
+                                           data) for r in open_items], now)
     context.due_at = due_at
 
 

@@ -36,20 +36,23 @@ _raise_level = (update(work_items).where(work_items.c.id == bindparam("b_item"),
                 .values(escalation_level=bindparam("level")))
 
 
-def schedule(uow, items: list[dict], terms: dict | None, now) -> None:
-    """Timer rows for the reminders and ladder of new work items ({id, case_id, instance_id})."""
-    if not items or not isinstance(terms, dict):
-        return
-    deadline = deadlines.Deadline.from_data(terms)
-    if deadline.is_paused:
-        return
-    cal = calendar_for(uow)
-    plan = [("reminder", at, {"rule": deadline.rule_code}) for at in deadlines.reminder_times(deadline, cal)]
-    plan += [("escalation", step.at, {"rule": deadline.rule_code, "level": step.level, "to": step.to})
-             for step in deadlines.escalation_steps(deadline, cal)]
-    rows = [{"kind": kind, "instance_id": item["instance_id"], "case_id": item["case_id"],
-             "work_item_id": item["id"], "due_at": at, "status": "pending", "payload": payload,
-             "created_at": now} for item in items for kind, at, payload in plan]
+def schedule(uow, items: list[tuple[dict, dict | None]], now) -> None:
+    """One insert of the reminders and rungs of new work items: ({id, case_id, instance_id}, terms) pairs."""
+    cal, rows, plans = None, [], {}
+    for item, terms in items:
+        if not isinstance(terms, dict):
+            continue
+        key = repr(sorted(terms.items()))  # items opened by one step usually share the case's terms
+        if key not in plans:
+            deadline = deadlines.Deadline.from_data(terms)
+            cal = cal or calendar_for(uow)
+            plans[key] = [] if deadline.is_paused else (
+                [("reminder", at, {"rule": deadline.rule_code}) for at in deadlines.reminder_times(deadline, cal)]
+                + [("escalation", step.at, {"rule": deadline.rule_code, "level": step.level, "to": step.to})
+                   for step in deadlines.escalation_steps(deadline, cal)])
+        rows += [{"kind": kind, "instance_id": item["instance_id"], "case_id": item["case_id"],
+                  "work_item_id": item["id"], "due_at": at, "status": "pending", "payload": payload,
+                  "created_at": now} for kind, at, payload in plans[key]]
     if rows:
         uow.conn.execute(_insert_timers, rows)
 

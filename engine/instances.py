@@ -109,14 +109,15 @@ def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
             "status": "open", "form_key": t.form_key, "due_at": ref.due_at, "created_at": now,
         } for t in new]
         by_task = {t.task_id: t for t in new}
+        ladders = []
         for item_id, task_id in conn.execute(_insert_items, rows):
             opened.append(item_id)
             task = by_task[task_id]
             events.append(event(ref.case_id, now, "task_ready", work_item_id=item_id,
                                 task=task.spec_name, name=task.name, lane=task.lane))
             if ref.due_at is not None and task.deadline:
-                escalation.schedule(uow, [{"id": item_id, "case_id": ref.case_id, "instance_id": ref.id}],
-                                    task.deadline, now)
+                ladders.append(({"id": item_id, "case_id": ref.case_id, "instance_id": ref.id}, task.deadline))
+        escalation.schedule(uow, ladders, now)
     if gone:
         cancelled = conn.execute(_cancel_items, {"b_instance": ref.id, "b_tasks": sorted(gone),
                                                  "b_now": now}).scalars().all()
