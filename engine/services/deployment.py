@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ..definitions import split_bundle
+from ..errors import Conflict
 from ..schema import process_definitions
 
 
@@ -46,12 +48,17 @@ def deploy_bundle(cmd: DeployBundle, uow) -> list[ProcessDeployed]:
             results.append(ProcessDeployed(bundle.process_key, latest.version, latest.id, False))
             continue
         version = (latest.version if latest else 0) + 1
-        definition_id = uow.conn.execute(
-            insert(process_definitions).returning(process_definitions.c.id),
-            {"process_key": bundle.process_key, "version": version, "name": bundle.name,
-             "content_hash": bundle.content_hash, "sources": bundle.sources,
-             "deployed_at": now, "deployed_by": cmd.deployed_by},
-        ).scalar_one()
+        try:
+            definition_id = uow.conn.execute(
+                insert(process_definitions).returning(process_definitions.c.id),
+                {"process_key": bundle.process_key, "version": version, "name": bundle.name,
+                 "content_hash": bundle.content_hash, "sources": bundle.sources,
+                 "deployed_at": now, "deployed_by": cmd.deployed_by},
+            ).scalar_one()
+        except IntegrityError:
+            # Another deployment took this version number between our read and our insert.
+            raise Conflict(f"{bundle.process_key} version {version} was deployed by someone else "
+                           "meanwhile; nothing was changed, deploy again") from None
         results.append(ProcessDeployed(bundle.process_key, version, definition_id, True))
     if any(r.created for r in results):
         uow.after_commit(uow.specs.forget_latest)

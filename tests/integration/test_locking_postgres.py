@@ -1,12 +1,13 @@
 """Optimistic locking on PostgreSQL with two real connections completing one work item."""
 import threading
+import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.errors import Conflict
 from engine.identity import SYSTEM
-from engine.schema import case_events, work_items, workflow_instances
+from engine.schema import case_events, process_definitions, work_items, workflow_instances
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
@@ -71,3 +72,39 @@ def test_a_save_from_a_stale_read_is_refused_not_overwritten(pg_runtime):
         ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, None)
         with pytest.raises(Conflict):
             persist_step(uow, ref, workflow, [])
+
+
+def _waiting_for_a_lock(rt) -> bool:
+    with rt.db.connect() as conn:  # a fresh transaction each time: pg_stat_activity is a snapshot
+        return bool(conn.execute(text("select count(*) from pg_stat_activity where "
+                                      "datname = current_database() and wait_event_type = 'Lock'")).scalar())
+
+
+def test_two_deployments_racing_for_one_version_give_one_and_a_conflict(pg_runtime):
+    """The second reads no version before the first commits; its insert is refused, not a 500."""
+    rt = pg_runtime
+    sources = bundle("simple.bpmn")
+    changed = {"simple.bpmn": sources["simple.bpmn"].replace("Draft the reply", "Write the reply")}
+    outcome = []
+
+    def second():
+        with rt.uow() as uow:
+            try:
+                deploy_bundle(DeployBundle(changed), uow)  # waits on the unique index, then fails
+                uow.commit()
+                outcome.append("deployed")
+            except Conflict as exc:
+                outcome.append(str(exc))
+
+    with rt.uow() as first:
+        deploy_bundle(DeployBundle(sources), first)  # version 1, not yet committed
+        racer = threading.Thread(target=second)
+        racer.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock(rt) and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the second read "no version yet" and blocks on its insert
+        first.commit()
+    racer.join(10)
+    assert len(outcome) == 1 and "deploy again" in outcome[0]
+    with rt.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(process_definitions)).scalar_one() == 1
