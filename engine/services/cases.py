@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Text, bindparam, case, cast, func, insert, literal_column, select
 
 from .. import actions, runner
 from ..deadlines import deadline_for
@@ -56,15 +55,46 @@ class CaseStarted:
     work_item_ids: list
 
 
-def case_number(case_type: str, received_at: datetime, case_id: int) -> str:
-    """A readable, unique case number: P20261126000123."""
+def case_number_prefix(case_type: str, received_at: datetime) -> str:
+    """The case number up to its sequence: the type's letter and the local date, P20261126."""
     prefix = CASE_PREFIXES.get(case_type, case_type[:1].upper())
-    return f"{prefix}{received_at.astimezone(LOCAL_TZ):%Y%m%d}{case_id:06d}"
+    return f"{prefix}{received_at.astimezone(LOCAL_TZ):%Y%m%d}"
+
+
+def case_number(case_type: str, received_at: datetime, case_id: int) -> str:
+    """A readable, unique case number: P20261126000123 (the case id, at least six digits)."""
+    return f"{case_number_prefix(case_type, received_at)}{case_id:06d}"
 
 
 _insert_petitioner = insert(petitioners).returning(petitioners.c.id)
-_insert_case = insert(cases).returning(cases.c.id)
-_set_case_no = update(cases).where(cases.c.id == bindparam("b_id")).values(case_no=bindparam("case_no"))
+_CASE_FIELDS = [cases.c[name] for name in (
+    "case_type", "channel", "category", "district", "subject", "status", "confidential", "agency_id",
+    "petitioner_id", "received_at", "due_at", "created_at", "updated_at")]
+_insert_case_by_dialect: dict = {}
+
+
+def _insert_case(dialect: str):
+    """INSERT ... SELECT that draws the case id and writes the case number made from it, in one statement.
+
+    The number is `prefix || id padded to six digits`, as case_number() writes it. PostgreSQL
+    draws the id from the table's sequence; SQLite takes the next rowid, which is safe because
+    a unit of work there holds the write lock from its first statement (BEGIN IMMEDIATE).
+    """
+    stmt = _insert_case_by_dialect.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            new = select(func.nextval(literal_column("'cases_id_seq'")).label("id")).subquery("new_case")
+            digits = cast(new.c.id, Text)
+            padded = case((new.c.id < 1_000_000, func.lpad(digits, 6, "0")), else_=digits)
+        else:
+            new = select((func.coalesce(func.max(cases.c.id), 0) + 1).label("id")).subquery("new_case")
+            padded = func.printf("%06d", new.c.id)
+        source = select(new.c.id, bindparam("prefix", type_=Text).concat(padded),
+                        *[bindparam(c.name, type_=c.type) for c in _CASE_FIELDS]).select_from(new)
+        stmt = (insert(cases).from_select(["id", "case_no", *[c.name for c in _CASE_FIELDS]], source)
+                .returning(cases.c.id, cases.c.case_no))
+        _insert_case_by_dialect[dialect] = stmt
+    return stmt
 _agency_by_code = select(agencies.c.id).where(agencies.c.code == bindparam("code"))
 
 
@@ -104,14 +134,12 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
         if unknown:
             raise InvalidInput("unknown petitioner fields", details={"fields": {k: ["unknown field"] for k in unknown}})
         petitioner_id = conn.execute(_insert_petitioner, {**cmd.petitioner, "created_at": now}).scalar_one()
-    case_id = conn.execute(_insert_case, {
-        "case_no": uuid4().hex, "case_type": cmd.case_type, "channel": cmd.channel,
-        "category": cmd.category, "district": cmd.district, "subject": cmd.subject, "status": "open",
-        "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": petitioner_id,
-        "received_at": received_at, "due_at": deadline.due_at if deadline else None,
-        "created_at": now, "updated_at": now}).scalar_one()
-    case_no = case_number(cmd.case_type, received_at, case_id)
-    conn.execute(_set_case_no, {"b_id": case_id, "case_no": case_no})
+    case_id, case_no = conn.execute(_insert_case(uow.dialect), {
+        "prefix": case_number_prefix(cmd.case_type, received_at), "case_type": cmd.case_type,
+        "channel": cmd.channel, "category": cmd.category, "district": cmd.district, "subject": cmd.subject,
+        "status": "open", "confidential": cmd.confidential, "agency_id": agency_id,
+        "petitioner_id": petitioner_id, "received_at": received_at,
+        "due_at": deadline.due_at if deadline else None, "created_at": now, "updated_at": now}).one()
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
             "channel": cmd.channel, "category": cmd.category, "district": cmd.district,
             "received_at": received_at.isoformat()}

@@ -94,11 +94,12 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
                                   row.case_due_at)
     with actions.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
-    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
-    if row.item_due_at is not None:
-        escalation.cancel(conn, [row.id])  # its reminders and rungs are moot now
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
                       context.agency_id, row.next_timer_at, due_at=context.due_at)
     result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
+    # After the step's own writes, back to back with them: the row is locked since _load.
+    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
+    if row.item_due_at is not None:
+        escalation.cancel(conn, [row.id])  # its reminders and rungs are moot now
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)

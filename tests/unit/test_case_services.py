@@ -1,11 +1,11 @@
 """Engine services through units of work: start a case, complete its work, refuse bad requests."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
 from engine.identity import SYSTEM, Principal
 from engine.schema import case_events, cases, timers, work_items, workflow_instances
-from engine.services.cases import StartCase, start_case
+from engine.services.cases import StartCase, case_number, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
 from tests.conftest import bundle
@@ -49,6 +49,26 @@ def test_started_case_gets_a_number_an_instance_and_an_inbox_item(deployed):
     (item,) = rows(deployed, work_items)
     assert (item.task_spec, item.role, item.status, item.agency_id) == ("confirm", "dispatcher", "open", None)
     assert [e.kind for e in rows(deployed, case_events)] == ["case_received", "task_ready"]
+
+
+def test_case_numbers_follow_the_ids_and_grow_past_six_digits(deployed):
+    first, second = start(deployed), start(deployed)
+    assert second.case_id == first.case_id + 1
+    with deployed.db.begin() as conn:  # a city some years in: the millionth case has been taken
+        conn.execute(insert(cases).values(
+            id=1_234_566, case_no="P20200101999999", case_type="petition", status="closed",
+            received_at=deployed.clock.now(), created_at=deployed.clock.now(), updated_at=deployed.clock.now()))
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval('cases_id_seq', 1234566)"))
+    later = start(deployed)
+    assert (later.case_id, later.case_no) == (1_234_567, "P202611261234567")
+    stored = {r.id: r.case_no for r in rows(deployed, cases)}
+    assert stored[first.case_id] == case_number("petition", deployed.clock.now(), first.case_id)
+    assert stored[later.case_id] == later.case_no
+    with deployed.db.connect() as conn:  # the workflow sees the same number as the row
+        (state,) = conn.execute(select(workflow_instances.c.state).where(
+            workflow_instances.c.case_id == later.case_id)).one()
+    assert '"case_no":"P202611261234567"' in state.replace(" ", "")
 
 
 def test_start_data_reaches_the_workflow(deployed):
