@@ -21,8 +21,10 @@ re-attached to their nearest kept ancestor, in the same depth-first order. What 
 * above each unfinished subtree, the nearest ancestor of each join spec (scans that stop at a
   join) and of each parallel-gateway input spec (`ParallelGateway` walks up to the first one).
 
-A re-attached task stores its data in full with an empty delta, which `TaskConverter.from_dict`
-restores as is. Subprocesses are compacted the same way; a subprocess whose owning task was
+A re-attached task stores its data as a delta against its new parent, written the way
+`TaskConverter.to_dict` writes one (same keys, same order), so a compacted state is what a
+load and a dump give back: a workflow restored and saved unchanged yields the same text, and
+nothing is rewritten when a run changes nothing. Subprocesses are compacted the same way; a subprocess whose owning task was
 removed is dropped. Workflows without unfinished tasks and ad hoc subprocesses (which read the
 root's children) are left as they are. Meant to run on every save (engine.state.dump), it is
 linear in the number of tasks.
@@ -122,8 +124,8 @@ def _compact_workflow(wf: dict, spec) -> None:
         new_parent = anchor[parent]
         children[new_parent].append(task_id)
         if new_parent != parent:
-            data = _full_data(tasks, task_id, full)
-            task["parent"], task["data"], task["delta"] = new_parent, data, {}
+            delta = _delta(_full_data(tasks, new_parent, full), _full_data(tasks, task_id, full))
+            task["parent"], task["data"], task["delta"] = new_parent, {}, delta
     wf["tasks"] = {task_id: tasks[task_id] for task_id in children}
     for task_id, kids in children.items():
         tasks[task_id]["children"] = kids
@@ -193,6 +195,17 @@ def _keep_path_to_split(tasks: dict, path: list, split_name: str, keep: set) -> 
         if tasks[task_id]["task_spec"] == split_name:
             keep.update(tasks[task_id]["children"])
             return
+
+
+def _delta(parent: dict, data: dict) -> dict:
+    """What TaskConverter.to_dict writes for a task with these data under a parent with those.
+
+    Keys come in the order the restored task's data will have them (the parent's keys, then
+    the new ones), so dumping the restored workflow writes the same delta again.
+    """
+    changed = {key: data[key] for key in parent if key in data and data[key] != parent[key]}
+    changed.update((key, value) for key, value in data.items() if key not in parent)
+    return {"updates": changed, "deletions": [key for key in parent if key not in data]}
 
 
 def _full_data(tasks: dict, task_id: str, full: dict) -> dict:
