@@ -13,6 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import spiff_clock
 from .errors import Conflict, InvalidInput, WorkflowFailed
+from .scripting.datacheck import find_unstorable
 from .specs import ParsedDefinition
 
 
@@ -179,4 +180,14 @@ def check_data(data: dict) -> dict:
     if bad:
         raise InvalidInput("task data has keys that cannot be workflow variables",
                            details={"fields": {str(k): ["not a valid variable name"] for k in bad}})
+    # Nested values too: stored as they are, a dict with a 'typename' key (say) would make the
+    # case impossible to restore, or be blamed on the next script that runs.
+    problems = {}
+    for key, value in data.items():
+        problem = find_unstorable(value)
+        if problem is not None:
+            path, what = problem
+            problems[key] = [f"{what} at {key}{path}" if path else what]
+    if problems:
+        raise InvalidInput("task data has values a workflow cannot store", details={"fields": problems})
     return data

@@ -158,6 +158,28 @@ def test_bad_task_data_is_refused_and_changes_nothing(deployed, data):
     assert rows(deployed, work_items)[0].status == "open"
 
 
+def _nested(levels):
+    value = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("data, field, problem", [
+    ({"agency": {"typename": "datetime", "value": "2026-01-01"}}, "agency", "'typename' key"),
+    ({"notes": [{"x": {"typename": "BpmnWorkflow"}}]}, "notes", "at notes[0]['x']"),
+    ({"notes": _nested(150)}, "notes", "nested more than 100 levels"),
+], ids=["typename inside a value", "typename deep in a list", "nested too deep"])
+def test_task_data_a_workflow_could_not_store_is_refused_with_its_path(deployed, data, field, problem):
+    started = start(deployed)
+    with pytest.raises(InvalidInput) as refused:
+        complete(deployed, started.work_item_ids[0], data)
+    assert problem in refused.value.details["fields"][field][0]
+    with pytest.raises(InvalidInput):
+        start(deployed, data=data)
+    assert [i.status for i in rows(deployed, work_items)] == ["open"] and count(deployed, cases) == 1
+
+
 def test_unknown_agency_is_refused(deployed):
     with pytest.raises(InvalidInput):
         start(deployed, agency_code="no-such-agency")
