@@ -182,15 +182,17 @@ def worker(processes: int, threads: int) -> None:
 
 @main.command()
 @click.option("--interval", default=1.0, show_default=True, type=float, help="Seconds between idle sweeps.")
-def scheduler(interval: float) -> None:
+@click.option("--max-backlog", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Hold new timers while this many wait in the workers' queue.")
+def scheduler(interval: float, max_backlog: int) -> None:
     """Scaled mode: claim due timers and unsent notifications and send them to the workers (several may run)."""
     import signal
     import threading
     settings = _settings()
     if not settings.redis_url:
         _fail("REDIS_URL is not set: the scheduler runs in-process with `petiflow serve` in embedded mode")
-    from handlers.broker import install_broker
-    install_broker(settings)
+    from handlers.broker import install_broker, queue_backlog
+    broker = install_broker(settings)
     from handlers import actors, notification_actors, relay
     from handlers.runtime import get_runtime
     from handlers.scheduler import run_forever
@@ -203,7 +205,8 @@ def scheduler(interval: float) -> None:
     outbox.start()
     click.echo("scheduler running (timers and the outbox relay); Ctrl+C to stop")
     try:
-        run_forever(runtime, actors.fire_timer.send, stop, interval)
+        run_forever(runtime, actors.fire_timer.send, stop, interval, max_backlog=max_backlog,
+                    backlog=lambda: queue_backlog(broker, actors.fire_timer.queue_name))
     except KeyboardInterrupt:
         stop.set()
     outbox.join(5)

@@ -34,12 +34,16 @@ class Background:
     def start(self) -> None:
         from handlers import relay, scheduler
 
+        from handlers.broker import queue_backlog
+
         self.worker.start()
-        for name, loop, send in (
-                ("petiflow-scheduler", scheduler.run_forever, self._actors.fire_timer.send),
-                ("petiflow-relay", relay.run_forever, self._notification_actors.deliver_notification.send)):
+        fire_timer = self._actors.fire_timer
+        for name, loop, send, options in (
+                ("petiflow-scheduler", scheduler.run_forever, fire_timer.send,
+                 {"backlog": lambda: queue_backlog(self.broker, fire_timer.queue_name)}),
+                ("petiflow-relay", relay.run_forever, self._notification_actors.deliver_notification.send, {})):
             thread = threading.Thread(target=loop, name=name, daemon=True,
-                                      args=(self.runtime, send, self.stop_event))
+                                      args=(self.runtime, send, self.stop_event), kwargs=options)
             thread.start()
             self._threads.append(thread)
 

@@ -49,6 +49,15 @@ def redis_options(environ=None) -> dict:
     return options
 
 
+def queue_backlog(broker: dramatiq.Broker, queue_name: str) -> int:
+    """Messages of a queue that no worker has taken yet: waiting, or delayed for a retry."""
+    if isinstance(broker, StubBroker):
+        from dramatiq.common import dq_name
+        return sum(broker.queues[name].qsize() for name in (queue_name, dq_name(queue_name))
+                   if name in broker.queues)
+    return int(broker.do_qsize(queue_name))  # RedisBroker: the queue and its delay queue
+
+
 def make_broker(settings: Settings) -> dramatiq.Broker:
     """The broker the settings ask for (Redis when REDIS_URL is set)."""
     if settings.redis_url:

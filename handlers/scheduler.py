@@ -6,6 +6,11 @@ claim commits; the scheduler then sleeps until the next pending timer falls due 
 `interval`), so a timer is sent as it falls due rather than up to one interval late. A
 failed sweep (database or Redis unavailable) is logged and retried with a short backoff;
 the scheduler never dies of it, and timers claimed but not sent come back one lease later.
+
+When the workers fall behind (a backlog after an outage, a burst of deadlines), the scheduler
+stops claiming while more than `max_backlog` fire-timer messages wait in their queue, and
+claims again as they catch up. Without this, timers still queued when their lease expires
+would be claimed and sent again, and a slow backlog would keep growing on itself.
 """
 from __future__ import annotations
 
@@ -28,6 +33,10 @@ BATCH_SIZE = 100
 
 #: The shortest pause after a sweep that claimed nothing (rows due but locked by another claimer).
 MIN_PAUSE = 0.02
+
+#: Fire-timer messages that may wait for the workers before the scheduler holds new claims.
+#: Keep it well below what the workers fire within one lease (five minutes).
+MAX_BACKLOG = 1_000
 
 #: The longest pause between two attempts while the database or Redis is unavailable.
 MAX_RETRY_PAUSE = 5.0
@@ -81,14 +90,30 @@ def pause_after_sweep(runtime, interval: float) -> float:
 
 
 def run_forever(runtime, send, stop: threading.Event, interval: float = SWEEP_INTERVAL, *,
-                limit: int = BATCH_SIZE, lease: timedelta = DEFAULT_LEASE) -> None:
-    """Sweep until stopped; a failed sweep is logged and retried after a short backoff."""
+                limit: int = BATCH_SIZE, lease: timedelta = DEFAULT_LEASE, backlog=None,
+                max_backlog: int = MAX_BACKLOG) -> None:
+    """Sweep until stopped; a failed sweep is logged and retried after a short backoff.
+
+    `backlog`, if given, returns how many sent timers wait for a worker; no more are claimed
+    while it is at `max_backlog` or above.
+    """
     owner = scheduler_name()
-    failures = 0
+    failures, holding = 0, False
     while not stop.is_set():
         try:
-            claimed = sweep(runtime, send, owner=owner, limit=limit, lease=lease)
-            pause = 0.0 if claimed >= limit else pause_after_sweep(runtime, interval)
+            waiting = 0 if backlog is None else backlog()
+            room = min(limit, max_backlog - waiting)
+            if room <= 0:
+                if not holding:
+                    log.warning("%d timers wait for the workers; no new timers are claimed until they "
+                                "catch up", waiting)
+                holding, pause = True, interval
+            else:
+                if holding:
+                    log.warning("the workers have caught up; claiming due timers again")
+                holding = False
+                claimed = sweep(runtime, send, owner=owner, limit=room, lease=lease)
+                pause = 0.0 if claimed >= room else pause_after_sweep(runtime, interval)
             if failures:
                 log.warning("timer sweeps work again after %d failed attempts", failures)
             failures = 0

@@ -31,3 +31,20 @@ def test_the_redis_broker_is_built_with_the_options(monkeypatch):
             4000, 500_000, "petiflow-test-options")
     finally:
         broker.close()
+
+
+def test_the_backlog_of_the_in_process_broker_counts_waiting_and_delayed_messages():
+    from dramatiq import Message
+    from dramatiq.brokers.stub import StubBroker
+
+    from handlers.broker import queue_backlog
+
+    broker = StubBroker(middleware=[])
+    broker.declare_queue("timers")
+    assert queue_backlog(broker, "timers") == 0
+    for timer_id in range(3):
+        broker.enqueue(Message(queue_name="timers", actor_name="fire_timer", args=(timer_id,), kwargs={}, options={}))
+    broker.enqueue(Message(queue_name="timers", actor_name="fire_timer", args=(9,), kwargs={}, options={}),
+                   delay=60_000)  # a retry waiting for its backoff
+    assert queue_backlog(broker, "timers") == 4
+    broker.close()

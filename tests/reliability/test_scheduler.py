@@ -9,7 +9,9 @@ from sqlalchemy import select
 from engine.schema import timers
 from engine.services.cases import StartCase, start_case
 from engine.services.timers import ClaimDueTimers, claim_due_timers
+from handlers.broker import queue_backlog
 from handlers.scheduler import pause_after_sweep, run_forever, sweep
+from tests.reliability.conftest import wait_until
 
 
 def start(rt, due):
@@ -82,3 +84,52 @@ def test_after_a_sweep_the_scheduler_sleeps_until_the_next_timer_falls_due_but_n
 def test_a_claim_with_a_zero_lease_is_refused(rt):
     with rt.uow() as uow, pytest.raises(ValueError, match="longer than zero"):
         claim_due_timers(ClaimDueTimers("s1", lease=timedelta(0)), uow)
+
+
+def _run_scheduler(rt, send, **options):
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(rt, send, stop, 0.05), kwargs=options, daemon=True)
+    thread.start()
+    return stop, thread
+
+
+@pytest.mark.redis
+def test_while_the_workers_are_behind_the_scheduler_holds_new_timers_instead_of_sending_them_again(
+        rt, clock, namespace, sender):
+    """No worker runs: 30 timers fall due, at most 10 may wait in the queue, leases expire."""
+    for _ in range(30):
+        start(rt, clock.now() + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    waiting = lambda: queue_backlog(sender.broker, "timers")  # noqa: E731
+    stop, thread = _run_scheduler(rt, sender, limit=4, max_backlog=10, backlog=waiting)
+    try:
+        wait_until(lambda: waiting() == 10, 10, message="ten timers queued")
+        time.sleep(0.3)  # several more sweeps
+        assert (waiting(), len(sender.sent)) == (10, 10)
+        clock.advance(minutes=10)  # every lease has expired: the queued timers could be claimed again
+        time.sleep(0.3)
+        assert (waiting(), len(sender.sent)) == (10, 10)
+        namespace.flush()  # the queue is lost (nothing fired): the scheduler sends again, ten at a time
+        wait_until(lambda: waiting() == 10 and len(sender.sent) == 20, 10, message="ten more queued")
+        time.sleep(0.3)
+        assert (waiting(), len(sender.sent)) == (10, 20)
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+@pytest.mark.redis
+def test_without_a_backlog_limit_expired_leases_are_sent_again(rt, clock, namespace, sender):
+    """What the limit prevents: the same timers queued twice once their leases expire."""
+    for _ in range(6):
+        start(rt, clock.now() + timedelta(minutes=1))
+    clock.advance(minutes=2)
+    stop, thread = _run_scheduler(rt, sender)
+    try:
+        wait_until(lambda: len(sender.sent) == 6, 10, message="six timers sent")
+        clock.advance(minutes=10)
+        wait_until(lambda: len(sender.sent) == 12, 10, message="the six sent again")
+    finally:
+        stop.set()
+        thread.join(5)
+    assert queue_backlog(sender.broker, "timers") == 12
