@@ -1,4 +1,4 @@
-"""Engine actions on a case's deadline: extend it (展延), pause and resume its clock (補陳).
+"""Engine actions on a case's deadline: extend it (展延), pause and resume its clock (補陳), restart it.
 
 Each takes the deadline terms the case carries in its data (`deadline`), returns the new
 terms for the diagram to store (resultVariable="deadline"), and moves the due time of the
@@ -104,3 +104,22 @@ def resume_clock(context: StepContext, params: dict) -> dict:
     context.events.append(event(context.case_id, now, "clock_resumed", actor_id=context.actor_id,
                                 due_at=resumed.due_at.isoformat()))
     return resumed.to_data()
+
+
+@action("restart_deadline")
+def restart_deadline(context: StepContext, params: dict) -> dict | None:
+    """A new round of the same terms from now: a reply sent back for a new one (退回重新答復).
+
+    Returns None, changing nothing, when the case carries no deadline terms (no rule covers it):
+    the diagram keeps its own fallback then.
+    """
+    if params.get("deadline") is None:
+        return None
+    now = context.uow.clock.now()
+    current = _terms(params)
+    restarted = deadlines.restart(current, now, calendar_for(context.uow))
+    _move_due(context, restarted)
+    context.events.append(event(context.case_id, now, "deadline_restarted", actor_id=context.actor_id,
+                                reason=str(params.get("reason") or ""), rule=restarted.rule_code,
+                                from_due_at=current.due_at.isoformat(), due_at=restarted.due_at.isoformat()))
+    return restarted.to_data()

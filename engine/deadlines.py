@@ -175,6 +175,7 @@ class Deadline:
     extensions: int = 0
     paused_at: datetime | None = None
     paused_days: int = 0  # calendar days spent paused (補陳), outside the cap
+    first_day: str = "next_working_day"  # the rule's, for a new round counted the same way
 
     @property
     def is_paused(self) -> bool:
@@ -204,22 +205,41 @@ def compute_deadline(rule: DeadlineRule, received_at: datetime, cal: WorkingCale
                      multi_agency: bool = False) -> Deadline:
     """The deadline of a case received at `received_at` under `rule`."""
     limit = rule.limit_multi_agency if multi_agency and rule.limit_multi_agency else rule.limit_value
-    if rule.limit_unit == "hours":
-        started = received_at
-        nominal = due = received_at + timedelta(hours=limit)
-    else:
-        receipt = cal.receipt_day(received_at)
-        started = cal.clock_start(received_at)
-        if rule.limit_unit == "working_days":
-            last = cal.add_working_days(receipt, limit - (rule.first_day == "received"))
-            nominal = due = cal.closing(last)
-        else:
-            first = {"received": receipt, "next_day": receipt + timedelta(days=1),
-                     "next_working_day": cal.next_working_day(receipt)}[rule.first_day]
-            last = first + timedelta(days=limit - 1)
-            nominal, due = cal.closing(last), cal.closing(cal.working_day_on_or_after(last))
+    started, nominal, due = _count(limit, rule.limit_unit, rule.first_day, received_at, cal)
     return Deadline(rule.id, rule.code, rule.limit_unit, limit, received_at, started, due, nominal,
-                    tuple(rule.reminders), tuple(rule.escalations), rule.max_total_days, rule.max_extensions)
+                    tuple(rule.reminders), tuple(rule.escalations), rule.max_total_days, rule.max_extensions,
+                    first_day=rule.first_day)
+
+
+def _count(limit: int, unit: str, first_day: str, received_at: datetime,
+           cal: WorkingCalendar) -> tuple[datetime, datetime, datetime]:
+    """When the clock starts, and the nominal and actual due times, for a limit counted from receipt."""
+    if unit == "hours":
+        due = received_at + timedelta(hours=limit)
+        return received_at, due, due
+    receipt = cal.receipt_day(received_at)
+    started = cal.clock_start(received_at)
+    if unit == "working_days":
+        due = cal.closing(cal.add_working_days(receipt, limit - (first_day == "received")))
+        return started, due, due
+    first = {"received": receipt, "next_day": receipt + timedelta(days=1),
+             "next_working_day": cal.next_working_day(receipt)}[first_day]
+    last = first + timedelta(days=limit - 1)
+    return started, cal.closing(last), cal.closing(cal.working_day_on_or_after(last))
+
+
+def restart(deadline: Deadline, at: datetime, cal: WorkingCalendar) -> Deadline:
+    """A new round under the same terms, as if the case were received at `at`.
+
+    For a reply sent back for a new one (退回重新答復): the agency gets the rule's full limit
+    again, counted the same way from the day it is sent back, with no extension used and the
+    30-day cap counted from the new start. A paused clock is not restarted (resume it first).
+    """
+    if deadline.is_paused:
+        raise InvalidInput("the clock is paused (補陳): resume it before a new round starts")
+    started, nominal, due = _count(deadline.limit, deadline.unit, deadline.first_day, at, cal)
+    return replace(deadline, received_at=at, started_at=started, due_at=due, nominal_due_at=nominal,
+                   extensions=0, paused_days=0)
 
 
 def deadline_for(uow, case_type: str, received_at: datetime, *, channel: str | None = None,

@@ -2,8 +2,10 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import delete, select
 
 from engine.errors import InvalidInput, WorkflowFailed
+from engine.schema import deadline_rules, timers
 
 SUBMIT = {"draft_action": "submit_reply", "reply_text": "本局已於 11 月 27 日完成路面修補。",
           "legal_basis": "市區道路條例第 9 條"}
@@ -120,6 +122,47 @@ def test_unsatisfied_citizen_is_reviewed_and_sent_back_for_a_new_reply(library):
     done = library.complete(library.item(started.case_id, "record_survey").id, SATISFIED)
     assert done.status == "completed"
     assert library.data(started.case_id)["reply_round"] == 2
+
+
+def _send_back(library, clock, case_id):
+    """The reply goes out, the citizen answers the survey unsatisfied ten days on, the reviewer sends it back."""
+    reply_approve(library, case_id)
+    clock.advance(days=10)  # Sunday 2026-12-06, past the first round's due time
+    library.complete(library.item(case_id, "record_survey").id, UNSATISFIED)
+    library.complete(library.item(case_id, "review_unsatisfied").id,
+                     {"review_decision": "send_back", "review_note": "答復未說明何時修補"})
+    return library.item(case_id, "draft_reply")
+
+
+def test_a_reply_sent_back_gets_a_new_round_of_the_rules_deadline_not_an_overdue_one(library, clock):
+    started = open_pothole_petition(library)
+    first_due = library.case(started.case_id).due_at
+    redraft = _send_back(library, clock, started.case_id)
+    # 6 working days from the working day after receipt: received Sunday, counted from Tuesday 12-08.
+    due = datetime(2026, 12, 15, 9, 30, tzinfo=timezone.utc)  # Tuesday 17:30 in Taipei
+    assert first_due < clock.now()
+    assert redraft.due_at == library.case(started.case_id).due_at == due
+    data = library.data(started.case_id, redraft)
+    assert datetime.fromisoformat(data["reply_due"]) == due and data["deadline"]["extensions"] == 0
+    (restarted,) = library.events(started.case_id, "deadline_restarted")
+    assert (restarted["reason"], restarted["due_at"]) == ("答復未說明何時修補", due.isoformat())
+    with library.runtime.db.connect() as conn:  # nothing fires at once: no reminder or rung in the past
+        pending = conn.execute(select(timers.c.kind, timers.c.due_at).where(
+            timers.c.case_id == started.case_id, timers.c.status == "pending")).all()
+    assert {kind for kind, _ in pending} == {"reminder", "escalation", "bpmn_timer"}
+    assert min(at for _, at in pending) > clock.now()
+
+
+def test_a_sent_back_reply_of_a_case_no_rule_covers_gets_the_diagrams_calendar_days(library, clock):
+    with library.runtime.db.begin() as conn:
+        conn.execute(delete(deadline_rules))
+    started = open_pothole_petition(library)
+    assert library.case(started.case_id).due_at is None
+    redraft = _send_back(library, clock, started.case_id)
+    data = library.data(started.case_id, redraft)
+    assert data["deadline"] is None and redraft.due_at is None
+    assert datetime.fromisoformat(data["reply_due"]) == clock.now() + timedelta(days=6)
+    assert library.events(started.case_id, "deadline_restarted") == []
 
 
 def test_reviewer_closes_an_unsatisfied_case_whose_reply_was_sound(library):

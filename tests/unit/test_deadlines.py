@@ -5,8 +5,8 @@ import pytest
 
 from engine.calendar import LOCAL_TZ, WorkingCalendar, calendar_for
 from engine.deadlines import (Deadline, DeadlineRule, compute_deadline, deadline_for, escalation_steps, extend,
-                              find_rule, pause, pick_rule, reminder_times, remaining, resume, total_days,
-                              validate_rule)
+                              find_rule, pause, pick_rule, reminder_times, remaining, restart, resume,
+                              total_days, validate_rule)
 from engine.errors import InvalidInput, NotFound
 from engine.services.calendar_admin import (AddClosureDay, LoadDeadlineRules, LoadPublicHolidays, add_closure_day,
                                             load_deadline_rules, load_public_holidays)
@@ -196,6 +196,30 @@ def test_a_deadline_survives_a_round_trip_through_json_task_data(city):
     import json
     deadline = pause(due(city, "petition", taipei(2026, 3, 2)), taipei(2026, 3, 4))
     assert Deadline.from_data(json.loads(json.dumps(deadline.to_data()))) == deadline
+
+
+def test_a_new_round_counts_the_rules_limit_again_from_the_day_the_reply_is_sent_back(city):
+    cal = calendar(city)
+    first = extend(due(city, "petition", taipei(2026, 3, 2)), 10, cal)  # extended once, due 03-24
+    again = restart(first, taipei(2026, 4, 7, 15), cal)  # sent back Tuesday 04-07 (after 清明 04-03 to 04-06)
+    assert again == due(city, "petition", taipei(2026, 4, 7, 15))  # as a case received then
+    assert (again.due_at, again.extensions, again.rule_code) == (taipei(2026, 4, 15, 17, 30), 0, "petition.default")
+    assert extend(again, 10, cal).extensions == 1  # the cap counts from the new start
+
+
+def test_a_new_round_keeps_the_terms_counting_even_if_the_rule_changed_since():
+    rule = DeadlineRule("test.ten_days", "council_item", 10, "calendar_days", first_day="received")
+    deadline = compute_deadline(rule, taipei(2026, 3, 5), WorkingCalendar())
+    again = restart(deadline, taipei(2026, 3, 20), WorkingCalendar())
+    assert again.due_at == taipei(2026, 3, 30, 17, 30)  # 03-20 is day 1, day 10 is Sunday 03-29
+    with pytest.raises(InvalidInput, match="paused"):
+        restart(pause(deadline, taipei(2026, 3, 6)), taipei(2026, 3, 20), WorkingCalendar())
+
+
+def test_terms_stored_before_first_day_was_kept_still_load(city):
+    data = due(city, "petition", taipei(2026, 3, 2)).to_data()
+    del data["first_day"]
+    assert Deadline.from_data(data).first_day == "next_working_day"
 
 
 @pytest.mark.parametrize(("change", "field"), [
