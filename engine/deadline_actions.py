@@ -19,7 +19,8 @@ from .services.notifications import queue_email
 _set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
     due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
 _set_open_work_due = update(work_items).where(
-    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open").values(due_at=bindparam("due_at"))
+    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
+    work_items.c.follows_case_deadline.is_(True)).values(due_at=bindparam("due_at"))
 
 
 def _terms(params: dict) -> deadlines.Deadline:
@@ -30,11 +31,15 @@ def _terms(params: dict) -> deadlines.Deadline:
 
 
 _open_work = select(work_items.c.id, work_items.c.instance_id).where(
-    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open")
+    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
+    work_items.c.follows_case_deadline.is_(True))
 
 
 def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
-    """Move the due time of the case and its open work, and their reminders and rungs with it."""
+    """Move the due time of the case and its open work, and their reminders and rungs with it.
+
+    Work that keeps no due time (task property deadline="none") is left as it is.
+    """
     conn, now = context.uow.conn, context.uow.clock.now()
     due_at = None if terms.is_paused else terms.due_at
     conn.execute(_set_case_due, {"b_case": context.case_id, "due_at": due_at, "b_now": now})

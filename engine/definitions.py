@@ -99,10 +99,30 @@ def _invalid(exc: Exception, roots: dict[str, etree._Element], current: str | No
                              element_id=element_id)
 
 
+#: Task properties petiflow reads, with the values each may take (spiffworkflow:property).
+CHOICE_PROPERTIES = {
+    "escalate": ("true", "false"),   # false: the work keeps the case's due time, without reminders or rungs
+    "deadline": ("case", "none"),    # none: the work has no due time at all (chasing, surveys, tracking)
+}
+
+
+def _check_properties(name: str, root: etree._Element) -> None:
+    """Refuse a task property petiflow reads whose value it does not know, naming the task."""
+    for prop in root.iter("{*}property"):
+        allowed = CHOICE_PROPERTIES.get(prop.get("name"))
+        if allowed is not None and prop.get("value") not in allowed:
+            task = next((a for a in prop.iterancestors() if a.get("id") and a.tag.endswith("Task")), None)
+            raise InvalidDefinition(
+                f"property {prop.get('name')!r} is {prop.get('value')!r}; it may be {' or '.join(map(repr, allowed))}",
+                file=name, line=prop.sourceline, element_id=task.get("id") if task is not None else None)
+
+
 def build_parser(sources: dict[str, str]) -> SpiffBpmnParser:
     """A fresh validating parser loaded with every file; raises InvalidDefinition."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     roots = {name: parse_xml(name, text) for name, text in sources.items()}
+    for name, root in roots.items():
+        _check_properties(name, root)
     current = None  # the file being added, for errors that do not say which
     try:
         for current, root in roots.items():

@@ -28,6 +28,7 @@ class ReadyTask:
     form_key: str | None
     agency_code: str | None = None  # the task names its agency (property agencyVariable)
     deadline: dict | None = field(default=None, compare=False)  # the case's deadline terms, if any
+    on_case_deadline: bool = True  # False (property deadline="none"): the work has no due time
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,13 @@ def _ready_task(task) -> ReadyTask:
     properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
     variable = properties.get("agencyVariable")
     agency_code = task.data.get(variable) if variable else None
-    terms = task.data.get("deadline") if properties.get("escalate", "true") != "false" else None
+    on_case_deadline = properties.get("deadline", "case") != "none"
+    escalates = on_case_deadline and properties.get("escalate", "true") != "false"
+    terms = task.data.get("deadline") if escalates else None
     return ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane,
                      properties.get("formJsonSchemaFilename"),
                      agency_code if isinstance(agency_code, str) else None,
-                     terms if isinstance(terms, dict) else None)
+                     terms if isinstance(terms, dict) else None, on_case_deadline)
 
 
 def _due(event_definition, value) -> datetime | None:

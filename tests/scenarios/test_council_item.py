@@ -92,6 +92,22 @@ def test_the_reply_deadline_is_seven_days_by_the_rules_and_late_replies_are_chas
     assert len(library.items(started.case_id, "review_reply")) == 2
 
 
+def test_a_reply_sent_back_after_the_deadline_gets_a_new_round_from_that_day(library, clock):
+    started = register(library)
+    first_due = library.case(started.case_id).due_at
+    reply_all(library, started.case_id)
+    clock.set(first_due + timedelta(days=2))  # the review takes past the first deadline
+    review_all(library, started.case_id, {
+        "transport": ACCEPT,
+        "public_works": {**ACCEPT, "review_decision": "send_back", "comment": "未說明完工期程"}})
+    (again,) = library.items(started.case_id, "reply_bureau")
+    new_due = library.case(started.case_id).due_at
+    assert again.due_at == new_due and timedelta(days=7) <= new_due - clock.now() < timedelta(days=10)
+    assert datetime.fromisoformat(library.data(started.case_id, again)["reply_due"]) == new_due
+    (restarted,) = library.events(started.case_id, "deadline_restarted")
+    assert restarted["reason"] == "審查退回：public_works"
+
+
 def track(library):
     started = register(library)
     reply_all(library, started.case_id)
@@ -111,9 +127,13 @@ def update(library, case_id, n, decision="keep_tracking"):
     return library.complete(release.id, {"release_decision": decision, "release_comment": ""})
 
 
-def test_an_item_that_needs_more_stays_tracked_until_released(library):
+def test_an_item_that_needs_more_stays_tracked_until_released(library, clock):
     started = track(library)
+    clock.advance(days=60)  # tracking runs for months past the reply deadline
+    progress = library.item(started.case_id, "progress_update")
+    assert progress.due_at is None  # reports on a tracked item are not late against the reply deadline
     update(library, started.case_id, 1)
+    assert library.item(started.case_id, "progress_update").due_at is None
     done = update(library, started.case_id, 2, decision="release")
     assert done.status == "completed"
     assert library.data(started.case_id)["outcome"] == "released"

@@ -76,6 +76,7 @@ def test_a_late_repair_is_escalated_to_the_supervisor(library, clock):
     library.run(started.instance_id)
     chase = library.item(started.case_id, "chase_repair")
     assert (chase.role, chase.agency_id) == ("supervisor", library.agency_id("transport"))
+    assert chase.due_at is None and library.item(started.case_id, "repair").due_at is not None
     assert library.open_tasks(started.case_id) == ["chase_repair", "repair"]
     done = library.complete(library.item(started.case_id, "repair").id, FIXED)
     assert done.status == "completed" and chase.id in done.cancelled

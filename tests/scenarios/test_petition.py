@@ -329,6 +329,40 @@ def test_late_reply_is_chased_by_the_supervisor_while_the_caseworker_keeps_it(li
     assert library.open_tasks(started.case_id) == ["draft_reply"]
 
 
+def _timer_kinds(library, item_id) -> list[str]:
+    with library.runtime.db.connect() as conn:
+        return sorted(conn.execute(select(timers.c.kind).where(timers.c.work_item_id == item_id,
+                                                                timers.c.status == "pending")).scalars())
+
+
+def test_work_outside_the_reply_deadline_has_no_due_time_and_is_not_escalated(library, clock):
+    started = open_pothole_petition(library)
+    due = library.case(started.case_id).due_at
+    clock.set(due + timedelta(minutes=1))
+    library.run(started.instance_id)
+    chase = library.item(started.case_id, "chase_late_reply")
+    assert chase.due_at is None and _timer_kinds(library, chase.id) == []  # the draft itself escalates
+    assert "escalation" in _timer_kinds(library, library.item(started.case_id, "draft_reply").id)
+
+    # The clock stops for a supplement and starts again: the chase keeps no due time throughout.
+    library.complete(library.item(started.case_id, "draft_reply").id, {
+        "draft_action": "request_supplement", "supplement_request": "請提供坑洞位置",
+        "supplement_due": "2026-12-20T17:30:00+08:00"})
+    assert library.item(started.case_id, "chase_late_reply").due_at is None
+    library.complete(library.item(started.case_id, "wait_supplement").id,
+                     {"supplement_text": "中正路 100 號前", "supplement_received_via": "web"})
+    redraft = library.item(started.case_id, "draft_reply")
+    assert redraft.due_at == library.case(started.case_id).due_at == due  # overdue when paused: still due then
+    chases = library.items(started.case_id, "chase_late_reply")  # the reopened draft is chased again
+    assert len(chases) == 2 and all(c.due_at is None and _timer_kinds(library, c.id) == [] for c in chases)
+
+    for chase in chases:
+        library.complete(chase.id, {"chase_action": "reminded", "chase_note": "已電話提醒"})
+    reply_approve(library, started.case_id)
+    survey = library.item(started.case_id, "record_survey")
+    assert survey.due_at is None and _timer_kinds(library, survey.id) == []
+
+
 def test_an_open_chase_is_cancelled_when_the_case_ends(library, clock):
     started = open_pothole_petition(library, data={"reply_due": "2026-11-25T17:30:00+08:00"})
     library.run(started.instance_id)

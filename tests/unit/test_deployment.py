@@ -139,3 +139,18 @@ def test_diagrams_from_other_tools_that_spiff_cannot_run_are_refused_clearly(run
 def test_executable_diagram_from_another_tool_deploys(runtime):
     result = deploy(runtime, {"C.9.1.bpmn": (MIWG / "C.9.1.bpmn").read_text(encoding="utf-8")})
     assert result and all(r.version == 1 for r in result.values())
+
+
+@pytest.mark.parametrize("name, value", [("deadline", "soon"), ("escalate", "no")])
+def test_a_task_property_with_a_value_petiflow_does_not_know_is_refused_naming_the_task(runtime, name, value):
+    start_tag = '<bpmn:userTask id="reply" name="Draft the reply">'
+    text = bundle("simple.bpmn")["simple.bpmn"].replace(
+        start_tag, f'{start_tag}<bpmn:extensionElements><spiffworkflow:properties>'
+        f'<spiffworkflow:property name="{name}" value="{value}" /></spiffworkflow:properties>'
+        f'</bpmn:extensionElements>', 1)
+    assert value in text
+    with runtime.uow() as uow:
+        with pytest.raises(InvalidDefinition) as refused:
+            deploy_bundle(DeployBundle({"simple.bpmn": text}), uow)
+    assert refused.value.details["element_id"] == "reply" and refused.value.details["file"] == "simple.bpmn"
+    assert repr(value) in refused.value.message and refused.value.details["line"]
