@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from . import actions, deadline_actions  # noqa: F401  (registers the deadline actions)
+from . import actions, citizen_notices, deadline_actions  # noqa: F401  (registers the actions)
 from .clock import SystemClock
 from .db import make_engine
 from .reference import ReferenceCache

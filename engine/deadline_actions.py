@@ -11,10 +11,10 @@ from sqlalchemy import bindparam, select, update
 from . import deadlines, escalation
 from .actions import StepContext, action
 from .calendar import LOCAL_TZ, calendar_for
+from .citizen_notices import tell_citizen
 from .errors import InvalidInput
 from .history import event
-from .schema import cases, petitioners, work_items
-from .services.notifications import queue_email
+from .schema import cases, work_items
 
 _set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
     due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
@@ -72,31 +72,31 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
     return extended.to_data()
 
 
-_petitioner = (select(cases.c.case_no, petitioners.c.email)
-               .outerjoin(petitioners, petitioners.c.id == cases.c.petitioner_id)
-               .where(cases.c.id == bindparam("b_case")))
-
-
 def _notify_citizen_of_extension(context: StepContext, reason: str, extended: deadlines.Deadline) -> str:
     """The citizen must be told why (展延 needs a written notice): by e-mail when we have an address."""
-    row = context.uow.conn.execute(_petitioner, {"b_case": context.case_id}).one()
-    if not row.email:
-        return "no_email"  # the notice goes by the case's reply channel, recorded with the reply
     due = extended.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
-    queue_email(context.uow, dedup_key=f"extension:{context.case_id}:{extended.extensions}", to=row.email,
-                case_id=context.case_id, subject=f"案件 {row.case_no} 答復期限展延通知",
-                body=f"您的陳情案件 {row.case_no} 因{reason}，答復期限展延至 {due}。")
-    return "email"
+    case_no = context.uow.conn.execute(_case_no, {"b_case": context.case_id}).scalar_one()
+    return tell_citizen(context, "extension", f"您的陳情案件 {case_no} 因{reason}，答復期限展延至 {due}。",
+                        dedup_key=f"extension:{context.case_id}:{extended.extensions}")
+
+
+_case_no = select(cases.c.case_no).where(cases.c.id == bindparam("b_case"))
 
 
 @action("pause_clock")
 def pause_clock(context: StepContext, params: dict) -> dict:
-    """Stop the clock while the case waits for the citizen; the case has no due time meanwhile."""
+    """Stop the clock while the case waits for the citizen; the case has no due time meanwhile.
+
+    With `notice`, the citizen is told what to send (補陳), by e-mail when an address is on file.
+    """
     now = context.uow.clock.now()
     paused = deadlines.pause(_terms(params), now)
     _move_due(context, paused)
     context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id,
                                 reason=str(params.get("reason") or "")))
+    notice = str(params.get("notice") or "").strip()
+    if notice:
+        tell_citizen(context, "supplement_request", notice)
     return paused.to_data()
 
 

@@ -72,3 +72,16 @@ def test_a_service_task_naming_no_action_fails_clearly(runtime):
     with pytest.raises(WorkflowFailed) as caught:
         complete(runtime, started.work_item_ids[0], {"transfer_to": "transport", "transfer_reason": "r"})
     assert "no_such_action" in caught.value.message
+
+
+@pytest.mark.parametrize("params", [{"kind": "reply", "body": "  "}, {"body": "答復"}, {}])
+def test_a_notice_to_the_citizen_without_a_kind_or_a_text_is_refused(org, params):
+    from engine.actions import StepContext
+    from engine.citizen_notices import notify_citizen
+    from engine.errors import InvalidInput
+    runtime, started = org
+    with runtime.uow() as uow:
+        context = StepContext(uow, started.case_id, None)
+        with pytest.raises(InvalidInput, match="kind and a text"):
+            notify_citizen(context, params)
+    assert context.events == []
