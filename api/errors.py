@@ -6,10 +6,11 @@ import re
 
 import marshmallow as ma
 from flask import Flask, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from engine.db import is_outage
 from engine.errors import (
     Conflict, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady, PetiflowError,
     WorkflowFailed,
@@ -93,7 +94,7 @@ def handle_unexpected_error(error: Exception):
 
 def handle_database_error(error: DBAPIError):
     """A lost or refused database connection is an outage (503, retry), not a bug; others are 500s."""
-    if isinstance(error, OperationalError) or error.connection_invalidated:
+    if is_outage(error):
         log.warning("Database unavailable on %s %s: %s", request.method, request.path, error)
         return error_body(503, NotReady.code, "The database is unavailable; try again shortly."), 503
     return handle_unexpected_error(error)

@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
+from .errors import NotReady
 from .settings import Settings
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when exc means the database cannot be reached right now (retry later), not a bug."""
+    if isinstance(exc, NotReady):
+        return True
+    return isinstance(exc, DBAPIError) and (isinstance(exc, OperationalError) or exc.connection_invalidated)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -11,6 +11,7 @@ from engine.services.incidents import fail_timer
 from engine.services.timers import FireTimer, fire_timer as fire_timer_service
 
 from .notification_actors import failure_summary
+from .outage import retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
 
 #: A designer's script may loop; a worker thread is given back after this long.
@@ -22,22 +23,24 @@ STEP_TIME_LIMIT_MS = 60_000
 def fire_timer(timer_id: int) -> None:
     """Fire a due timer; does nothing if it already fired or was cancelled."""
     runtime = get_runtime()
-    try:
-        with runtime.uow() as uow:
-            fire_timer_service(FireTimer(timer_id), uow)
-            uow.commit()  # also when it did not fire: a timer of a closed case is marked cancelled
-    except WorkflowFailed as exc:
-        # The diagram fails on this path (a script error): retrying cannot help, a supervisor must see it.
-        with runtime.uow() as uow:
-            if fail_timer(uow, timer_id, f"the workflow failed when the timer fired: {exc.message}") is not None:
-                uow.commit()
+    with retry_quietly_while_the_database_is_down(f"timer {timer_id}"):
+        try:
+            with runtime.uow() as uow:
+                fire_timer_service(FireTimer(timer_id), uow)
+                uow.commit()  # also when it did not fire: a timer of a closed case is marked cancelled
+        except WorkflowFailed as exc:
+            # The diagram fails on this path (a script error): retrying cannot help, a supervisor must see it.
+            with runtime.uow() as uow:
+                if fail_timer(uow, timer_id, f"the workflow failed when the timer fired: {exc.message}") is not None:
+                    uow.commit()
 
 
 @dramatiq.actor(queue_name="timers", max_retries=5, min_backoff=1_000)
 def give_up_timer(message_data: dict, retry_info: dict) -> None:
     """After the last retry: mark the timer failed and open an incident a supervisor can retry."""
-    with get_runtime().uow() as uow:
-        if fail_timer(uow, message_data["args"][0], failure_summary(message_data, retry_info)) is not None:
+    timer_id = message_data["args"][0]
+    with retry_quietly_while_the_database_is_down(f"giving up timer {timer_id}"), get_runtime().uow() as uow:
+        if fail_timer(uow, timer_id, failure_summary(message_data, retry_info)) is not None:
             uow.commit()
 
 

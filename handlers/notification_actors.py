@@ -20,6 +20,7 @@ from engine.services.notifications import (Delivery, DeliveryRejected, claim_del
 
 from .notify_email import EmailSettings, send_email
 from .notify_webhook import WebhookSettings, send_webhook
+from .outage import retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,8 @@ def deliver(runtime, outbox_id: int, *, owner: str | None = None) -> bool:
                 on_retry_exhausted="give_up_notification")
 def deliver_notification(outbox_id: int) -> None:
     """Deliver an outbox message; does nothing if it was sent already or is being sent."""
-    deliver(get_runtime(), outbox_id)
+    with retry_quietly_while_the_database_is_down(f"outbox {outbox_id}"):
+        deliver(get_runtime(), outbox_id)
 
 
 def failure_summary(message_data: dict, retry_info: dict) -> str:
@@ -142,7 +144,7 @@ def failure_summary(message_data: dict, retry_info: dict) -> str:
 def give_up_notification(message_data: dict, retry_info: dict) -> None:
     """Fail the outbox row of a message whose retries ran out, and open an incident for it."""
     outbox_id = message_data["args"][0]
-    with get_runtime().uow() as uow:
+    with retry_quietly_while_the_database_is_down(f"giving up outbox {outbox_id}"), get_runtime().uow() as uow:
         if fail_delivery(uow, outbox_id, default_error=failure_summary(message_data, retry_info)) is not None:
             uow.commit()
 

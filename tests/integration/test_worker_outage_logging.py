@@ -1,0 +1,44 @@
+"""While the database is away, a worker retries each message quietly: one warning line, no traceback."""
+import logging
+
+import dramatiq
+import pytest
+
+from engine.bootstrap import bootstrap
+from engine.settings import Settings
+
+#: A PostgreSQL address nothing listens on: every connection is refused at once.
+NOWHERE = "postgresql://postgres@127.0.0.1:9/petiflow"
+
+
+@pytest.fixture
+def unreachable(tmp_path):
+    from handlers.runtime import set_runtime
+    rt = bootstrap(Settings(database_url=NOWHERE, var_dir=tmp_path, secret_key="test"))
+    set_runtime(rt)
+    yield rt
+    set_runtime(None)
+    rt.close()
+
+
+@pytest.mark.parametrize("actor_name, arg, what", [
+    ("fire_timer", 7, "timer 7"), ("deliver_notification", 3, "outbox 3"),
+    ("give_up_timer", {"args": [7], "options": {}}, "giving up timer 7"),
+])
+def test_a_message_handled_while_the_database_is_down_is_retried_with_one_line_in_the_log(
+        unreachable, caplog, actor_name, arg, what):
+    from handlers import actors, notification_actors
+    actor = getattr(actors, actor_name, None) or getattr(notification_actors, actor_name)
+    args = (arg, {"retries": 10}) if actor_name.startswith("give_up") else (arg,)
+    with caplog.at_level(logging.WARNING), pytest.raises(dramatiq.Retry) as retried:
+        actor.fn(*args)  # the actor's body, as a worker thread runs it
+    assert "the database is unavailable" in str(retried.value)
+    (record,) = [r for r in caplog.records if r.name == "handlers.outage"]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert what in record.getMessage() and "retrying later" in record.getMessage()
+
+
+def test_other_errors_are_not_taken_for_an_outage(unreachable):
+    from handlers.outage import retry_quietly_while_the_database_is_down
+    with pytest.raises(ZeroDivisionError), retry_quietly_while_the_database_is_down("a step"):
+        1 / 0
