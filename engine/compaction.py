@@ -22,9 +22,9 @@ re-attached to their nearest kept ancestor, in the same depth-first order. What 
   join) and of each parallel-gateway input spec (`ParallelGateway` walks up to the first one).
 
 A re-attached task stores its data as a delta against its new parent, written the way
-`TaskConverter.to_dict` writes one (same keys, same order), so a compacted state is what a
-load and a dump give back: a workflow restored and saved unchanged yields the same text, and
-nothing is rewritten when a run changes nothing. Subprocesses are compacted the same way; a subprocess whose owning task was
+`TaskConverter.to_dict` writes one (the keys in the order the restored task will have them),
+so the stored form is the one SpiffWorkflow itself writes. (Whether a run did anything is
+decided on task states, not on the text: engine.runner.task_states.) Subprocesses are compacted the same way; a subprocess whose owning task was
 removed is dropped. Workflows without unfinished tasks and ad hoc subprocesses (which read the
 root's children) are left as they are. Meant to run on every save (engine.state.dump), it is
 linear in the number of tasks.

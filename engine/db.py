@@ -1,6 +1,8 @@
 """Database engines: SQLite tuned for one writer at a time, PostgreSQL as is."""
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.engine import Engine
@@ -10,11 +12,25 @@ from .errors import NotReady
 from .settings import Settings
 
 
+#: SQLite errors that mean the file cannot be used right now; its other operational errors
+#: ("no such column": code newer than the schema) are faults to be seen, not waited out.
+_SQLITE_OUTAGES = ("locked", "unable to open", "disk i/o error", "disk is full", "readonly database")
+
+
 def is_outage(exc: BaseException) -> bool:
     """True when exc means the database cannot be reached right now (retry later), not a bug."""
     if isinstance(exc, NotReady):
         return True
-    return isinstance(exc, DBAPIError) and (isinstance(exc, OperationalError) or exc.connection_invalidated)
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        message = str(exc.orig).lower()
+        return any(sign in message for sign in _SQLITE_OUTAGES)
+    return True  # PostgreSQL: a refused, lost or shut-down connection, a cancelled statement
 
 
 def _tune_sqlite(engine: Engine) -> None:

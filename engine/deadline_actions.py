@@ -6,6 +6,9 @@ case and of its open work in the same transaction.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from sqlalchemy import bindparam, select, update
 
 from . import deadlines, escalation
@@ -14,13 +17,13 @@ from .calendar import LOCAL_TZ, calendar_for
 from .citizen_notices import tell_citizen
 from .errors import InvalidInput
 from .history import event
-from .schema import cases, work_items
+from .schema import cases, deadline_rules, work_items
 
 _set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
     due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
 _set_open_work_due = update(work_items).where(
     work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
-    work_items.c.follows_case_deadline.is_(True)).values(due_at=bindparam("due_at"))
+    work_items.c.deadline_mode != "none").values(due_at=bindparam("due_at"))
 
 
 def _terms(params: dict) -> deadlines.Deadline:
@@ -30,15 +33,16 @@ def _terms(params: dict) -> deadlines.Deadline:
     return deadlines.Deadline.from_data(data)
 
 
-_open_work = select(work_items.c.id, work_items.c.instance_id).where(
+_open_work = select(work_items.c.id, work_items.c.instance_id, work_items.c.deadline_mode).where(
     work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
-    work_items.c.follows_case_deadline.is_(True))
+    work_items.c.deadline_mode != "none")
 
 
 def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
     """Move the due time of the case and its open work, and their reminders and rungs with it.
 
-    Work that keeps no due time (task property deadline="none") is left as it is.
+    Work that keeps no due time (task property deadline="none") is left as it is; work that
+    keeps the due time without reminders or rungs (escalate="false") gets none.
     """
     conn, now = context.uow.conn, context.uow.clock.now()
     due_at = None if terms.is_paused else terms.due_at
@@ -49,7 +53,7 @@ def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
     if due_at is not None:
         data = terms.to_data()
         escalation.schedule(context.uow, [({"id": r.id, "case_id": context.case_id, "instance_id": r.instance_id},
-                                           data) for r in open_items], now)
+                                           data) for r in open_items if r.deadline_mode == "case"], now)
     context.due_at = due_at
 
 
@@ -87,17 +91,31 @@ _case_no = select(cases.c.case_no).where(cases.c.id == bindparam("b_case"))
 def pause_clock(context: StepContext, params: dict) -> dict:
     """Stop the clock while the case waits for the citizen; the case has no due time meanwhile.
 
-    With `notice`, the citizen is told what to send (補陳), by e-mail when an address is on file.
+    With `respond_by` (ISO 8601), the citizen is told what to send (the reason) and by when
+    (補陳), by e-mail when an address is on file.
     """
     now = context.uow.clock.now()
+    reason = str(params.get("reason") or "").strip()
+    respond_by = _moment(params.get("respond_by"), "respond_by") if params.get("respond_by") else None
     paused = deadlines.pause(_terms(params), now)
     _move_due(context, paused)
-    context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id,
-                                reason=str(params.get("reason") or "")))
-    notice = str(params.get("notice") or "").strip()
-    if notice:
-        tell_citizen(context, "supplement_request", notice)
+    context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id, reason=reason))
+    if respond_by is not None:
+        case_no = context.uow.conn.execute(_case_no, {"b_case": context.case_id}).scalar_one()
+        when = respond_by.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        tell_citizen(context, "supplement_request", f"您的陳情案件 {case_no} 請於 {when} 前補充：{reason}")
     return paused.to_data()
+
+
+def _moment(value, name: str):
+    """An aware datetime from ISO 8601 text; InvalidInput naming the parameter otherwise."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput(f"{name} must be a date and time with its offset (ISO 8601), not {value!r}")
+    return moment
 
 
 @action("resume_clock")
@@ -111,6 +129,9 @@ def resume_clock(context: StepContext, params: dict) -> dict:
     return resumed.to_data()
 
 
+_rule_first_day = select(deadline_rules.c.first_day).where(deadline_rules.c.id == bindparam("b_rule"))
+
+
 @action("restart_deadline")
 def restart_deadline(context: StepContext, params: dict) -> dict | None:
     """A new round of the same terms from now: a reply sent back for a new one (退回重新答復).
@@ -122,6 +143,10 @@ def restart_deadline(context: StepContext, params: dict) -> dict | None:
         return None
     now = context.uow.clock.now()
     current = _terms(params)
+    if "first_day" not in params["deadline"] and current.rule_id is not None:
+        # Terms written before they kept it: count the way the rule they came from counts.
+        first_day = context.uow.conn.execute(_rule_first_day, {"b_rule": current.rule_id}).scalar_one_or_none()
+        current = replace(current, first_day=first_day or current.first_day)
     restarted = deadlines.restart(current, now, calendar_for(context.uow))
     _move_due(context, restarted)
     context.events.append(event(context.case_id, now, "deadline_restarted", actor_id=context.actor_id,

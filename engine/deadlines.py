@@ -191,7 +191,8 @@ class Deadline:
 
     @classmethod
     def from_data(cls, data: dict) -> "Deadline":
-        values = dict(data)
+        """Terms from task data; keys this version does not know (written by a newer one) are ignored."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for k in _TIMES:
             values[k] = datetime.fromisoformat(values[k]) if values.get(k) else None
         values["reminders"], values["escalations"] = tuple(values["reminders"]), tuple(values["escalations"])

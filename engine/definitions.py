@@ -106,9 +106,16 @@ CHOICE_PROPERTIES = {
 }
 
 
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
 def _check_properties(name: str, root: etree._Element) -> None:
-    """Refuse a task property petiflow reads whose value it does not know, naming the task."""
-    for prop in root.iter("{*}property"):
+    """Refuse a task property petiflow reads whose value it does not know, naming the task.
+
+    Checked when a bundle is deployed, not when a stored version is loaded: a version that
+    is running keeps running as it was deployed.
+    """
+    for prop in root.iter(f"{{{SPIFF_NS}}}property"):
         allowed = CHOICE_PROPERTIES.get(prop.get("name"))
         if allowed is not None and prop.get("value") not in allowed:
             task = next((a for a in prop.iterancestors() if a.get("id") and a.tag.endswith("Task")), None)
@@ -121,8 +128,6 @@ def build_parser(sources: dict[str, str]) -> SpiffBpmnParser:
     """A fresh validating parser loaded with every file; raises InvalidDefinition."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
     roots = {name: parse_xml(name, text) for name, text in sources.items()}
-    for name, root in roots.items():
-        _check_properties(name, root)
     current = None  # the file being added, for errors that do not say which
     try:
         for current, root in roots.items():
@@ -159,8 +164,10 @@ def _decision_files(parser: SpiffBpmnParser, process_id: str) -> set[str]:
 
 
 def split_bundle(sources: dict[str, str]) -> list[ProcessBundle]:
-    """Parse and validate a bundle; return one ProcessBundle per executable process."""
+    """Parse and validate a bundle for deployment; return one ProcessBundle per executable process."""
     parser = build_parser(sources)
+    for name, root in parser._petiflow_roots.items():
+        _check_properties(name, root)
     bundles = []
     for process_id in sorted(parser.get_process_ids()):
         related = [process_id, *parser.get_subprocess_specs(process_id)]

@@ -106,8 +106,8 @@ def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
             "name": t.name[:200], "lane": t.lane, "role": role_for_lane(t.lane),
             "agency_id": named[t.agency_code] if t.agency_code else work_item_agency(t.lane, ref.agency_id),
             "assignee_id": None,
-            "status": "open", "form_key": t.form_key, "due_at": ref.due_at if t.on_case_deadline else None,
-            "follows_case_deadline": t.on_case_deadline, "created_at": now,
+            "status": "open", "form_key": t.form_key, "due_at": None if t.deadline_mode == "none" else ref.due_at,
+            "deadline_mode": t.deadline_mode, "created_at": now,
         } for t in new]
         by_task = {t.task_id: t for t in new}
         ladders = []

@@ -17,6 +17,12 @@ from .scripting.datacheck import find_unstorable
 from .specs import ParsedDefinition
 
 
+#: What a work item keeps of its case's deadline: "case", its due time, reminders and escalation
+#: rungs; "due_only" (task property escalate="false"), the due time alone; "none" (deadline="none"),
+#: nothing: work outside the reply deadline, such as chasing, surveys and progress reports.
+DEADLINE_MODES = ("case", "due_only", "none")
+
+
 @dataclass(frozen=True)
 class ReadyTask:
     """A READY manual task: what the inbox shows."""
@@ -28,7 +34,7 @@ class ReadyTask:
     form_key: str | None
     agency_code: str | None = None  # the task names its agency (property agencyVariable)
     deadline: dict | None = field(default=None, compare=False)  # the case's deadline terms, if any
-    on_case_deadline: bool = True  # False (property deadline="none"): the work has no due time
+    deadline_mode: str = "case"  # DEADLINE_MODES: what of the case's deadline the work keeps
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,18 @@ def run_steps(workflow: BpmnWorkflow, clock=None) -> None:
             workflow.do_engine_steps()
     except (SpiffWorkflowException, WorkflowException) as exc:
         raise _failed(exc) from None
+
+
+def task_states(workflow: BpmnWorkflow) -> dict:
+    """Every task's state, called processes included: if a run leaves this unchanged, it did nothing.
+
+    Data changes only when a task runs, and a task that runs changes state, so comparing these
+    tells an idle run (nothing due) from a step, whatever the serialized text looks like.
+    """
+    states = {task_id: task.state for task_id, task in workflow.tasks.items()}
+    for sub in workflow.subprocesses.values():
+        states.update((task_id, task.state) for task_id, task in sub.tasks.items())
+    return states
 
 
 def start(definition: ParsedDefinition, data: dict, script_engine, clock=None) -> BpmnWorkflow:
@@ -115,13 +133,13 @@ def _ready_task(task) -> ReadyTask:
     properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
     variable = properties.get("agencyVariable")
     agency_code = task.data.get(variable) if variable else None
-    on_case_deadline = properties.get("deadline", "case") != "none"
-    escalates = on_case_deadline and properties.get("escalate", "true") != "false"
-    terms = task.data.get("deadline") if escalates else None
+    mode = ("none" if properties.get("deadline") == "none"
+            else "due_only" if properties.get("escalate") == "false" else "case")
+    terms = task.data.get("deadline") if mode == "case" else None
     return ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane,
                      properties.get("formJsonSchemaFilename"),
                      agency_code if isinstance(agency_code, str) else None,
-                     terms if isinstance(terms, dict) else None, on_case_deadline)
+                     terms if isinstance(terms, dict) else None, mode)
 
 
 def _due(event_definition, value) -> datetime | None:

@@ -39,15 +39,14 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
         return None
     definition = uow.specs.get(uow.conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
-    before = row.state
+    before = runner.task_states(workflow)
     ready_before = runner.inspect(workflow).ready_ids
     events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
     context = actions.StepContext(uow, row.case_id, row.agency_id, None, events, row.due_at)
     with actions.step(context):
         runner.run_steps(workflow, uow.clock)
-    after = state.dump(workflow)
-    if after == before:
+    if runner.task_states(workflow) == before:  # nothing was due: write nothing, record nothing
         return StepResult(row.id, row.status, row.version)
     ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id,
                       row.next_timer_at, due_at=context.due_at)
-    return persist_step(uow, ref, workflow, events, ready_before=ready_before, text=after)
+    return persist_step(uow, ref, workflow, events, ready_before=ready_before)

@@ -99,7 +99,8 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
     # After the step's own writes, back to back with them: the row is locked since _load.
     conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
-    if row.item_due_at is not None:
-        escalation.cancel(conn, [row.id])  # its reminders and rungs are moot now
+    if row.item_due_at is not None or context.due_at != row.case_due_at:
+        # Its reminders and rungs are moot now, those a deadline action of this step gave it too.
+        escalation.cancel(conn, [row.id])
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)

@@ -1,10 +1,10 @@
-"""Work items that keep no due time: `work_items.follows_case_deadline`.
+"""What a work item keeps of its case's deadline: `work_items.deadline_mode`.
 
-Work a diagram marks with the task property deadline="none" (chasing a late reply, the
-satisfaction survey, the review of an unsatisfied answer, progress reports on a tracked item)
-opens without the case's due time, reminders or escalation rungs, and moving the case's
-deadline (extension, pause, a new round) leaves it alone. Existing rows follow the case's
-deadline, as they did.
+"case" (every existing row): the case's due time, its reminders and escalation rungs;
+"due_only" (task property escalate="false"): the due time alone, also when an extension or a
+pause moves it; "none" (task property deadline="none"): nothing, for work outside the reply
+deadline (chasing a late reply, the satisfaction survey, the review of an unsatisfied answer,
+progress reports on a tracked item), which extensions, pauses and new rounds leave alone.
 
 Written by hand; a NOT NULL column with a server default, which SQLite adds with a plain
 ALTER TABLE.
@@ -25,9 +25,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('work_items') as batch:
-        batch.add_column(sa.Column('follows_case_deadline', sa.Boolean(), nullable=False, server_default='1'))
+        batch.add_column(sa.Column('deadline_mode', sa.String(length=8), nullable=False, server_default='case'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('work_items') as batch:
-        batch.drop_column('follows_case_deadline')
+        batch.drop_column('deadline_mode')

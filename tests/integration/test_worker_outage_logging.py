@@ -42,3 +42,17 @@ def test_other_errors_are_not_taken_for_an_outage(unreachable):
     from handlers.outage import retry_quietly_while_the_database_is_down
     with pytest.raises(ZeroDivisionError), retry_quietly_while_the_database_is_down("a step"):
         1 / 0
+
+
+@pytest.mark.parametrize("message, outage", [
+    ("database is locked", True), ("unable to open database file", True), ("disk I/O error", True),
+    ("no such column: work_items.deadline_mode", False), ('near "SELEC": syntax error', False),
+])
+def test_only_sqlite_errors_that_mean_the_file_is_unusable_count_as_an_outage(message, outage):
+    """A schema older than the code is a fault to see (a traceback, a 500), not an outage to wait out."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from engine.db import is_outage
+    assert is_outage(OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))) is outage

@@ -39,7 +39,8 @@ def test_a_request_for_more_tells_the_citizen_what_to_send_by_when(library):
         "draft_action": "request_supplement", "supplement_request": "請提供坑洞的確切位置或照片",
         "supplement_due": "2026-12-10T17:30:00+08:00"})
     (mail,) = emails(library, started.case_id)
-    assert "請提供坑洞的確切位置或照片" in mail["body"] and "2026-12-10" in mail["body"]
+    assert "請提供坑洞的確切位置或照片" in mail["body"] and "2026-12-10 17:30" in mail["body"]  # local time
+    assert "+08:00" not in mail["body"]
     assert [e["notice"] for e in library.events(started.case_id, "citizen_notified")] == ["supplement_request"]
 
 

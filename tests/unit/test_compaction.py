@@ -264,7 +264,7 @@ def test_subprocesses_of_removed_call_activities_are_dropped():
     ("parallel_loop", "compaction/parallel_loop.bpmn", {"case_no": "C-2"}, lambda: parallel_policy(6)),
 ], ids=["approval loop with a timer", "parallel reviews in a loop"])
 def test_a_saved_state_restored_and_saved_again_is_the_same_text(name, path, start, make_policy):
-    """Otherwise every run that changes nothing (a timer sweep, say) would write a new version."""
+    """Re-attached tasks are stored in the form SpiffWorkflow writes, so saving again changes nothing."""
     case, policy = Case(parsed(name, path), start, False), make_policy()  # text as state.dump wrote it
     sizes = []
     for step in range(200):

@@ -102,3 +102,35 @@ def test_the_citizen_is_told_of_an_extension_and_why_by_email(runtime, clock):
         (mail,) = conn.execute(select(outbox.c.topic, outbox.c.payload)).all()
     assert mail.topic == "email" and mail.payload["to"] == "ming@example.tw"
     assert "需會同地政局會勘" in mail.payload["body"] and "2026-12-09" in mail.payload["body"]
+
+
+@pytest.mark.parametrize("prop, value, chase_due", [("escalate", "false", local(9)), ("deadline", "none", None)],
+                         ids=["escalate=false keeps the due time only", "deadline=none keeps nothing"])
+def test_work_that_opts_out_keeps_its_terms_when_the_deadline_moves(runtime, clock, prop, value, chase_due):
+    from engine.services.steps import RunInstance, run_instance
+    xml = bundle("extension.bpmn")["extension.bpmn"].replace(
+        '<bpmn:userTask id="chase" name="Chase the late reply">',
+        '<bpmn:userTask id="chase" name="Chase the late reply"><bpmn:extensionElements><spiffworkflow:properties>'
+        f'<spiffworkflow:property name="{prop}" value="{value}" /></spiffworkflow:properties></bpmn:extensionElements>')
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
+    with runtime.uow() as uow:
+        load_public_holidays(LoadPublicHolidays(2026), uow)
+        load_deadline_rules(LoadDeadlineRules(), uow)
+        deploy_bundle(DeployBundle({"extension.bpmn": xml}), uow)
+        started = start_case(StartCase("petition", process_key="extension", channel="web"), uow)
+        uow.commit()
+    clock.set(local(4, 17, 31))  # the reply is late: the supervisor is asked to chase it
+    with runtime.uow() as uow:
+        run_instance(RunInstance(started.instance_id), uow)
+        uow.commit()
+    extend(runtime, started.work_item_ids[0])  # the case is due 12-09 now
+
+    with runtime.db.connect() as conn:
+        items = {r.task_spec: r for r in conn.execute(select(work_items).where(work_items.c.status == "open"))}
+        rungs = {}
+        for task_spec, item in items.items():
+            rungs[task_spec] = conn.execute(select(timers.c.kind).where(
+                timers.c.work_item_id == item.id, timers.c.status == "pending")).scalars().all()
+    assert case_due(runtime) == local(9) and items["draft"].due_at == local(9)
+    assert "escalation" in rungs["draft"]
+    assert (items["chase"].due_at, rungs["chase"]) == (chase_due, [])

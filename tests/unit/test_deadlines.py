@@ -216,10 +216,11 @@ def test_a_new_round_keeps_the_terms_counting_even_if_the_rule_changed_since():
         restart(pause(deadline, taipei(2026, 3, 6)), taipei(2026, 3, 20), WorkingCalendar())
 
 
-def test_terms_stored_before_first_day_was_kept_still_load(city):
+def test_terms_stored_before_first_day_was_kept_or_by_a_newer_version_still_load(city):
     data = due(city, "petition", taipei(2026, 3, 2)).to_data()
     del data["first_day"]
     assert Deadline.from_data(data).first_day == "next_working_day"
+    assert Deadline.from_data({**data, "kept_by_a_later_version": 1}).due_at == taipei(2026, 3, 10, 17, 30)
 
 
 @pytest.mark.parametrize(("change", "field"), [

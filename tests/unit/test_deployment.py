@@ -143,14 +143,42 @@ def test_executable_diagram_from_another_tool_deploys(runtime):
 
 @pytest.mark.parametrize("name, value", [("deadline", "soon"), ("escalate", "no")])
 def test_a_task_property_with_a_value_petiflow_does_not_know_is_refused_naming_the_task(runtime, name, value):
-    start_tag = '<bpmn:userTask id="reply" name="Draft the reply">'
-    text = bundle("simple.bpmn")["simple.bpmn"].replace(
-        start_tag, f'{start_tag}<bpmn:extensionElements><spiffworkflow:properties>'
-        f'<spiffworkflow:property name="{name}" value="{value}" /></spiffworkflow:properties>'
-        f'</bpmn:extensionElements>', 1)
-    assert value in text
+    text = _with_property(name, value)
     with runtime.uow() as uow:
         with pytest.raises(InvalidDefinition) as refused:
             deploy_bundle(DeployBundle({"simple.bpmn": text}), uow)
     assert refused.value.details["element_id"] == "reply" and refused.value.details["file"] == "simple.bpmn"
     assert repr(value) in refused.value.message and refused.value.details["line"]
+
+
+def _with_property(name, value, *, namespace="spiffworkflow"):
+    start_tag = '<bpmn:userTask id="reply" name="Draft the reply">'
+    text = bundle("simple.bpmn")["simple.bpmn"]
+    if namespace == "spiffworkflow":
+        extra = (f'<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property name="{name}" '
+                 f'value="{value}" /></spiffworkflow:properties></bpmn:extensionElements>')
+        return text.replace(start_tag, start_tag + extra, 1)
+    # A BPMN data property of the task (it has no value), after the task's flows as the schema wants.
+    at = text.index("</bpmn:userTask>", text.index(start_tag))
+    return text[:at] + f'<bpmn:property id="p_{name}" name="{name}" />' + text[at:]
+
+
+def test_a_bpmn_data_property_that_happens_to_be_called_deadline_is_not_taken_for_ours(runtime):
+    with runtime.uow() as uow:
+        (deployed,) = deploy_bundle(DeployBundle({"simple.bpmn": _with_property("deadline", None, namespace="bpmn")}),
+                                    uow)
+        uow.commit()
+    assert deployed.created
+
+
+def test_a_version_already_deployed_keeps_loading_even_if_its_properties_would_be_refused_now(runtime):
+    """Running cases stay on their version: the deployment-time checks do not apply to loading it."""
+    from engine.definitions import content_hash
+    sources = {"simple.bpmn": _with_property("escalate", "no")}
+    with runtime.uow() as uow:
+        uow.conn.execute(process_definitions.insert().values(
+            process_key="simple", version=1, name="Simple", content_hash=content_hash(sources), sources=sources,
+            deployed_at=runtime.clock.now()))
+        started = start_case(StartCase("petition", process_key="simple"), uow)
+        uow.commit()
+    assert started.status == "waiting" and len(started.work_item_ids) == 1
