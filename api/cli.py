@@ -142,9 +142,15 @@ def serve(host, port) -> None:
     import waitress
     click.secho(f"petiflow is running at http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", fg="green")
     try:
-        waitress.serve(app, host=settings.host, port=settings.port, threads=8, _quiet=True)
+        waitress.serve(app, host=settings.host, port=settings.port, _quiet=True, **WAITRESS_OPTIONS)
     finally:
         background.stop()
+
+
+#: The embedded web server: browsers keep several idle connections open each, and waitress's
+#: default limit (100 connections, idle ones closed after 120 s) would stop it accepting any,
+#: health checks included, with a few dozen staff at their screens.
+WAITRESS_OPTIONS = {"threads": 8, "connection_limit": 500, "channel_timeout": 60}
 
 
 @main.command()

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from engine.db import is_outage
+from engine.db import is_outage, is_schema_behind
 from engine.errors import (
     Conflict, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady, PetiflowError,
     WorkflowFailed,
@@ -97,6 +97,11 @@ def handle_database_error(error: DBAPIError):
     if is_outage(error):
         log.warning("Database unavailable on %s %s: %s", request.method, request.path, error)
         return error_body(503, NotReady.code, "The database is unavailable; try again shortly."), 503
+    if is_schema_behind(error):
+        log.error("The database schema is behind this version on %s %s (%s): run `petiflow db upgrade`",
+                  request.method, request.path, str(error.orig).splitlines()[0])
+        return error_body(503, NotReady.code, "The database is not ready: its schema is older than this "
+                          "version of petiflow. An administrator must run `petiflow db upgrade`."), 503
     return handle_unexpected_error(error)
 
 

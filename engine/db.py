@@ -33,6 +33,19 @@ def is_outage(exc: BaseException) -> bool:
     return True  # PostgreSQL: a refused, lost or shut-down connection, a cancelled statement
 
 
+#: PostgreSQL's codes for a table or column that does not exist (undefined_table, undefined_column).
+_PG_MISSING = ("42P01", "42703")
+
+
+def is_schema_behind(exc: BaseException) -> bool:
+    """True when exc says a table or column is missing: the database needs `petiflow db upgrade`."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return str(exc.orig).startswith(("no such table", "no such column"))
+    return getattr(exc.orig, "sqlstate", None) in _PG_MISSING
+
+
 def _tune_sqlite(engine: Engine) -> None:
     """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for every transaction.
 

@@ -13,6 +13,8 @@ from datetime import timedelta
 
 from engine.outbox import DEFAULT_RELAY_LEASE, claim_unsent
 
+from .outage import FailureStreak
+
 log = logging.getLogger(__name__)
 
 #: A pending row younger than this is presumed on its way through the after-commit send.
@@ -39,11 +41,13 @@ def sweep(runtime, send, *, older_than: timedelta = RELAY_AFTER, lease: timedelt
 
 def run_forever(runtime, send, stop: threading.Event, interval: float = RELAY_INTERVAL) -> None:
     """Sweep until stopped; a failed sweep is logged and tried again on the next tick."""
+    failures = FailureStreak(log, "outbox relay sweep")
     while not stop.is_set():
         try:
             sent = sweep(runtime, send)
-        except Exception:
-            log.exception("outbox relay sweep failed; retrying")
+            failures.succeeded()
+        except Exception as exc:
+            failures.failed(exc, interval)
             sent = 0
         if sent == 0:
             stop.wait(interval)

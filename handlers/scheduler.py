@@ -23,6 +23,8 @@ from datetime import timedelta
 from engine.services.timers import (DEFAULT_LEASE, ClaimDueTimers, ReleaseTimers, claim_due_timers,
                                     next_due_at, release_timers)
 
+from .outage import FailureStreak
+
 log = logging.getLogger(__name__)
 
 #: Seconds between sweeps when nothing is due sooner.
@@ -98,7 +100,7 @@ def run_forever(runtime, send, stop: threading.Event, interval: float = SWEEP_IN
     while it is at `max_backlog` or above.
     """
     owner = scheduler_name()
-    failures, holding = 0, False
+    failures, holding = FailureStreak(log, "timer sweep"), False
     while not stop.is_set():
         try:
             waiting = 0 if backlog is None else backlog()
@@ -114,16 +116,9 @@ def run_forever(runtime, send, stop: threading.Event, interval: float = SWEEP_IN
                 holding = False
                 claimed = sweep(runtime, send, owner=owner, limit=room, lease=lease)
                 pause = 0.0 if claimed >= room else pause_after_sweep(runtime, interval)
-            if failures:
-                log.warning("timer sweeps work again after %d failed attempts", failures)
-            failures = 0
+            failures.succeeded()
         except Exception as exc:
-            failures += 1
-            pause = min(MAX_RETRY_PAUSE, interval * 2 ** min(failures - 1, 8))
-            if failures == 1:
-                log.exception("timer sweep failed; retrying in %.1f s", pause)
-            else:
-                log.warning("timer sweep failed again (%d in a row: %s: %s); retrying in %.1f s",
-                            failures, type(exc).__name__, str(exc).split("\n")[0][:200], pause)
+            pause = min(MAX_RETRY_PAUSE, interval * 2 ** min(failures.count, 8))
+            failures.failed(exc, pause)
         if pause > 0:
             stop.wait(pause)

@@ -93,6 +93,14 @@ def test_serve_starts_embedded_mode_with_demo_data_and_answers(env):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             page = response.read().decode()
         assert "petiflow" in page and "caseworker" in page  # the demo petitions wait at their agencies
+        # Dozens of staff browsers each keep idle connections open: the server still answers.
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+        try:
+            time.sleep(0.5)
+            assert _get(f"http://127.0.0.1:{port}/health")[0] == 200
+        finally:
+            for connection in idle:
+                connection.close()
     finally:
         proc.terminate()
         proc.wait(15)

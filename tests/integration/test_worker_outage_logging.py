@@ -56,3 +56,36 @@ def test_only_sqlite_errors_that_mean_the_file_is_unusable_count_as_an_outage(me
 
     from engine.db import is_outage
     assert is_outage(OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))) is outage
+
+
+def test_a_relay_sweeping_while_the_database_is_down_logs_one_line_per_tick(unreachable, caplog):
+    import threading
+
+    from handlers import relay
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(unreachable, lambda _id: None, stop, 0.05))
+    with caplog.at_level(logging.WARNING):
+        thread.start()
+        threading.Event().wait(0.5)
+        stop.set()
+        thread.join(5)
+    records = [r for r in caplog.records if r.name == "handlers.relay"]
+    assert len(records) >= 3 and all(r.exc_info is None for r in records)
+    assert "the database is unavailable" in records[0].getMessage()
+    assert "failed again (2 in a row" in records[1].getMessage()
+
+
+def test_a_failure_streak_keeps_a_faults_traceback_once_and_says_when_it_works_again(caplog):
+    from handlers.outage import FailureStreak
+    log = logging.getLogger("petiflow.test.streak")
+    streak = FailureStreak(log, "a sweep")
+    with caplog.at_level(logging.WARNING, logger="petiflow.test.streak"):
+        for _ in range(3):
+            try:
+                raise KeyError("bug")
+            except KeyError as exc:
+                streak.failed(exc, 1.0)
+        streak.succeeded()
+        streak.succeeded()
+    assert [r.exc_info is not None for r in caplog.records] == [True, False, False, False]
+    assert caplog.records[-1].getMessage() == "a sweep works again after 3 failed attempts"

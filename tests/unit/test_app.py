@@ -210,3 +210,36 @@ def test_home_page_shows_open_cases_and_the_inbox_by_role(app):
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert "Reply with approval" in page and "dispatcher" in page and "v1" in page
+
+
+def test_a_page_on_a_database_never_migrated_is_a_503_saying_what_to_run_not_a_500(make_app, app_settings):
+    app = make_app(app_settings, migrated=False)  # `petiflow web` started before `petiflow db upgrade`
+    response = app.test_client().get("/")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["error"] == "not_ready" and "petiflow db upgrade" in body["message"]
+    assert "no such table" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("message, behind", [
+    ("no such table: process_definitions", True), ("no such column: work_items.deadline_mode", True),
+    ("database is locked", False),
+])
+def test_a_missing_table_or_column_means_the_schema_is_behind(message, behind):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from engine.db import is_schema_behind
+    assert is_schema_behind(OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))) is behind
+
+
+def test_postgresqls_undefined_table_and_column_mean_the_schema_is_behind():
+    import psycopg.errors as pg
+    from sqlalchemy.exc import ProgrammingError
+
+    from engine.db import is_schema_behind
+    for missing in (pg.UndefinedTable('relation "cases" does not exist'),
+                    pg.UndefinedColumn("column work_items.deadline_mode does not exist")):
+        assert is_schema_behind(ProgrammingError("SELECT 1", {}, missing))
+    assert not is_schema_behind(ProgrammingError("SELECT 1", {}, pg.SyntaxError("syntax error")))
