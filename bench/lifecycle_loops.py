@@ -93,49 +93,55 @@ class BareLoop:
 # --------------------------------------------------------------------------------------------
 
 class StatementCounter:
-    """Counts what the engine sends through SQLAlchemy (and pool pre-pings, commits) while on."""
+    """Counts what the engine sends through SQLAlchemy (and pool pre-pings, commits, round trips).
+
+    A context manager: the listeners and the psycopg hook are installed on entry and removed on
+    exit, so the timed rounds run the engine exactly as production does, without them.
+    """
 
     def __init__(self, db):
-        from sqlalchemy import event
-        self.on = False
+        self.db = db
         self.statements: list[tuple[str, str, bool]] = []  # (kind, sql, executemany)
         self.commits = 0
         self.pings = 0
         self.checkouts = 0
+        self.round_trips = None
+        self._undo: list = []
 
-        @event.listens_for(db, "before_cursor_execute")
-        def _count(conn, cursor, statement, parameters, context, executemany):
-            if self.on:
-                kind = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
-                self.statements.append((kind, " ".join(statement.split()), executemany))
+    def _count(self, conn, cursor, statement, parameters, context, executemany):
+        kind = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+        self.statements.append((kind, " ".join(statement.split()), executemany))
 
-        @event.listens_for(db, "commit")
-        def _commit(conn):
-            if self.on:
-                self.commits += 1
+    def _commit(self, conn):
+        self.commits += 1
 
-        @event.listens_for(db.pool, "checkout")
-        def _checkout(dbapi_conn, record, proxy):
-            if self.on:
-                self.checkouts += 1
+    def _checkout(self, dbapi_conn, record, proxy):
+        self.checkouts += 1
+
+    def __enter__(self) -> "StatementCounter":
+        from sqlalchemy import event
+        db = self.db
+        for target, name, fn in ((db, "before_cursor_execute", self._count), (db, "commit", self._commit),
+                                 (db.pool, "checkout", self._checkout)):
+            event.listen(target, name, fn)
+            self._undo.append(lambda target=target, name=name, fn=fn: event.remove(target, name, fn))
 
         dialect = db.dialect
         original_ping = dialect.do_ping
 
         def counting_ping(dbapi_connection):  # pool_pre_ping round trips bypass cursor events
-            if self.on:
-                self.pings += 1
+            self.pings += 1
             return original_ping(dbapi_connection)
 
         dialect.do_ping = counting_ping
+        self._undo.append(lambda: setattr(dialect, "do_ping", original_ping))
 
         # On PostgreSQL count network round trips too. psycopg runs every exchange through
         # Connection.wait; some of those generators never reach the server (autocommit
         # switches around the pre-ping, entering a pipeline, a rollback of an idle
         # connection), one hides an extra BEGIN, and an executemany pipeline gets its
         # answers at its Sync. Checked against strace (sendto/recvfrom) for one lifecycle.
-        self.round_trips = None
-        if db.dialect.name == "postgresql":
+        if dialect.name == "postgresql":
             import psycopg
             from psycopg.pq import TransactionStatus
             self.round_trips = 0
@@ -143,20 +149,25 @@ class StatementCounter:
             counter = self
 
             def counting_wait(conn_self, gen, *a, **kw):
-                if counter.on:
-                    name = getattr(gen, "__name__", "")
-                    idle = conn_self.pgconn.transaction_status == TransactionStatus.IDLE
-                    if name in ("_set_autocommit_gen", "_enter_gen", "_executemany_gen_pipeline"):
-                        pass
-                    elif name == "_rollback_gen":
-                        counter.round_trips += 0 if idle else 1
-                    elif name == "_execute_gen" and idle and not conn_self.autocommit:
-                        counter.round_trips += 2  # psycopg sends BEGIN first, then the statement
-                    else:
-                        counter.round_trips += 1
+                name = getattr(gen, "__name__", "")
+                idle = conn_self.pgconn.transaction_status == TransactionStatus.IDLE
+                if name in ("_set_autocommit_gen", "_enter_gen", "_executemany_gen_pipeline"):
+                    pass
+                elif name == "_rollback_gen":
+                    counter.round_trips += 0 if idle else 1
+                elif name == "_execute_gen" and idle and not conn_self.autocommit:
+                    counter.round_trips += 2  # psycopg sends BEGIN first, then the statement
+                else:
+                    counter.round_trips += 1
                 return original_wait(conn_self, gen, *a, **kw)
 
-            psycopg.Connection.wait = counting_wait  # bench process only
+            psycopg.Connection.wait = counting_wait
+            self._undo.append(lambda: setattr(psycopg.Connection, "wait", original_wait))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        while self._undo:
+            self._undo.pop()()
 
     def reset(self) -> None:
         self.statements.clear()
@@ -188,7 +199,6 @@ class EngineLoop:
         with self.runtime.uow() as uow:
             deploy_bundle(DeployBundle({SIMPLE_BPMN.name: SIMPLE_BPMN.read_text(encoding="utf-8")}), uow)
             uow.commit()
-        self.counter = StatementCounter(self.runtime.db)
         self.start_ms: list[float] = []
         self.complete_ms: list[float] = []
         self.record = False
@@ -219,11 +229,9 @@ class EngineLoop:
         from engine.services.cases import StartCase, start_case
         from engine.services.work import CompleteWorkItem, complete_work_item
 
-        rt, c = self.runtime, self.counter
+        rt = self.runtime
         out = {}
-        c.reset()
-        c.on = True
-        try:
+        with StatementCounter(rt.db) as c:
             with rt.uow() as uow:
                 started = start_case(StartCase("petition", process_key=PROCESS_KEY, channel=CHANNEL), uow)
                 uow.commit()
@@ -233,9 +241,6 @@ class EngineLoop:
                 complete_work_item(CompleteWorkItem(started.work_item_ids[0], REPLY, SYSTEM), uow)
                 uow.commit()
             out["complete"] = c.summary()
-        finally:
-            c.on = False
-            c.reset()
         by_kind = Counter(out["start"]["by_kind"]) + Counter(out["complete"]["by_kind"])
         out["lifecycle"] = {"total": out["start"]["total"] + out["complete"]["total"],
                             "by_kind": dict(sorted(by_kind.items())),
