@@ -30,7 +30,8 @@ SUBJECTS = {
 
 
 def tell_citizen(context: StepContext, kind: str, body: str, *, dedup_key: str | None = None) -> str:
-    """Queue the notice to the petitioner's e-mail; returns the channel used: 'email' or 'no_email'.
+    """Queue the notice to the petitioner's e-mail; returns the channel: 'email' or 'no_email'
+    ('email_queued_before' when the same notice, by its key, was queued already).
 
     Records `citizen_notified` (kind and channel) in the case history. `dedup_key` names the
     notice for the outbox; by default the case, the kind and the step's time.
@@ -40,9 +41,9 @@ def tell_citizen(context: StepContext, kind: str, body: str, *, dedup_key: str |
     channel = "no_email"
     if row.email:
         subject = SUBJECTS.get(kind, "案件 {case_no} 處理通知").format(case_no=row.case_no)
-        queue_email(context.uow, dedup_key=dedup_key or f"citizen:{context.case_id}:{kind}:{now.isoformat()}",
-                    to=row.email, case_id=context.case_id, subject=subject, body=body)
-        channel = "email"
+        queued = queue_email(context.uow, dedup_key=dedup_key or f"citizen:{context.case_id}:{kind}:{now.isoformat()}",
+                             to=row.email, case_id=context.case_id, subject=subject, body=body)
+        channel = "email" if queued is not None else "email_queued_before"
     context.events.append(event(context.case_id, now, "citizen_notified", actor_id=context.actor_id,
                                 notice=kind, channel=channel))
     return channel

@@ -81,7 +81,8 @@ def _notify_citizen_of_extension(context: StepContext, reason: str, extended: de
     due = extended.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
     case_no = context.uow.conn.execute(_case_no, {"b_case": context.case_id}).scalar_one()
     return tell_citizen(context, "extension", f"您的陳情案件 {case_no} 因{reason}，答復期限展延至 {due}。",
-                        dedup_key=f"extension:{context.case_id}:{extended.extensions}")
+                        dedup_key=f"extension:{context.case_id}:{extended.started_at.isoformat()}:"
+                                  f"{extended.extensions}")  # a new round counts its extensions anew
 
 
 _case_no = select(cases.c.case_no).where(cases.c.id == bindparam("b_case"))

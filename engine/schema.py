@@ -212,6 +212,7 @@ timers = Table(
     CheckConstraint("status in ('pending', 'done', 'cancelled', 'failed')", name="status"),
     Index(None, "status", "due_at"),
     Index(None, "instance_id"),
+    Index(None, "work_item_id"),  # closing or moving an item cancels its reminders and rungs
 )
 
 #: The append-only history of a case: the timeline, the audit trail and the reports.

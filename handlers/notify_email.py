@@ -14,6 +14,7 @@ Settings come from the environment (read once, see EmailSettings.from_env):
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import smtplib
 import ssl
@@ -60,6 +61,19 @@ def message_id(dedup_key: str, sender: str) -> str:
     return f"<{digest}@{sender.rpartition('@')[2] or 'localhost'}>"
 
 
+#: Anything that looks like an e-mail address in an error text (a server's reply quotes it).
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@([\w-]+(?:\.[\w-]+)+)")
+
+
+def redact(text: str) -> str:
+    """An error text fit for logs, incidents and the outbox: addresses masked to c***@domain.
+
+    A citizen's address is personal data; errors travel to places (log files, the incidents
+    a supervisor reads) that must not hold it.
+    """
+    return _ADDRESS.sub(lambda m: f"{m.group(0)[0]}***@{m.group(1)}", text)
+
+
 def _recipients(to) -> list[str]:
     addresses = [to] if isinstance(to, str) else list(to or [])
     if not addresses:
@@ -67,10 +81,10 @@ def _recipients(to) -> list[str]:
     for address in addresses:
         try:
             parsed = Address(addr_spec=address)
-        except Exception as exc:  # the parser raises ValueError, HeaderParseError or a defect
-            raise DeliveryRejected(f"invalid e-mail address {address!r}") from exc
+        except Exception:  # the parser raises ValueError, HeaderParseError or a defect
+            raise DeliveryRejected(redact(f"invalid e-mail address {address!r}")) from None
         if not parsed.username or "." not in parsed.domain:
-            raise DeliveryRejected(f"invalid e-mail address {address!r}")
+            raise DeliveryRejected(redact(f"invalid e-mail address {address!r}"))
     return addresses
 
 
@@ -96,7 +110,7 @@ def build_message(delivery: Delivery, settings: EmailSettings) -> EmailMessage:
 
 def _refusal(exc: smtplib.SMTPResponseException) -> DeliveryFailed:
     text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-    error = f"SMTP {exc.smtp_code}: {text}"
+    error = redact(f"SMTP {exc.smtp_code}: {text}")
     # 5xx is a permanent refusal (RFC 5321 §4.2.1); 4xx asks to try again later.
     return DeliveryRejected(error) if 500 <= exc.smtp_code < 600 else DeliveryFailed(error)
 
@@ -121,10 +135,10 @@ def send_email(delivery: Delivery, settings: EmailSettings) -> None:
         codes = [code for code, _ in exc.recipients.values()]
         error = "; ".join(f"{addr}: {code} {text!r}" for addr, (code, text) in exc.recipients.items())
         raise (DeliveryRejected if all(500 <= c < 600 for c in codes) else DeliveryFailed)(
-            f"SMTP refused the recipients: {error}") from exc
+            redact(f"SMTP refused the recipients: {error}")) from None
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryFailed(f"SMTP login failed ({exc.smtp_code})") from exc
     except smtplib.SMTPResponseException as exc:
-        raise _refusal(exc) from exc
+        raise _refusal(exc) from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryFailed(f"SMTP {settings.host}:{settings.port}: {type(exc).__name__}: {exc}") from exc
+        raise DeliveryFailed(redact(f"SMTP {settings.host}:{settings.port}: {type(exc).__name__}: {exc}")) from None

@@ -48,7 +48,11 @@ _load = (
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(work_items.c.id == bindparam("b_item"))
-    .with_for_update()
+    # The case's instance and case rows, not the item's: every step of a case takes these first
+    # (a timer firing too, which then writes the item), so locking the item here as well would
+    # deadlock with it. Whatever the item's row says, the step is checked against the state
+    # loaded under the lock (runner.complete refuses a task no longer READY).
+    .with_for_update(of=[workflow_instances, cases])
 )
 _complete_item = (
     update(work_items).where(work_items.c.id == bindparam("b_item"))

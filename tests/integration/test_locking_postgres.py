@@ -108,3 +108,56 @@ def test_two_deployments_racing_for_one_version_give_one_and_a_conflict(pg_runti
     assert len(outcome) == 1 and "deploy again" in outcome[0]
     with rt.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(process_definitions)).scalar_one() == 1
+
+
+def test_a_caseworker_completing_work_while_a_worker_fires_its_reminder_waits_instead_of_deadlocking(pg_runtime, clock):
+    """The reminder of the item is due at 17:30; the caseworker submits the item the same moment."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.schema import timers
+    from engine.services import timers as timer_service
+    from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
+    from tests.unit.test_escalation import open_petition
+    taipei = ZoneInfo("Asia/Taipei")
+    rt = pg_runtime
+    started = open_petition(rt, clock)
+    clock.set(datetime(2026, 12, 3, 18, 0, tzinfo=taipei))  # the reminder (12-03 17:30) is due
+    with rt.uow() as uow:
+        (reminder,) = claim_due_timers(ClaimDueTimers("test"), uow)
+        uow.commit()
+    outcomes = []
+
+    def caseworker():
+        try:
+            with rt.uow() as uow:
+                complete_work_item(CompleteWorkItem(started.work_item_ids[0], {}, SYSTEM), uow)
+                uow.commit()
+            outcomes.append("completed")
+        except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+            outcomes.append(f"complete failed: {type(exc).__name__}: {exc}")
+
+    with rt.uow() as uow:
+        instance_id = uow.conn.execute(select(timers.c.instance_id).where(timers.c.id == reminder)).scalar_one()
+        uow.conn.execute(timer_service._lock_instance, {"b_instance": instance_id}).one()  # the worker's first lock
+        thread = threading.Thread(target=caseworker)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _waiting_on_locks(rt):
+            time.sleep(0.02)
+        try:
+            fired = fire_timer(FireTimer(reminder), uow)
+            uow.commit()
+            outcomes.append(f"fired: {fired}")
+        except Exception as exc:  # noqa: BLE001
+            outcomes.append(f"fire failed: {type(exc).__name__}: {exc}")
+    thread.join(20)
+    assert sorted(outcomes) == ["completed", "fired: True"]
+    with rt.db.connect() as conn:
+        assert conn.execute(select(work_items.c.status)).scalar_one() == "completed"
+
+
+def _waiting_on_locks(rt) -> int:
+    with rt.db.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock'")).scalar()

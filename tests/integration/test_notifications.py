@@ -178,6 +178,19 @@ def test_a_recipient_refused_with_550_fails_at_once_with_an_incident(live, mailb
     assert [(r.status, r.attempts) for r in table(live)] == [("failed", 1)]
     [incident] = table(live, incidents)
     assert incident.subject_id == outbox_id and "550" in incident.message
+    # The citizen's address is personal data: it stays out of the incident and the outbox error.
+    assert "chen@example.tw" not in incident.message + table(live)[0].last_error
+    assert "c***@example.tw" in incident.message
+
+
+def test_a_greylisted_recipient_is_retried_without_its_address_in_the_log(live, mailbox, caplog):
+    mailbox.rcpt_answer = "450 4.2.0 <chen@example.tw> greylisted, try again"
+    queue_reminder(live)
+    settle(live)
+    logged = "\n".join(r.getMessage() + (repr(r.exc_info[1]) if r.exc_info else "") for r in caplog.records)
+    [incident] = table(live, incidents)
+    assert "greylisted" in incident.message
+    assert "chen@example.tw" not in logged + incident.message + table(live)[0].last_error
 
 
 def test_a_webhook_is_posted_once_with_a_valid_signature(live, gateway):

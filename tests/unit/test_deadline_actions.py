@@ -18,16 +18,22 @@ from tests.conftest import bundle
 TAIPEI = ZoneInfo("Asia/Taipei")
 
 
-@pytest.fixture
-def case(runtime, clock):
+def open_case(runtime, clock, *, sources=None, petitioner=None):
+    """A petition of the extension process received Thursday 2026-11-26 09:00 (due 12-04 17:30)."""
     clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
     with runtime.uow() as uow:
         load_public_holidays(LoadPublicHolidays(2026), uow)
         load_deadline_rules(LoadDeadlineRules(), uow)
-        deploy_bundle(DeployBundle(bundle("extension.bpmn")), uow)
-        started = start_case(StartCase("petition", process_key="extension", channel="web"), uow)
+        deploy_bundle(DeployBundle(sources or bundle("extension.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="extension", channel="web",
+                                       petitioner=petitioner), uow)
         uow.commit()
-    return runtime, started
+    return started
+
+
+@pytest.fixture
+def case(runtime, clock):
+    return runtime, open_case(runtime, clock)
 
 
 def complete(runtime, item_id, **data):
@@ -89,14 +95,7 @@ def test_waiting_for_the_citizen_stops_the_clock_and_resumes_with_the_time_left(
 
 def test_the_citizen_is_told_of_an_extension_and_why_by_email(runtime, clock):
     from engine.schema import outbox
-    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
-    with runtime.uow() as uow:
-        load_public_holidays(LoadPublicHolidays(2026), uow)
-        load_deadline_rules(LoadDeadlineRules(), uow)
-        deploy_bundle(DeployBundle(bundle("extension.bpmn")), uow)
-        started = start_case(StartCase("petition", process_key="extension", channel="web",
-                                       petitioner={"name": "王小明", "email": "ming@example.tw"}), uow)
-        uow.commit()
+    started = open_case(runtime, clock, petitioner={"name": "王小明", "email": "ming@example.tw"})
     extend(runtime, started.work_item_ids[0])
     with runtime.db.connect() as conn:
         (mail,) = conn.execute(select(outbox.c.topic, outbox.c.payload)).all()
@@ -112,13 +111,7 @@ def test_work_that_opts_out_keeps_its_terms_when_the_deadline_moves(runtime, clo
         '<bpmn:userTask id="chase" name="Chase the late reply">',
         '<bpmn:userTask id="chase" name="Chase the late reply"><bpmn:extensionElements><spiffworkflow:properties>'
         f'<spiffworkflow:property name="{prop}" value="{value}" /></spiffworkflow:properties></bpmn:extensionElements>')
-    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
-    with runtime.uow() as uow:
-        load_public_holidays(LoadPublicHolidays(2026), uow)
-        load_deadline_rules(LoadDeadlineRules(), uow)
-        deploy_bundle(DeployBundle({"extension.bpmn": xml}), uow)
-        started = start_case(StartCase("petition", process_key="extension", channel="web"), uow)
-        uow.commit()
+    started = open_case(runtime, clock, sources={"extension.bpmn": xml})
     clock.set(local(4, 17, 31))  # the reply is late: the supervisor is asked to chase it
     with runtime.uow() as uow:
         run_instance(RunInstance(started.instance_id), uow)
@@ -134,3 +127,30 @@ def test_work_that_opts_out_keeps_its_terms_when_the_deadline_moves(runtime, clo
     assert case_due(runtime) == local(9) and items["draft"].due_at == local(9)
     assert "escalation" in rungs["draft"]
     assert (items["chase"].due_at, rungs["chase"]) == (chase_due, [])
+
+
+def test_each_round_tells_the_citizen_of_its_own_extensions(runtime, clock):
+    """Sent back for a new reply (a new round), the round's first extension is announced too."""
+    from sqlalchemy import insert
+
+    from engine import deadlines
+    from engine.actions import StepContext
+    from engine.deadline_actions import extend_deadline, restart_deadline
+    from engine.schema import outbox
+    started = open_case(runtime, clock, petitioner={"name": "王小明", "email": "ming@example.tw"})
+    with runtime.uow() as uow:
+        case = uow.conn.execute(select(cases)).one()
+        terms = deadlines.deadline_for(uow, "petition", case.received_at, channel="web").to_data()
+        context = StepContext(uow, started.case_id, None, None, [], case.due_at)
+        terms = extend_deadline(context, {"deadline": terms, "amount": 1, "reason": "會勘"})
+        clock.set(datetime(2026, 12, 7, 10, 0, tzinfo=TAIPEI))
+        terms = restart_deadline(context, {"deadline": terms, "reason": "退回重新答復"})
+        extend_deadline(context, {"deadline": terms, "amount": 2, "reason": "再會勘"})
+        uow.conn.execute(insert(case_events), context.events)
+        uow.commit()
+    with runtime.db.connect() as conn:
+        mails = conn.execute(select(outbox.c.payload).where(outbox.c.topic == "email")).scalars().all()
+        told = [e.data["notice"] for e in conn.execute(select(case_events).where(
+            case_events.c.kind == "deadline_extended"))]
+    assert told == ["email", "email"]
+    assert ["因會勘" in mails[0]["body"], "因再會勘" in mails[1]["body"]] == [True, True]

@@ -22,6 +22,11 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 @pytest.fixture
 def case(runtime, clock):
     """A petition received Thursday 2026-11-26 09:00: due Friday 2026-12-04 17:30."""
+    return runtime, open_petition(runtime, clock)
+
+
+def open_petition(runtime, clock):
+    """A petition of simple.bpmn at public_works received Thursday 2026-11-26 09:00 (due 12-04 17:30)."""
     clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
     with runtime.uow() as uow:
         uow.conn.execute(insert(agencies), {"code": "public_works", "name": "工務局", "kind": "bureau"})
@@ -31,7 +36,7 @@ def case(runtime, clock):
         started = start_case(StartCase("petition", process_key="simple", channel="web",
                                        agency_code="public_works"), uow)
         uow.commit()
-    return runtime, started
+    return started
 
 
 def ladder(runtime):
