@@ -37,7 +37,13 @@ _raise_level = (update(work_items).where(work_items.c.id == bindparam("b_item"),
 
 
 def schedule(uow, items: list[tuple[dict, dict | None]], now) -> None:
-    """One insert of the reminders and rungs of new work items: ({id, case_id, instance_id}, terms) pairs."""
+    """One insert of the reminders and rungs of new work items: ({id, case_id, instance_id}, terms) pairs.
+
+    Work that opens late (its case already past a reminder or rungs: the approval of a draft
+    finished late, work reopened by a loop) gets no reminder of a time gone by, and of the rungs
+    already passed only the highest, which fires at once: one escalation to where the case
+    stands, not every step of the ladder in the same minute.
+    """
     cal, rows, plans = None, [], {}
     for item, terms in items:
         if not isinstance(terms, dict):
@@ -46,15 +52,24 @@ def schedule(uow, items: list[tuple[dict, dict | None]], now) -> None:
         if key not in plans:
             deadline = deadlines.Deadline.from_data(terms)
             cal = cal or calendar_for(uow)
-            plans[key] = [] if deadline.is_paused else (
-                [("reminder", at, {"rule": deadline.rule_code}) for at in deadlines.reminder_times(deadline, cal)]
-                + [("escalation", step.at, {"rule": deadline.rule_code, "level": step.level, "to": step.to})
-                   for step in deadlines.escalation_steps(deadline, cal)])
+            plans[key] = [] if deadline.is_paused else _plan(deadline, cal, now)
         rows += [{"kind": kind, "instance_id": item["instance_id"], "case_id": item["case_id"],
                   "work_item_id": item["id"], "due_at": at, "status": "pending", "payload": payload,
                   "created_at": now} for kind, at, payload in plans[key]]
     if rows:
         uow.conn.execute(_insert_timers, rows)
+
+
+def _plan(deadline: deadlines.Deadline, cal, now) -> list[tuple[str, object, dict]]:
+    """(kind, at, payload) of the reminders and rungs of work opening at `now` under these terms."""
+    reminders = [("reminder", at, {"rule": deadline.rule_code})
+                 for at in deadlines.reminder_times(deadline, cal) if at > now]
+    steps = deadlines.escalation_steps(deadline, cal)
+    passed = [step for step in steps if step.at <= now]
+    kept = [max(passed, key=lambda step: step.level)] if passed else []
+    kept += [step for step in steps if step.at > now]
+    return reminders + [("escalation", step.at, {"rule": deadline.rule_code, "level": step.level, "to": step.to})
+                        for step in kept]
 
 
 def cancel(conn, item_ids: list[int]) -> None:

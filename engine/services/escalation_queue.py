@@ -1,11 +1,10 @@
 """What the supervisors' escalation queue shows: overdue and at-risk work per agency and level."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, select
 
 from ..calendar import calendar_for
 from ..schema import agencies, cases, work_items
@@ -33,7 +32,8 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class EscalationQueue:
-    """The queue as of a moment, and its counts per (agency, level, state)."""
+    """The queue as of a moment (the first `limit` items, most late first), and its counts per
+    (agency, level, state) over all of it, whatever the limit."""
 
     as_of: datetime
     items: list
@@ -47,18 +47,19 @@ def escalation_queue(uow, *, agency_id: int | None = None, min_level: int = 0,
     cal = calendar_for(uow)
     today = cal.local_date(now)
     horizon = cal.closing(cal.add_working_days(today, at_risk_days))
+    wanted = [work_items.c.status == "open", work_items.c.due_at.is_not(None),
+              work_items.c.due_at <= horizon, work_items.c.escalation_level >= min_level]
+    if agency_id is not None:
+        wanted.append(work_items.c.agency_id == agency_id)
     query = (
         select(work_items.c.id, work_items.c.case_id, cases.c.case_no, work_items.c.name, work_items.c.role,
                work_items.c.agency_id, agencies.c.name.label("agency_name"), work_items.c.due_at,
                work_items.c.escalation_level)
         .join(cases, cases.c.id == work_items.c.case_id)
         .outerjoin(agencies, agencies.c.id == work_items.c.agency_id)
-        .where(and_(work_items.c.status == "open", work_items.c.due_at.is_not(None),
-                    work_items.c.due_at <= horizon, work_items.c.escalation_level >= min_level))
+        .where(and_(*wanted))
         .order_by(work_items.c.due_at, work_items.c.id).limit(limit)
     )
-    if agency_id is not None:
-        query = query.where(work_items.c.agency_id == agency_id)
     items = []
     for row in uow.conn.execute(query):
         overdue = row.due_at < now
@@ -66,5 +67,9 @@ def escalation_queue(uow, *, agency_id: int | None = None, min_level: int = 0,
         items.append(QueueItem(row.id, row.case_id, row.case_no, row.name, row.role, row.agency_id,
                                row.agency_name, row.due_at, row.escalation_level,
                                "overdue" if overdue else "at_risk", late))
-    counts = Counter((i.agency_name, i.escalation_level, i.state) for i in items)
-    return EscalationQueue(now, items, dict(counts))
+    state = case((work_items.c.due_at < now, "overdue"), else_="at_risk")
+    counted = (select(agencies.c.name, work_items.c.escalation_level, state, func.count())
+               .select_from(work_items).outerjoin(agencies, agencies.c.id == work_items.c.agency_id)
+               .where(and_(*wanted)).group_by(agencies.c.name, work_items.c.escalation_level, state))
+    counts = {(name, level, kind): n for name, level, kind, n in uow.conn.execute(counted)}
+    return EscalationQueue(now, items, counts)

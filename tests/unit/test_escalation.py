@@ -25,15 +25,15 @@ def case(runtime, clock):
     return runtime, open_petition(runtime, clock)
 
 
-def open_petition(runtime, clock):
-    """A petition of simple.bpmn at public_works received Thursday 2026-11-26 09:00 (due 12-04 17:30)."""
+def open_petition(runtime, clock, process="simple"):
+    """A petition of `process` at public_works received Thursday 2026-11-26 09:00 (due 12-04 17:30)."""
     clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
     with runtime.uow() as uow:
         uow.conn.execute(insert(agencies), {"code": "public_works", "name": "工務局", "kind": "bureau"})
         load_public_holidays(LoadPublicHolidays(2026), uow)
         load_deadline_rules(LoadDeadlineRules(), uow)
-        deploy_bundle(DeployBundle(bundle("simple.bpmn")), uow)
-        started = start_case(StartCase("petition", process_key="simple", channel="web",
+        deploy_bundle(DeployBundle(bundle(f"{process}.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key=process, channel="web",
                                        agency_code="public_works"), uow)
         uow.commit()
     return started
@@ -117,3 +117,36 @@ def test_work_due_tomorrow_is_at_risk_in_the_queue(case):
     runtime.clock.set(datetime(2026, 11, 27, 10, 0, tzinfo=TAIPEI))
     with runtime.uow(read_only=True) as uow:
         assert escalation_queue(uow).items == []
+
+
+def test_work_opened_late_escalates_once_to_where_the_case_stands_not_through_every_rung(runtime, clock):
+    started = open_petition(runtime, clock, process="approval")
+    with runtime.uow() as uow:
+        (draft,) = complete_work_item(CompleteWorkItem(started.work_item_ids[0], {}, SYSTEM), uow).opened
+        uow.commit()
+    clock.set(datetime(2026, 12, 14, 10, 0, tzinfo=TAIPEI))  # the draft is done six working days late
+    with runtime.uow() as uow:
+        (approve,) = complete_work_item(CompleteWorkItem(draft, {}, SYSTEM), uow).opened
+        uow.commit()
+    with runtime.db.connect() as conn:
+        planned = [(r.kind, (r.payload or {}).get("level")) for r in conn.execute(
+            select(timers).where(timers.c.work_item_id == approve).order_by(timers.c.due_at))]
+    assert planned == [("escalation", 3)]  # no reminder of 12-03, no rungs 1 and 2 as well
+    run_due(runtime, datetime(2026, 12, 14, 10, 0, 1, tzinfo=TAIPEI))
+    with runtime.db.connect() as conn:
+        levels = [e.data["level"] for e in conn.execute(select(case_events).where(
+            case_events.c.kind == "escalated", case_events.c.work_item_id == approve))]
+    assert levels == [3]
+
+
+def test_the_queue_counts_every_late_item_even_beyond_the_items_it_lists(case):
+    runtime, _ = case
+    with runtime.uow() as uow:  # four more petitions of the same agency, as late as the first
+        for _ in range(4):
+            start_case(StartCase("petition", process_key="simple", channel="web", agency_code="public_works"), uow)
+        uow.commit()
+    runtime.clock.set(datetime(2026, 12, 7, 10, 0, tzinfo=TAIPEI))
+    with runtime.uow(read_only=True) as uow:
+        queue = escalation_queue(uow, limit=2)
+    assert len(queue.items) == 2
+    assert queue.counts == {("工務局", 0, "overdue"): 5}
