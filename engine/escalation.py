@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, insert, select, update
 from . import deadlines
 from .calendar import LOCAL_TZ, calendar_for
 from .history import event
-from .schema import case_events, cases, timers, work_items
+from .schema import agencies, case_events, cases, timers, work_items
 from .services.notifications import queue_in_app
 
 #: Timer kinds this module owns.
@@ -78,8 +78,19 @@ def cancel(conn, item_ids: list[int]) -> None:
         conn.execute(_cancel, {"b_items": list(item_ids)})
 
 
-def _recipient(item, role: str, scoped: bool) -> dict:
-    return {"role": role, "agency_id": item.agency_id if scoped else None}
+_commission = select(agencies.c.id).where(agencies.c.kind == "commission").order_by(agencies.c.id).limit(1)
+
+
+def _recipient(uow, item, role: str, scoped: bool) -> dict:
+    """Who a rung goes to: the role in the item's agency; for central work (dispatchers,
+    reviewers, operators, council liaisons: no agency), the role at the commission they work in."""
+    if not scoped:
+        return {"role": role, "agency_id": None}
+    agency_id = item.agency_id
+    if agency_id is None:
+        load = lambda: uow.conn.execute(_commission).scalar_one_or_none()  # noqa: E731
+        agency_id = uow.cache.get(("commission_agency",), load) if uow.cache is not None else load()
+    return {"role": role, "agency_id": agency_id}
 
 
 def fire(uow, timer) -> bool:
@@ -104,7 +115,7 @@ def fire(uow, timer) -> bool:
     late = cal.working_days_between(cal.local_date(item.due_at), cal.local_date(now)) if item.due_at else 0
     queue_in_app(uow, dedup_key=f"escalation:{timer.id}", kind="escalation", case_id=item.case_id,
                  work_item_id=item.id, title=f"逾期{late}個工作天：{item.case_no} {item.name}（第{level}級）",
-                 **_recipient(item, role, scoped))
+                 **_recipient(uow, item, role, scoped))
     uow.conn.execute(insert(case_events), event(
         item.case_id, now, "escalated", work_item_id=item.id, level=level, to=rung,
         rule=payload.get("rule"), working_days_late=late))

@@ -150,3 +150,17 @@ def test_the_queue_counts_every_late_item_even_beyond_the_items_it_lists(case):
         queue = escalation_queue(uow, limit=2)
     assert len(queue.items) == 2
     assert queue.counts == {("工務局", 0, "overdue"): 5}
+
+
+def test_late_central_work_escalates_to_the_commissions_own_chiefs(runtime, clock):
+    """The dispatcher's routing (no agency: central work) goes up the commission's ladder."""
+    started = open_petition(runtime, clock, process="approval")  # confirm: lane Dispatcher
+    with runtime.uow() as uow:
+        rdec = uow.conn.execute(insert(agencies).returning(agencies.c.id),
+                                {"code": "rdec", "name": "研究發展考核委員會", "kind": "commission"}).scalar_one()
+        uow.commit()
+    run_due(runtime, datetime(2026, 12, 8, 18, 0, tzinfo=TAIPEI))  # past rungs 1 (12-04) and 2 (12-08)
+    with runtime.db.connect() as conn:
+        sent = [(n.payload["role"], n.payload["agency_id"]) for n in conn.execute(select(outbox))
+                if n.payload.get("kind") == "escalation" and n.payload["work_item_id"] == started.work_item_ids[0]]
+    assert sorted(sent) == [("agency_head", rdec), ("supervisor", rdec)]
