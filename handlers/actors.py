@@ -8,7 +8,9 @@ import dramatiq
 
 from engine.errors import NotFound, WorkflowFailed
 from engine.services.incidents import fail_timer
-from engine.services.timers import FireTimer, fire_timer as fire_timer_service
+from engine.db import is_outage, is_schema_behind
+from engine.services.timers import FireTimer, RecordTimerFailure, record_timer_failure
+from engine.services.timers import fire_timer as fire_timer_service
 
 from .notification_actors import failure_summary
 from .outage import retry_quietly_while_the_database_is_down
@@ -17,9 +19,14 @@ from .runtime import get_runtime
 #: A designer's script may loop; a worker thread is given back after this long.
 STEP_TIME_LIMIT_MS = 60_000
 
+#: Retries of a failed firing: eight, at most a minute apart, about four minutes in all, so
+#: they end within the scheduler's five-minute lease of the timer. Longer, and the scheduler
+#: would claim the timer again and start a second chain of retries beside the first.
+TIMER_RETRIES = {"max_retries": 8, "min_backoff": 1_000, "max_backoff": 60_000}
 
-@dramatiq.actor(queue_name="timers", max_retries=10, min_backoff=1_000, max_backoff=300_000,
-                time_limit=STEP_TIME_LIMIT_MS, throws=(NotFound,), on_retry_exhausted="give_up_timer")
+
+@dramatiq.actor(queue_name="timers", time_limit=STEP_TIME_LIMIT_MS, throws=(NotFound,),
+                on_retry_exhausted="give_up_timer", **TIMER_RETRIES)
 def fire_timer(timer_id: int) -> None:
     """Fire a due timer; does nothing if it already fired or was cancelled."""
     runtime = get_runtime()
@@ -33,6 +40,19 @@ def fire_timer(timer_id: int) -> None:
             with runtime.uow() as uow:
                 if fail_timer(uow, timer_id, f"the workflow failed when the timer fired: {exc.message}") is not None:
                     uow.commit()
+        except Exception as exc:
+            if not (is_outage(exc) or is_schema_behind(exc)):
+                _keep_error(runtime, timer_id, exc)  # `petiflow timers list` shows why it is late
+            raise
+
+
+def _keep_error(runtime, timer_id: int, exc: Exception) -> None:
+    try:
+        with runtime.uow() as uow:
+            record_timer_failure(RecordTimerFailure(timer_id, f"{type(exc).__name__}: {exc}"), uow)
+            uow.commit()
+    except Exception:  # noqa: BLE001 - the retry matters more than the note
+        pass
 
 
 @dramatiq.actor(queue_name="timers", max_retries=5, min_backoff=1_000)

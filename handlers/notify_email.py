@@ -124,13 +124,14 @@ def send_email(delivery: Delivery, settings: EmailSettings) -> None:
     if not settings.host:
         raise DeliveryRejected("e-mail is not configured (PETIFLOW_SMTP_HOST is unset)")
     msg = build_message(delivery, settings)
+    smtp = None
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-            if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.user:
-                smtp.login(settings.user, settings.password or "")
-            smtp.send_message(msg)
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        if settings.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.user:
+            smtp.login(settings.user, settings.password or "")
+        smtp.send_message(msg)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         error = "; ".join(f"{addr}: {code} {text!r}" for addr, (code, text) in exc.recipients.items())
@@ -142,3 +143,18 @@ def send_email(delivery: Delivery, settings: EmailSettings) -> None:
         raise _refusal(exc) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryFailed(redact(f"SMTP {settings.host}:{settings.port}: {type(exc).__name__}: {exc}")) from None
+    finally:
+        if smtp is not None:
+            _quit(smtp)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; once send_message returned the server has the message, whatever QUIT answers.
+
+    (smtplib's context manager raises on a QUIT answer other than 221, which would retry, and
+    duplicate, a message already accepted, or open an incident for one that was delivered.)
+    """
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

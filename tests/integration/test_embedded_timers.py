@@ -120,3 +120,27 @@ def test_a_timer_whose_path_fails_opens_an_incident_instead_of_retrying(settings
     assert (incident.kind, incident.subject_id, incident.status) == ("timer_failed", timer_id, "open")
     assert items(rt) == {"reply": "open"}  # the reply is still waiting; nothing half-done was kept
     rt.close()
+
+
+def test_a_firing_that_fails_unexpectedly_keeps_its_error_on_the_timer_for_the_retry(live):
+    """A fault the worker cannot classify is retried by Dramatiq; the timer row says why it is late."""
+    from sqlalchemy import update
+
+    from engine.schema import workflow_instances
+    from handlers import actors
+    from handlers.runtime import set_runtime
+    start(live, datetime.now(timezone.utc) + timedelta(seconds=0.3))
+    time.sleep(0.4)
+    with live.uow() as uow:
+        (timer_id,) = claim_due_timers(ClaimDueTimers("test"), uow)
+        uow.conn.execute(update(workflow_instances).values(state="{damaged"))
+        uow.commit()
+    set_runtime(live)
+    try:
+        with pytest.raises(ValueError):
+            actors.fire_timer.fn(timer_id)
+    finally:
+        set_runtime(None)
+    with live.db.connect() as conn:
+        timer = conn.execute(select(timers)).one()
+    assert timer.status == "pending" and timer.last_error.startswith("JSONDecodeError")

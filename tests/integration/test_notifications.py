@@ -32,7 +32,10 @@ class Mailbox:
 
     def __init__(self):
         self.received, self.attempts = [], 0
-        self.rcpt_answer = self.data_answer = None
+        self.rcpt_answer = self.data_answer = self.quit_answer = None
+
+    async def handle_QUIT(self, server, session, envelope):
+        return self.quit_answer or "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_answer:
@@ -168,6 +171,15 @@ def test_a_server_answering_451_gets_retries_then_an_incident_and_a_retry_delive
     settle(live)
     assert [m["Subject"] for m in mailbox.received] == [SUBJECT]
     assert table(live)[0].status == "sent"
+
+
+@pytest.mark.parametrize("goodbye", ["421 4.4.2 Timeout, closing", "554 5.3.0 Something broke"])
+def test_a_message_the_server_accepted_is_sent_whatever_it_answers_to_quit(live, mailbox, goodbye):
+    mailbox.quit_answer = goodbye
+    queue_reminder(live)
+    settle(live)
+    assert [m["Subject"] for m in mailbox.received] == [SUBJECT]  # once, not again on a retry
+    assert [r.status for r in table(live)] == ["sent"] and table(live, incidents) == []
 
 
 def test_a_recipient_refused_with_550_fails_at_once_with_an_incident(live, mailbox):
