@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 
 from . import deadlines, escalation
 from .actions import StepContext, action
@@ -23,7 +23,10 @@ _set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
     due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
 _set_open_work_due = update(work_items).where(
     work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
-    work_items.c.deadline_mode != "none").values(due_at=bindparam("due_at"))
+    work_items.c.deadline_mode != "none").values(
+        due_at=bindparam("due_at"),
+        # Given time again, the work is no longer late: its ladder starts from the bottom.
+        escalation_level=func.coalesce(bindparam("b_level", type_=Integer), work_items.c.escalation_level))
 
 
 def _terms(params: dict) -> deadlines.Deadline:
@@ -47,7 +50,9 @@ def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
     conn, now = context.uow.conn, context.uow.clock.now()
     due_at = None if terms.is_paused else terms.due_at
     conn.execute(_set_case_due, {"b_case": context.case_id, "due_at": due_at, "b_now": now})
-    conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at})
+    no_longer_late = due_at is None or due_at > now
+    conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at,
+                                      "b_level": 0 if no_longer_late else None})
     open_items = conn.execute(_open_work, {"b_case": context.case_id}).all()
     escalation.cancel(conn, [r.id for r in open_items])
     if due_at is not None:

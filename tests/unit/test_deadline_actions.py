@@ -154,3 +154,26 @@ def test_each_round_tells_the_citizen_of_its_own_extensions(runtime, clock):
             case_events.c.kind == "deadline_extended"))]
     assert told == ["email", "email"]
     assert ["因會勘" in mails[0]["body"], "因再會勘" in mails[1]["body"]] == [True, True]
+
+
+def test_work_given_more_time_starts_its_ladder_again(runtime, clock):
+    """The chase of a late reply had reached its first rung; an extension gives it time again."""
+    from engine.services.steps import RunInstance, run_instance
+    from tests.unit.test_escalation import run_due
+    started = open_case(runtime, clock)
+    clock.set(local(4, 17, 31))  # the reply is late: the supervisor is asked to chase it
+    with runtime.uow() as uow:
+        run_instance(RunInstance(started.instance_id), uow)
+        uow.commit()
+    run_due(runtime, local(4, 17, 32))
+    with runtime.db.connect() as conn:
+        chase = conn.execute(select(work_items).where(work_items.c.task_spec == "chase")).one()
+    assert chase.escalation_level == 1
+    extend(runtime, started.work_item_ids[0])  # due 12-09 now
+    with runtime.db.connect() as conn:
+        assert conn.execute(select(work_items.c.escalation_level).where(work_items.c.id == chase.id)).scalar_one() == 0
+    run_due(runtime, local(9, 17, 31))
+    with runtime.db.connect() as conn:
+        levels = [e.data["level"] for e in conn.execute(select(case_events).where(
+            case_events.c.kind == "escalated", case_events.c.work_item_id == chase.id).order_by(case_events.c.id))]
+    assert levels == [1, 1]  # late again, the section chief hears of it again
