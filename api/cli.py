@@ -206,8 +206,10 @@ def scheduler(interval: float, max_backlog: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # The outbox relay: what a crash or a Redis flush lost between commit and send goes out.
+    deliver = notification_actors.deliver_notification
     outbox = threading.Thread(target=relay.run_forever, name="petiflow-relay", daemon=True,
-                              args=(runtime, notification_actors.deliver_notification.send, stop))
+                              args=(runtime, deliver.send, stop),
+                              kwargs={"backlog": lambda: queue_backlog(broker, deliver.queue_name)})
     outbox.start()
     click.echo("scheduler running (timers and the outbox relay); Ctrl+C to stop")
     try:

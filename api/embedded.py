@@ -33,17 +33,15 @@ class Background:
 
     def start(self) -> None:
         from handlers import relay, scheduler
-
         from handlers.broker import queue_backlog
 
         self.worker.start()
-        fire_timer = self._actors.fire_timer
-        for name, loop, send, options in (
-                ("petiflow-scheduler", scheduler.run_forever, fire_timer.send,
-                 {"backlog": lambda: queue_backlog(self.broker, fire_timer.queue_name)}),
-                ("petiflow-relay", relay.run_forever, self._notification_actors.deliver_notification.send, {})):
+        fire_timer, deliver = self._actors.fire_timer, self._notification_actors.deliver_notification
+        for name, loop, actor in (("petiflow-scheduler", scheduler.run_forever, fire_timer),
+                                  ("petiflow-relay", relay.run_forever, deliver)):
+            waiting = lambda actor=actor: queue_backlog(self.broker, actor.queue_name)  # noqa: E731
             thread = threading.Thread(target=loop, name=name, daemon=True,
-                                      args=(self.runtime, send, self.stop_event), kwargs=options)
+                                      args=(self.runtime, actor.send, self.stop_event), kwargs={"backlog": waiting})
             thread.start()
             self._threads.append(thread)
 

@@ -23,6 +23,9 @@ RELAY_AFTER = timedelta(seconds=30)
 #: Seconds between sweeps when nothing was found.
 RELAY_INTERVAL = 5.0
 
+#: Notifications that may wait for the workers while the relay still sweeps (see run_forever).
+MAX_BACKLOG = 100
+
 
 def sweep(runtime, send, *, older_than: timedelta = RELAY_AFTER, lease: timedelta = DEFAULT_RELAY_LEASE,
           limit: int = 100) -> int:
@@ -39,12 +42,18 @@ def sweep(runtime, send, *, older_than: timedelta = RELAY_AFTER, lease: timedelt
     return len(ids)
 
 
-def run_forever(runtime, send, stop: threading.Event, interval: float = RELAY_INTERVAL) -> None:
-    """Sweep until stopped; a failed sweep is logged and tried again on the next tick."""
+def run_forever(runtime, send, stop: threading.Event, interval: float = RELAY_INTERVAL, *,
+                backlog=None, max_backlog: int = MAX_BACKLOG) -> None:
+    """Sweep until stopped; a failed sweep is logged and tried again on the next tick.
+
+    `backlog`, if given, returns how many notifications wait for a worker: while it is at
+    `max_backlog` or above, rows older than the grace period are most likely still queued,
+    not lost, so the relay waits for the workers rather than queue them a second time.
+    """
     failures = FailureStreak(log, "outbox relay sweep")
     while not stop.is_set():
         try:
-            sent = sweep(runtime, send)
+            sent = 0 if backlog is not None and backlog() >= max_backlog else sweep(runtime, send)
             failures.succeeded()
         except Exception as exc:
             failures.failed(exc, interval)

@@ -133,3 +133,41 @@ def test_without_a_backlog_limit_expired_leases_are_sent_again(rt, clock, namesp
         stop.set()
         thread.join(5)
     assert queue_backlog(sender.broker, "timers") == 12
+
+
+@pytest.mark.redis
+def test_the_outbox_relay_waits_while_the_workers_have_notifications_queued(rt, clock, namespace):
+    """Rows older than the grace period are still queued, not lost, while workers are behind."""
+    from dramatiq import Message
+    from dramatiq.brokers.redis import RedisBroker
+
+    from engine.services.notifications import queue_email
+    from handlers import relay
+    from tests.reliability.conftest import REDIS_URL
+    broker = RedisBroker(url=REDIS_URL, namespace=namespace.name, middleware=[])
+    sent = []
+
+    def send(outbox_id):
+        sent.append(outbox_id)
+        broker.enqueue(Message(queue_name="notifications", actor_name="deliver_notification", args=(outbox_id,),
+                               kwargs={}, options={}))
+
+    with rt.uow() as uow:
+        for n in range(3):
+            queue_email(uow, dedup_key=f"notice:{n}", to="citizen@example.tw", subject="s", body="b")
+        uow.commit()
+    clock.advance(minutes=1)  # past the relay's grace period: to the relay they look lost
+    waiting = lambda: queue_backlog(broker, "notifications")  # noqa: E731
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run_forever, args=(rt, send, stop, 0.05),
+                              kwargs={"backlog": waiting, "max_backlog": 2}, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: len(sent) == 3, 10, message="the three rows relayed")
+        clock.advance(minutes=10)  # their relay leases expire while they still wait in the queue
+        time.sleep(0.3)
+        assert (len(sent), waiting()) == (3, 3)  # not queued a second time
+    finally:
+        stop.set()
+        thread.join(5)
+        broker.close()
