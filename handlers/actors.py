@@ -13,6 +13,7 @@ from engine.services.timers import FireTimer, RecordTimerFailure, record_timer_f
 from engine.services.timers import fire_timer as fire_timer_service
 
 from .notification_actors import failure_summary
+from .notify_email import redact
 from .outage import retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
 
@@ -49,7 +50,9 @@ def fire_timer(timer_id: int) -> None:
 def _keep_error(runtime, timer_id: int, exc: Exception) -> None:
     try:
         with runtime.uow() as uow:
-            record_timer_failure(RecordTimerFailure(timer_id, f"{type(exc).__name__}: {exc}"), uow)
+            # The first line only, addresses masked: the lines after it repeat SQL and its values.
+            first_line = (str(exc).splitlines() or [""])[0]
+            record_timer_failure(RecordTimerFailure(timer_id, f"{type(exc).__name__}: {redact(first_line)}"), uow)
             uow.commit()
     except Exception:  # noqa: BLE001 - the retry matters more than the note
         pass

@@ -62,7 +62,7 @@ def message_id(dedup_key: str, sender: str) -> str:
 
 
 #: Anything that looks like an e-mail address in an error text (a server's reply quotes it).
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@([\w-]+(?:\.[\w-]+)+)")
+_ADDRESS = re.compile(r"[\w.!#$%&*+=?^`~-]+@([\w-]+(?:\.[\w-]+)+)")
 
 
 def redact(text: str) -> str:

@@ -259,3 +259,13 @@ def test_an_in_app_notice_that_cannot_be_written_ends_in_an_incident_naming_the_
     assert (row.status, row.attempts) == ("failed", 0)  # every attempt rolled back, its claim included
     [incident] = table(live, incidents)
     assert "IntegrityError" in incident.message and "gave up after 3 attempts" in incident.message
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("SMTP 550: <chen@example.tw>: Recipient address rejected", "SMTP 550: <c***@example.tw>: Recipient address rejected"),
+    ("invalid e-mail address 'a.b+c@mail.gov.tw'", "invalid e-mail address 'a***@mail.gov.tw'"),
+    ("no address here: 550 5.1.1", "no address here: 550 5.1.1"),
+])
+def test_error_texts_keep_the_domain_but_not_the_address(text, shown):
+    from handlers.notify_email import redact
+    assert redact(text) == shown
