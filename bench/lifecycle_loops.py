@@ -261,25 +261,24 @@ def _pg_admin(url: str):
     return create_engine(admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}), parsed.database
 
 
-def pg_create(url: str) -> None:
+def _pg_admin_run(url: str, *statements: str) -> None:
+    """Run statements naming the bench database ({name}) on the server's postgres database."""
     from sqlalchemy import text
     engine, name = _pg_admin(url)
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            for statement in statements:
+                conn.execute(text(statement.format(name=name)))
     finally:
         engine.dispose()
+
+
+def pg_create(url: str) -> None:
+    _pg_admin_run(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
 
 
 def pg_drop(url: str) -> None:
-    from sqlalchemy import text
-    engine, name = _pg_admin(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
+    _pg_admin_run(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pg_server_info(url: str) -> dict:

@@ -8,6 +8,8 @@ itself is never written to the history.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from sqlalchemy import bindparam, select
 
 from .actions import StepContext, action
@@ -29,20 +31,23 @@ SUBJECTS = {
 }
 
 
-def tell_citizen(context: StepContext, kind: str, body: str, *, dedup_key: str | None = None) -> str:
+def tell_citizen(context: StepContext, kind: str, body: str | Callable[[str], str], *,
+                 dedup_key: str | None = None) -> str:
     """Queue the notice to the petitioner's e-mail; returns the channel: 'email' or 'no_email'
     ('email_queued_before' when the same notice, by its key, was queued already).
 
-    Records `citizen_notified` (kind and channel) in the case history. `dedup_key` names the
-    notice for the outbox; by default the case, the kind and the step's time.
+    `body` is the text, or a function of the case number that writes it. Records
+    `citizen_notified` (kind and channel) in the case history. `dedup_key` names the notice
+    for the outbox; by default the case, the kind and the step's time.
     """
     now = context.uow.clock.now()
     row = context.uow.conn.execute(_petitioner, {"b_case": context.case_id}).one()
     channel = "no_email"
     if row.email:
         subject = SUBJECTS.get(kind, "案件 {case_no} 處理通知").format(case_no=row.case_no)
+        text = body(row.case_no) if callable(body) else body
         queued = queue_email(context.uow, dedup_key=dedup_key or f"citizen:{context.case_id}:{kind}:{now.isoformat()}",
-                             to=row.email, case_id=context.case_id, subject=subject, body=body)
+                             to=row.email, case_id=context.case_id, subject=subject, body=text)
         channel = "email" if queued is not None else "email_queued_before"
     context.events.append(event(context.case_id, now, "citizen_notified", actor_id=context.actor_id,
                                 notice=kind, channel=channel))

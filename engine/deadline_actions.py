@@ -26,7 +26,8 @@ _set_open_work_due = update(work_items).where(
     work_items.c.deadline_mode != "none").values(
         due_at=bindparam("due_at"),
         # Given time again, the work is no longer late: its ladder starts from the bottom.
-        escalation_level=func.coalesce(bindparam("b_level", type_=Integer), work_items.c.escalation_level))
+        escalation_level=func.coalesce(bindparam("b_level", type_=Integer), work_items.c.escalation_level),
+).returning(work_items.c.id, work_items.c.instance_id, work_items.c.deadline_mode)
 
 
 def _terms(params: dict) -> deadlines.Deadline:
@@ -34,11 +35,6 @@ def _terms(params: dict) -> deadlines.Deadline:
     if not isinstance(data, dict):
         raise InvalidInput("this case carries no deadline terms (the `deadline` variable)")
     return deadlines.Deadline.from_data(data)
-
-
-_open_work = select(work_items.c.id, work_items.c.instance_id, work_items.c.deadline_mode).where(
-    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
-    work_items.c.deadline_mode != "none")
 
 
 def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
@@ -51,9 +47,8 @@ def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
     due_at = None if terms.is_paused else terms.due_at
     conn.execute(_set_case_due, {"b_case": context.case_id, "due_at": due_at, "b_now": now})
     no_longer_late = due_at is None or due_at > now
-    conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at,
-                                      "b_level": 0 if no_longer_late else None})
-    open_items = conn.execute(_open_work, {"b_case": context.case_id}).all()
+    open_items = conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at,
+                                                   "b_level": 0 if no_longer_late else None}).all()
     escalation.cancel(conn, [r.id for r in open_items])
     if due_at is not None:
         data = terms.to_data()
@@ -84,13 +79,9 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
 def _notify_citizen_of_extension(context: StepContext, reason: str, extended: deadlines.Deadline) -> str:
     """The citizen must be told why (展延 needs a written notice): by e-mail when we have an address."""
     due = extended.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
-    case_no = context.uow.conn.execute(_case_no, {"b_case": context.case_id}).scalar_one()
-    return tell_citizen(context, "extension", f"您的陳情案件 {case_no} 因{reason}，答復期限展延至 {due}。",
+    return tell_citizen(context, "extension", lambda case_no: f"您的陳情案件 {case_no} 因{reason}，答復期限展延至 {due}。",
                         dedup_key=f"extension:{context.case_id}:{extended.started_at.isoformat()}:"
                                   f"{extended.extensions}")  # a new round counts its extensions anew
-
-
-_case_no = select(cases.c.case_no).where(cases.c.id == bindparam("b_case"))
 
 
 @action("pause_clock")
@@ -107,9 +98,8 @@ def pause_clock(context: StepContext, params: dict) -> dict:
     _move_due(context, paused)
     context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id, reason=reason))
     if respond_by is not None:
-        case_no = context.uow.conn.execute(_case_no, {"b_case": context.case_id}).scalar_one()
         when = respond_by.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-        tell_citizen(context, "supplement_request", f"您的陳情案件 {case_no} 請於 {when} 前補充：{reason}")
+        tell_citizen(context, "supplement_request", lambda case_no: f"您的陳情案件 {case_no} 請於 {when} 前補充：{reason}")
     return paused.to_data()
 
 

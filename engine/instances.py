@@ -145,8 +145,8 @@ def _sync_timers(conn, ref: InstanceRef, waiting: list, now) -> None:
             "created_at": now} for t in fresh])
 
 
-def persist_step(uow, ref: InstanceRef, workflow, events: list, *, ready_before: set[str] = frozenset(),
-                 text: str | None = None) -> StepResult:
+def persist_step(uow, ref: InstanceRef, workflow, events: list, *,
+                 ready_before: set[str] = frozenset()) -> StepResult:
     """Save a workflow after a step, with its inbox, timers and history, in the current transaction.
 
     `ready_before` holds the READY manual task ids the workflow had when it was loaded, less
@@ -155,7 +155,7 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *, ready_before:
     """
     now = uow.clock.now()
     conn = uow.conn
-    text = text if text is not None else state.dump(workflow)
+    text = state.dump(workflow)
     status = runner.status_of(workflow)
     snapshot = runner.inspect(workflow)
     next_timer_at = min((t.due_at for t in snapshot.timers), default=None)

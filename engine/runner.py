@@ -17,12 +17,6 @@ from .scripting.datacheck import find_unstorable
 from .specs import ParsedDefinition
 
 
-#: What a work item keeps of its case's deadline: "case", its due time, reminders and escalation
-#: rungs; "due_only" (task property escalate="false"), the due time alone; "none" (deadline="none"),
-#: nothing: work outside the reply deadline, such as chasing, surveys and progress reports.
-DEADLINE_MODES = ("case", "due_only", "none")
-
-
 @dataclass(frozen=True)
 class ReadyTask:
     """A READY manual task: what the inbox shows."""
@@ -34,7 +28,10 @@ class ReadyTask:
     form_key: str | None
     agency_code: str | None = None  # the task names its agency (property agencyVariable)
     deadline: dict | None = field(default=None, compare=False)  # the case's deadline terms, if any
-    deadline_mode: str = "case"  # DEADLINE_MODES: what of the case's deadline the work keeps
+    # What the work keeps of its case's deadline: "case", its due time, reminders and escalation
+    # rungs; "due_only" (task property escalate="false"), the due time alone; "none"
+    # (deadline="none"), nothing: work outside the reply deadline (chases, surveys, progress reports).
+    deadline_mode: str = "case"
 
 
 @dataclass(frozen=True)

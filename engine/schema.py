@@ -180,7 +180,7 @@ work_items = Table(
     Column("form_key", String(200)),
     Column("due_at", UTCDateTime),
     Column("escalation_level", Integer, nullable=False, server_default="0"),
-    # What the item keeps of the case's deadline (engine.runner.DEADLINE_MODES): case, due_only, none.
+    # What the item keeps of the case's deadline (engine.runner.ReadyTask): case, due_only, none.
     Column("deadline_mode", String(8), nullable=False, server_default="case"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime),

@@ -8,12 +8,11 @@ import dramatiq
 
 from engine.errors import NotFound, WorkflowFailed
 from engine.services.incidents import fail_timer
-from engine.db import is_outage, is_schema_behind
-from engine.services.timers import FireTimer, RecordTimerFailure, record_timer_failure
+from engine.services.timers import MAX_ERROR_LENGTH, FireTimer, RecordTimerFailure, record_timer_failure
 from engine.services.timers import fire_timer as fire_timer_service
 
+from .error_text import summary
 from .notification_actors import failure_summary
-from .notify_email import redact
 from .outage import retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
 
@@ -31,7 +30,9 @@ TIMER_RETRIES = {"max_retries": 8, "min_backoff": 1_000, "max_backoff": 60_000}
 def fire_timer(timer_id: int) -> None:
     """Fire a due timer; does nothing if it already fired or was cancelled."""
     runtime = get_runtime()
-    with retry_quietly_while_the_database_is_down(f"timer {timer_id}"):
+    # A fault is kept on the timer row (`petiflow timers list` shows why it is late) and retried.
+    with retry_quietly_while_the_database_is_down(f"timer {timer_id}",
+                                                  on_fault=lambda exc: _keep_error(runtime, timer_id, exc)):
         try:
             with runtime.uow() as uow:
                 fire_timer_service(FireTimer(timer_id), uow)
@@ -41,18 +42,12 @@ def fire_timer(timer_id: int) -> None:
             with runtime.uow() as uow:
                 if fail_timer(uow, timer_id, f"the workflow failed when the timer fired: {exc.message}") is not None:
                     uow.commit()
-        except Exception as exc:
-            if not (is_outage(exc) or is_schema_behind(exc)):
-                _keep_error(runtime, timer_id, exc)  # `petiflow timers list` shows why it is late
-            raise
 
 
 def _keep_error(runtime, timer_id: int, exc: Exception) -> None:
     try:
         with runtime.uow() as uow:
-            # The first line only, addresses masked: the lines after it repeat SQL and its values.
-            first_line = (str(exc).splitlines() or [""])[0]
-            record_timer_failure(RecordTimerFailure(timer_id, f"{type(exc).__name__}: {redact(first_line)}"), uow)
+            record_timer_failure(RecordTimerFailure(timer_id, summary(exc, limit=MAX_ERROR_LENGTH)), uow)
             uow.commit()
     except Exception:  # noqa: BLE001 - the retry matters more than the note
         pass

@@ -14,7 +14,6 @@ Settings come from the environment (read once, see EmailSettings.from_env):
 from __future__ import annotations
 
 import hashlib
-import re
 import os
 import smtplib
 import ssl
@@ -24,6 +23,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from engine.services.notifications import Delivery, DeliveryFailed, DeliveryRejected
+
+from .error_text import redact
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -59,19 +60,6 @@ def message_id(dedup_key: str, sender: str) -> str:
     """A Message-ID that is the same for every attempt at one outbox row (mail clients dedupe on it)."""
     digest = hashlib.sha256(dedup_key.encode("utf-8")).hexdigest()[:40]
     return f"<{digest}@{sender.rpartition('@')[2] or 'localhost'}>"
-
-
-#: Anything that looks like an e-mail address in an error text (a server's reply quotes it).
-_ADDRESS = re.compile(r"[\w.!#$%&*+=?^`~-]+@([\w-]+(?:\.[\w-]+)+)")
-
-
-def redact(text: str) -> str:
-    """An error text fit for logs, incidents and the outbox: addresses masked to c***@domain.
-
-    A citizen's address is personal data; errors travel to places (log files, the incidents
-    a supervisor reads) that must not hold it.
-    """
-    return _ADDRESS.sub(lambda m: f"{m.group(0)[0]}***@{m.group(1)}", text)
 
 
 def _recipients(to) -> list[str]:

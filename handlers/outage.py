@@ -11,32 +11,36 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from typing import Callable
 
 import dramatiq
 
 from engine.db import is_outage, is_schema_behind
 
+from .error_text import summary
+
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def retry_quietly_while_the_database_is_down(what: str):
-    """Run the block; a database outage inside it becomes a logged warning and a Dramatiq retry."""
+def retry_quietly_while_the_database_is_down(what: str, on_fault: Callable[[Exception], None] | None = None):
+    """Run the block; a database outage inside it becomes a logged warning and a Dramatiq retry.
+
+    Any other error is raised as is, after `on_fault(exc)` if given (to note it somewhere).
+    """
     try:
         yield
     except Exception as exc:
         if is_outage(exc):
-            reason = f"the database is unavailable ({_first_line(exc)})"
+            reason = f"the database is unavailable ({summary(exc)})"
         elif is_schema_behind(exc):
-            reason = f"the database schema is behind this version ({_first_line(exc)}); run `petiflow db upgrade`"
+            reason = f"the database schema is behind this version ({summary(exc)}); run `petiflow db upgrade`"
         else:
+            if on_fault is not None:
+                on_fault(exc)
             raise
         log.warning("%s: %s; retrying later", what, reason)
         raise dramatiq.Retry(reason) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
 
 
 class FailureStreak:
@@ -52,10 +56,10 @@ class FailureStreak:
             self.logger.exception("%s failed; retrying in %.1f s", self.what, retry_in)
         elif self.count == 1:
             self.logger.warning("%s failed, the database is unavailable (%s); retrying in %.1f s",
-                                self.what, _first_line(exc), retry_in)
+                                self.what, summary(exc), retry_in)
         else:
             self.logger.warning("%s failed again (%d in a row: %s); retrying in %.1f s",
-                                self.what, self.count, _first_line(exc), retry_in)
+                                self.what, self.count, summary(exc), retry_in)
 
     def succeeded(self) -> None:
         if self.count:

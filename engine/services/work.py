@@ -96,15 +96,15 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
                     work_item_id=row.id, task=row.task_spec, name=row.name)]
     context = actions.StepContext(uow, row.case_id, row.case_agency_id, cmd.principal.user_id, events,
                                   row.case_due_at)
+    # Closed before the step runs, so what the step's actions do to the case's open work (a
+    # deadline moved, rungs rescheduled) leaves it alone; rolled back with the step if it fails.
+    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
+    if row.item_due_at is not None:
+        escalation.cancel(conn, [row.id])  # its reminders and rungs are moot now
     with actions.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
                       context.agency_id, row.next_timer_at, due_at=context.due_at)
     result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
-    # After the step's own writes, back to back with them: the row is locked since _load.
-    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
-    if row.item_due_at is not None or context.due_at != row.case_due_at:
-        # Its reminders and rungs are moot now, those a deadline action of this step gave it too.
-        escalation.cancel(conn, [row.id])
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)
