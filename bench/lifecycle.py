@@ -10,12 +10,16 @@ One lifecycle of the small process (tests/data/simple.bpmn: start -> script -> u
   SpiffWorkflow's default engine ("bare_default", for reference only). "bare_lean" is the same
   loop through engine.state.dump/load (instance state without the spec, restored onto the
   cached spec objects), i.e. exactly the library work our layer does, with no database.
+* floor_sqlite / floor_postgres: the "bare" loop with its state stored by the plain driver
+  (sqlite3 / psycopg, hand-written SQL, one table) in the same two transactions as petiflow:
+  INSERT and commit; SELECT (FOR UPDATE), UPDATE with a version check and commit. The least any
+  engine that keeps workflows in a database pays; petiflow/floor is our layer on top of it.
 
 Rounds are interleaved mode by mode (bare, ..., sqlite, postgres, bare, ...) because the machine
 is shared and noisy; medians and min/max over rounds are reported, ratios from medians.
 
     python bench/lifecycle.py [--n 1000] [--warmup 100] [--repeats 5]
-                              [--only sqlite,postgres,bare] [--json bench/results/lifecycle.json]
+                              [--only sqlite,postgres,bare,floor] [--json bench/results/lifecycle.json]
                               [--profile 300] [--profile-only]
 
 Also counted, on one extra lifecycle per database: SQL statements by kind (before_cursor_execute),
@@ -48,6 +52,7 @@ from lifecycle_loops import (
     RESULTS_DIR,
     BareLoop,
     EngineLoop,
+    StoredBareLoop,
     log,
     pg_create,
     pg_drop,
@@ -68,6 +73,8 @@ GOAL_RATIO = 3.0
 
 BARE_MODES = ("bare", "bare_default", "bare_lean")
 DB_MODES = ("sqlite", "postgres")
+#: The floor per database: bare SpiffWorkflow with its state stored by the plain driver.
+FLOOR_MODES = {"sqlite": "floor_sqlite", "postgres": "floor_postgres"}
 
 
 
@@ -116,8 +123,9 @@ def parse_args(argv=None):
     ap.add_argument("--n", type=int, default=1000, help="lifecycles per round and mode")
     ap.add_argument("--warmup", type=int, default=100, help="warm-up lifecycles per mode")
     ap.add_argument("--repeats", type=int, default=5, help="rounds per mode")
-    ap.add_argument("--only", default="sqlite,postgres,bare",
-                    help="comma list of sqlite, postgres, bare (bare also runs bare_default and bare_lean)")
+    ap.add_argument("--only", default="sqlite,postgres,bare,floor",
+                    help="comma list of sqlite, postgres, bare (bare also runs bare_default and bare_lean),"
+                         " floor (floor_sqlite and floor_postgres, for the databases chosen)")
     ap.add_argument("--json", default=str(RESULTS_DIR / "lifecycle.json"), help="write results here")
     ap.add_argument("--pg-url", default=DEFAULT_PG_URL, help="database to create, use and drop")
     ap.add_argument("--profile", type=int, default=0, metavar="N",
@@ -125,7 +133,7 @@ def parse_args(argv=None):
     ap.add_argument("--profile-only", action="store_true", help="skip the timed rounds (warm up, count, profile)")
     args = ap.parse_args(argv)
     wanted = {m.strip() for m in args.only.split(",") if m.strip()}
-    unknown = wanted - {"sqlite", "postgres", "bare", *BARE_MODES}
+    unknown = wanted - {"sqlite", "postgres", "bare", "floor", *BARE_MODES, *FLOOR_MODES.values()}
     if unknown:
         ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
     modes = []
@@ -133,6 +141,9 @@ def parse_args(argv=None):
         modes.extend(BARE_MODES)
     else:
         modes.extend(m for m in BARE_MODES if m in wanted)
+    for db in DB_MODES:
+        if FLOOR_MODES[db] in wanted or ("floor" in wanted and db in wanted):
+            modes.append(FLOOR_MODES[db])
     modes.extend(m for m in DB_MODES if m in wanted)
     args.modes = modes
     return args
@@ -234,6 +245,21 @@ def main(argv=None) -> int:
     loops: dict = {}
     tmpdir = None
     pg_created = False
+
+    def bench_dir() -> Path:
+        nonlocal tmpdir
+        if tmpdir is None:
+            tmpdir = Path(tempfile.mkdtemp(prefix="petiflow-bench-"))
+        return tmpdir
+
+    def create_pg() -> None:
+        nonlocal pg_created
+        if pg_created:
+            return
+        pg_created = True
+        pg_create(args.pg_url)
+        results["environment"]["postgres"] = pg_server_info(args.pg_url)
+        results["environment"]["postgres"]["round_trip"] = pg_round_trips(args.pg_url)
     rates: dict[str, list[float]] = defaultdict(list)
     cpu: dict[str, list[float]] = defaultdict(list)
     try:
@@ -246,16 +272,17 @@ def main(argv=None) -> int:
                 loops[mode] = BareLoop(None)
             elif mode == "bare_lean":
                 loops[mode] = BareLoop(restricted, lean=True)
+            elif mode == "floor_sqlite":
+                loops[mode] = StoredBareLoop(restricted, "sqlite", sqlite_path=bench_dir() / "floor.sqlite3")
+            elif mode == "floor_postgres":
+                create_pg()
+                loops[mode] = StoredBareLoop(restricted, "postgres", pg_url=args.pg_url)
             elif mode == "sqlite":
-                tmpdir = Path(tempfile.mkdtemp(prefix="petiflow-bench-"))
-                settings = Settings(database_url=f"sqlite:///{tmpdir / 'bench.sqlite3'}", var_dir=tmpdir,
+                settings = Settings(database_url=f"sqlite:///{bench_dir() / 'bench.sqlite3'}", var_dir=bench_dir(),
                                     secret_key="bench", load_demo_data=False)
                 loops[mode] = EngineLoop(mode, settings)
             elif mode == "postgres":
-                pg_created = True
-                pg_create(args.pg_url)
-                results["environment"]["postgres"] = pg_server_info(args.pg_url)
-                results["environment"]["postgres"]["round_trip"] = pg_round_trips(args.pg_url)
+                create_pg()
                 settings = Settings(database_url=args.pg_url, var_dir=Path(tempfile.gettempdir()),
                                     secret_key="bench", load_demo_data=False)
                 loops[mode] = EngineLoop(mode, settings)
@@ -290,7 +317,7 @@ def main(argv=None) -> int:
         log("\ninterrupted: reporting the rounds that finished")
     finally:
         for loop in loops.values():
-            if isinstance(loop, EngineLoop):
+            if isinstance(loop, (EngineLoop, StoredBareLoop)):
                 try:
                     loop.close()
                 except Exception as exc:  # noqa: BLE001 - keep cleaning up
@@ -313,15 +340,24 @@ def main(argv=None) -> int:
             if db in med and bare in med:
                 name = f"{db}/{bare}" if bare != "bare" else f"{db}/bare"
                 results["ratios"][name] = med[bare] / med[db]
+    for db, floor in FLOOR_MODES.items():
+        if db in med and floor in med:
+            results["ratios"][f"{db}/{floor}"] = med[floor] / med[db]
+        if floor in med and "bare" in med:
+            results["ratios"][f"{floor}/bare"] = med["bare"] / med[floor]
     cpu_med = {m: r["cpu_ms_per_lifecycle"] for m, r in results["modes"].items()}
     for db in DB_MODES:
         if db in cpu_med and "bare" in cpu_med:
             results["cpu_ratios"][f"{db}/bare"] = cpu_med[db] / cpu_med["bare"]
+        if db in cpu_med and FLOOR_MODES[db] in cpu_med:
+            results["cpu_ratios"][f"{db}/{FLOOR_MODES[db]}"] = cpu_med[db] / cpu_med[FLOOR_MODES[db]]
     if "bare" in med and "bare_default" in med:
         results["ratios"]["bare/bare_default"] = med["bare_default"] / med["bare"]
     # Rounds of different modes run back to back, so a per-round ratio cancels slow phases of
     # the shared machine; reported next to the ratio of medians (the headline number).
-    for a, b in (("sqlite", "bare"), ("postgres", "bare"), ("bare", "bare_default")):
+    for a, b in (("sqlite", "bare"), ("postgres", "bare"), ("bare", "bare_default"),
+                 ("sqlite", "floor_sqlite"), ("postgres", "floor_postgres"),
+                 ("floor_postgres", "bare")):
         if rates.get(a) and rates.get(b):
             pairs = [rb / ra for ra, rb in zip(rates[a], rates[b])]
             results["paired_ratios"][f"{a}/{b}"] = {"median": statistics.median(pairs), "rounds": pairs}

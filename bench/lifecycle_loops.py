@@ -88,6 +88,76 @@ class BareLoop:
         assert workflow.is_completed()
 
 
+class StoredBareLoop(BareLoop):
+    """The floor on a database: bare SpiffWorkflow whose state a plain driver stores, nothing else.
+
+    What any engine that keeps its workflows in a database must do at least, in the same two
+    transactions as petiflow: INSERT the state of the new workflow and commit; then read it back
+    (FOR UPDATE on PostgreSQL), restore, complete the task, UPDATE it with a version check and
+    commit. One table, no inbox, no history, no case row, raw DBAPI (sqlite3 or psycopg) with
+    hand-written SQL. The ratio petiflow/floor is what our layer costs on top of storage itself.
+    """
+
+    def __init__(self, script_engine, db: str, *, sqlite_path: Path | None = None, pg_url: str | None = None):
+        super().__init__(script_engine)
+        self.db = db
+        if db == "sqlite":
+            import sqlite3
+            self.conn = sqlite3.connect(sqlite_path, isolation_level=None)
+            # the same settings as petiflow's SQLite engine (engine/db.py)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+                self.conn.execute(f"PRAGMA {pragma}")
+            self.conn.execute("CREATE TABLE bare_states (id INTEGER PRIMARY KEY, state TEXT NOT NULL,"
+                              " version INTEGER NOT NULL)")
+            self.param = "?"
+        else:
+            import psycopg
+            self.conn = psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"))
+            self.conn.execute("CREATE TABLE bare_states (id BIGSERIAL PRIMARY KEY, state TEXT NOT NULL,"
+                              " version INTEGER NOT NULL)")
+            self.conn.commit()
+            self.param = "%s"
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.param)
+
+    def _begin(self) -> None:
+        if self.db == "sqlite":
+            self.conn.execute("BEGIN IMMEDIATE")  # as petiflow's writers do
+
+    def lifecycle(self) -> None:
+        from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+        from SpiffWorkflow.util.task import TaskState
+
+        self.i += 1
+        workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
+        start = workflow.get_next_task(state=TaskState.READY)
+        start.data.update({"case_id": self.i, "case_no": f"P20261126{self.i:06d}", "case_type": "petition",
+                           "channel": CHANNEL, "category": None, "district": None})
+        workflow.do_engine_steps()
+        self._begin()
+        row_id = self.conn.execute(self._sql("INSERT INTO bare_states (state, version) VALUES (?, 1) RETURNING id"),
+                                   (self._save(workflow),)).fetchone()[0]
+        self.conn.commit()
+        self._begin()
+        lock = "" if self.db == "sqlite" else " FOR UPDATE"
+        text, version = self.conn.execute(self._sql(f"SELECT state, version FROM bare_states WHERE id = ?{lock}"),
+                                          (row_id,)).fetchone()
+        workflow = self._restore(text)
+        task = workflow.get_next_task(state=TaskState.READY, manual=True)
+        task.set_data(**REPLY)
+        task.run()
+        workflow.do_engine_steps()
+        changed = self.conn.execute(
+            self._sql("UPDATE bare_states SET state = ?, version = version + 1 WHERE id = ? AND version = ?"),
+            (self._save(workflow), row_id, version)).rowcount
+        self.conn.commit()
+        assert changed == 1 and workflow.is_completed()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 # --------------------------------------------------------------------------------------------
 # The engine on a database
 # --------------------------------------------------------------------------------------------
