@@ -13,6 +13,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 
+from . import definition_checks
 from .errors import InvalidDefinition
 
 #: File suffixes that make up a deployable bundle.
@@ -124,10 +125,15 @@ def _check_properties(name: str, root: etree._Element) -> None:
                 file=name, line=prop.sourceline, element_id=task.get("id") if task is not None else None)
 
 
-def build_parser(sources: dict[str, str]) -> SpiffBpmnParser:
+def parse_files(sources: dict[str, str]) -> dict[str, etree._Element]:
+    """Every file of a bundle parsed safely as XML; raises InvalidDefinition naming file and line."""
+    return {name: parse_xml(name, text) for name, text in sources.items()}
+
+
+def build_parser(sources: dict[str, str], roots: dict[str, etree._Element] | None = None) -> SpiffBpmnParser:
     """A fresh validating parser loaded with every file; raises InvalidDefinition."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    roots = {name: parse_xml(name, text) for name, text in sources.items()}
+    roots = roots if roots is not None else parse_files(sources)
     current = None  # the file being added, for errors that do not say which
     try:
         for current, root in roots.items():
@@ -164,10 +170,26 @@ def _decision_files(parser: SpiffBpmnParser, process_id: str) -> set[str]:
 
 
 def split_bundle(sources: dict[str, str]) -> list[ProcessBundle]:
-    """Parse and validate a bundle for deployment; return one ProcessBundle per executable process."""
-    parser = build_parser(sources)
-    for name, root in parser._petiflow_roots.items():
+    """Parse and validate a bundle for deployment; return one ProcessBundle per executable process.
+
+    Beyond SpiffWorkflow's parser and validator, every script and expression must compile under
+    the script policy, every form and engine action must exist (engine/definition_checks.py).
+    """
+    from . import actions, citizen_notices, deadline_actions  # noqa: F401  (register the actions)
+
+    roots = parse_files(sources)
+    for name, root in roots.items():
+        if name.endswith(".bpmn"):
+            definition_checks.check_references(name, root)
+    parser = build_parser(sources, roots)
+    for name, root in roots.items():
+        if name.endswith(".dmn"):
+            definition_checks.check_decisions(name, root)
+            continue
         _check_properties(name, root)
+        definition_checks.check_code(name, root)
+        definition_checks.check_actions(name, root, set(actions.ACTIONS))
+        definition_checks.check_forms(name, root)
     bundles = []
     for process_id in sorted(parser.get_process_ids()):
         related = [process_id, *parser.get_subprocess_specs(process_id)]

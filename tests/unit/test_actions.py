@@ -63,10 +63,28 @@ def test_transfer_without_a_reason_is_refused(org):
     assert "reason" in caught.value.message
 
 
-def test_a_service_task_naming_no_action_fails_clearly(runtime):
+def test_a_service_task_naming_no_action_is_refused_at_deployment(runtime):
+    from engine.errors import InvalidDefinition
     xml = bundle("transfer.bpmn")["transfer.bpmn"].replace('id="transfer_case"', 'id="no_such_action"')
     with runtime.uow() as uow:
-        deploy_bundle(DeployBundle({"transfer.bpmn": xml}), uow)
+        with pytest.raises(InvalidDefinition) as caught:
+            deploy_bundle(DeployBundle({"transfer.bpmn": xml}), uow)
+    err = caught.value
+    assert (err.file, err.line, err.element_id) == ("transfer.bpmn", 26, "move")
+    assert "no_such_action" in err.message and "transfer_case" in err.message
+
+
+def test_a_version_deployed_before_naming_no_action_fails_the_step_clearly(runtime):
+    from engine.schema import process_definitions
+    from sqlalchemy import update
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("transfer.bpmn")), uow)
+        # As stored by a release that did not check actions at deployment.
+        xml = bundle("transfer.bpmn")["transfer.bpmn"].replace('id="transfer_case"', 'id="no_such_action"')
+        uow.conn.execute(update(process_definitions).where(process_definitions.c.process_key == "transfer")
+                         .values(sources={"transfer.bpmn": xml}))
+        uow.commit()
+    with runtime.uow() as uow:
         started = start_case(StartCase("petition", process_key="transfer", data={"transfer_to": None}), uow)
         uow.commit()
     with pytest.raises(WorkflowFailed) as caught:
