@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from . import actions, citizen_notices, deadline_actions  # noqa: F401  (registers the actions)
+from . import actions, citizen_notices, deadline_actions, spiff_clock  # noqa: F401  (registers the actions)
 from .clock import SystemClock
 from .db import make_engine
 from .reference import ReferenceCache
@@ -37,6 +37,7 @@ class Runtime:
 
 def bootstrap(settings: Settings, *, clock=None, db: Engine | None = None) -> Runtime:
     """Create the runtime from settings; tests pass their own clock or engine."""
+    spiff_clock.use_local_zone(settings.timezone)
     script_engine = make_script_engine(time_limit=settings.script_time_limit)
     script_engine.services = actions.perform  # service tasks run engine actions
     return Runtime(

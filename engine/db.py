@@ -72,7 +72,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def make_engine(settings: Settings) -> Engine:
-    """Create the SQLAlchemy engine for the configured database."""
+    """Create the SQLAlchemy engine for the configured database.
+
+    Statement parameters are never shown in errors or logs: they hold petitioners' personal data.
+    """
     url = settings.database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -80,9 +83,9 @@ def make_engine(settings: Settings) -> Engine:
             settings.var_dir.mkdir(parents=True, exist_ok=True)
             from pathlib import Path
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, echo=settings.sql_echo)
+            engine = create_engine(url, echo=settings.sql_echo, hide_parameters=True)
         else:
-            engine = create_engine(url, echo=settings.sql_echo, poolclass=StaticPool,
+            engine = create_engine(url, echo=settings.sql_echo, hide_parameters=True, poolclass=StaticPool,
                                    connect_args={"check_same_thread": False})
         _tune_sqlite(engine)
         return engine
@@ -93,7 +96,7 @@ def make_engine(settings: Settings) -> Engine:
     # work is retried by its caller: workers retry, the API answers 503.
     # A host that vanishes without resetting connections must not hang a worker until the
     # kernel's TCP timeout: connect within 10 s, and notice a dead peer within about a minute.
-    return create_engine(url, echo=settings.sql_echo, pool_size=10, max_overflow=10,
+    return create_engine(url, echo=settings.sql_echo, hide_parameters=True, pool_size=10, max_overflow=10,
                          pool_recycle=3600, connect_args={
                              "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
                              "keepalives_interval": 10, "keepalives_count": 3})

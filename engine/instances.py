@@ -127,7 +127,7 @@ def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
     return opened, cancelled
 
 
-def _sync_timers(conn, ref: InstanceRef, waiting: list, now) -> None:
+def sync_timers(conn, ref: InstanceRef, waiting: list, now) -> None:
     """Make the pending bpmn_timer rows of the instance match the timers the workflow waits on."""
     if not waiting and ref.next_timer_at is None:
         return
@@ -173,7 +173,7 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *,
             raise Conflict("the case was changed by someone else meanwhile; reload and try again")
         version = ref.version + 1
     opened, cancelled = _sync_work_items(uow, ref, snapshot.ready, set(ready_before), now, events)
-    _sync_timers(conn, ref, snapshot.timers, now)
+    sync_timers(conn, ref, snapshot.timers, now)
     if status == "completed":
         conn.execute(_close_case, {"b_id": ref.case_id, "b_now": now})
         # The diagram says how the case ended (replied, merged, closed_without_processing...).

@@ -1,6 +1,7 @@
 """The only module that drives SpiffWorkflow instances: start, complete, step, inspect."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from uuid import UUID
@@ -10,9 +11,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDef
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.exc import DBAPIError
 
 from . import spiff_clock
-from .errors import Conflict, InvalidInput, WorkflowFailed
+from .errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
 from .scripting.datacheck import find_unstorable
 from .specs import ParsedDefinition
 
@@ -58,6 +60,40 @@ def _failed(exc: Exception) -> WorkflowFailed:
                           details={k: v for k, v in details.items() if v is not None})
 
 
+@contextmanager
+def _step_failures():
+    """A step that fails becomes WorkflowFailed (422), whatever raised it, except an outage.
+
+    SpiffWorkflow raises bare errors too (a timer date that is not a date, a known fault of
+    an inclusive gateway in a loop); they are faults of this case's diagram or data, which a
+    retry cannot mend, not 500s. A lost database connection stays what it is, so that
+    workers retry and the API answers 503.
+    """
+    try:
+        yield
+    except (SpiffWorkflowException, WorkflowException) as exc:
+        lost = _database_error(exc)
+        if lost is not None:
+            raise lost from None  # an engine action lost the database: not the diagram's fault
+        raise _failed(exc) from None
+    except (PetiflowError, DBAPIError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - see above; the original stays chained for the log
+        text = (str(exc).splitlines() or [""])[0][:300]
+        raise WorkflowFailed(f"the workflow failed: {type(exc).__name__}" + (f": {text}" if text else "")) from exc
+
+
+def _database_error(exc: BaseException) -> DBAPIError | None:
+    """The database error behind a wrapped exception, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, DBAPIError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or getattr(exc, "exception", None)
+    return None
+
+
 def run_steps(workflow: BpmnWorkflow, clock=None) -> None:
     """Fire due timers and run every automatic task until the workflow waits.
 
@@ -65,12 +101,9 @@ def run_steps(workflow: BpmnWorkflow, clock=None) -> None:
     refreshed first (see reference/spiffworkflow-3.2-notes.md, risk 4). Timers are computed
     and checked on `clock` (the system time when None).
     """
-    try:
-        with spiff_clock.using(clock):
-            workflow.refresh_timers()
-            workflow.do_engine_steps()
-    except (SpiffWorkflowException, WorkflowException) as exc:
-        raise _failed(exc) from None
+    with _step_failures(), spiff_clock.using(clock):
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
 
 
 def task_states(workflow: BpmnWorkflow) -> dict:
@@ -105,11 +138,8 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict, clock=None) -> No
     if task.state != TaskState.READY or not task.task_spec.manual:
         raise Conflict(f"task {task.task_spec.bpmn_name or task.task_spec.name} is not waiting for input")
     task.set_data(**data)
-    try:
-        with spiff_clock.using(clock):
-            task.run()
-    except (SpiffWorkflowException, WorkflowException) as exc:
-        raise _failed(exc) from None
+    with _step_failures(), spiff_clock.using(clock):
+        task.run()
     run_steps(workflow, clock)
 
 

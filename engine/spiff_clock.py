@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _timer_module
 
@@ -38,4 +39,15 @@ def using(clock):
         _current_clock.reset(token)
 
 
+def use_local_zone(name: str) -> None:
+    """Read a timer date written without an offset as a time in this zone (the city's).
+
+    SpiffWorkflow takes such a date in the zone of the host the process started on, fixed
+    at import: a web process and a worker on hosts set to different zones would record and
+    fire the same timer at different instants. petiflow gives them the one configured zone.
+    """
+    _timer_module.LOCALTZ = ZoneInfo(name)
+
+
 _timer_module.datetime = ClockedDatetime
+use_local_zone("Asia/Taipei")  # the default of Settings.timezone; bootstrap sets the configured one

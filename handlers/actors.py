@@ -11,7 +11,7 @@ from engine.services.incidents import fail_timer
 from engine.services.timers import MAX_ERROR_LENGTH, FireTimer, RecordTimerFailure, record_timer_failure
 from engine.services.timers import fire_timer as fire_timer_service
 
-from .error_text import summary
+from .error_text import redact, summary
 from .notification_actors import failure_summary
 from .outage import retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
@@ -40,7 +40,8 @@ def fire_timer(timer_id: int) -> None:
         except WorkflowFailed as exc:
             # The diagram fails on this path (a script error): retrying cannot help, a supervisor must see it.
             with runtime.uow() as uow:
-                if fail_timer(uow, timer_id, f"the workflow failed when the timer fired: {exc.message}") is not None:
+                if fail_timer(uow, timer_id, "the workflow failed when the timer fired: "
+                              + redact(exc.message)) is not None:
                     uow.commit()
 
 

@@ -115,9 +115,43 @@ def _deadline(uow, cmd: StartCase, received_at: datetime):
         return None
 
 
+def _text_problems(table, values: dict, prefix: str = "") -> dict[str, list[str]]:
+    """What is wrong with text values for a table's columns: not text, too long, or holding NUL.
+
+    Checked before anything is written, the same on SQLite (which would store any length) and
+    PostgreSQL (which would refuse the statement, with the values in its error).
+    """
+    problems = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        column = table.c[key]
+        limit = getattr(column.type, "length", None)
+        if not isinstance(value, str):
+            problems[prefix + key] = ["must be text"]
+        elif "\x00" in value:
+            problems[prefix + key] = ["must not contain NUL characters"]
+        elif limit is not None and len(value) > limit:
+            problems[prefix + key] = [f"at most {limit} characters"]
+    return problems
+
+
+def _check_texts(cmd: StartCase) -> None:
+    problems = _text_problems(cases, {"case_type": cmd.case_type, "channel": cmd.channel, "category": cmd.category,
+                                      "district": cmd.district, "subject": cmd.subject})
+    if cmd.petitioner:
+        unknown = set(cmd.petitioner) - set(_PETITIONER_FIELDS)
+        if unknown:
+            raise InvalidInput("unknown petitioner fields", details={"fields": {k: ["unknown field"] for k in unknown}})
+        problems.update(_text_problems(petitioners, cmd.petitioner, "petitioner."))
+    if problems:
+        raise InvalidInput("the case has fields that cannot be stored", details={"fields": problems})
+
+
 def start_case(cmd: StartCase, uow) -> CaseStarted:
     """Open a case and run its workflow to the first wait; raises NotFound if no process is deployed."""
     runner.check_data(cmd.data)
+    _check_texts(cmd)
     conn = uow.conn
     process_key = cmd.process_key or cmd.case_type
     definition_id = uow.specs.latest_id(conn, process_key)
@@ -130,9 +164,6 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     deadline = _deadline(uow, cmd, received_at)
     petitioner_id = cmd.petitioner_id
     if cmd.petitioner:
-        unknown = set(cmd.petitioner) - set(_PETITIONER_FIELDS)
-        if unknown:
-            raise InvalidInput("unknown petitioner fields", details={"fields": {k: ["unknown field"] for k in unknown}})
         petitioner_id = conn.execute(_insert_petitioner, {**cmd.petitioner, "created_at": now}).scalar_one()
     case_id, case_no = conn.execute(_insert_case(uow.dialect), {
         "prefix": case_number_prefix(cmd.case_type, received_at), "case_type": cmd.case_type,

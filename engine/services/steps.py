@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select
 from .. import actions, runner, state
 from ..errors import NotFound
 from ..history import event
-from ..instances import InstanceRef, StepResult, persist_step
+from ..instances import InstanceRef, StepResult, persist_step, sync_timers
 from ..schema import cases, workflow_instances
 
 
@@ -45,8 +45,13 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     context = actions.StepContext(uow, row.case_id, row.agency_id, None, events, row.due_at)
     with actions.step(context):
         runner.run_steps(workflow, uow.clock)
-    if runner.task_states(workflow) == before:  # nothing was due: write nothing, record nothing
-        return StepResult(row.id, row.status, row.version)
     ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id,
                       row.next_timer_at, due_at=context.due_at)
+    if runner.task_states(workflow) == before:  # nothing was due: write nothing, record nothing
+        if cmd.reason == "timer":
+            # The timer row that brought this here is done, yet the workflow still waits: it
+            # was recorded for another instant than the workflow's own. Record it again as
+            # the workflow has it, so it fires then rather than never.
+            sync_timers(uow.conn, ref, runner.inspect(workflow).timers, uow.clock.now())
+        return StepResult(row.id, row.status, row.version)
     return persist_step(uow, ref, workflow, events, ready_before=ready_before)
