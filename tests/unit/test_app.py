@@ -209,7 +209,8 @@ def test_home_page_shows_open_cases_and_the_inbox_by_role(app):
     response = app.test_client().get("/")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/html"
-    assert "Reply with approval" in page and "dispatcher" in page and "v1" in page
+    assert "Reply with approval" in page and "v1" in page
+    assert "分案人員" in page and "dispatcher" in page  # the role as staff call it, and its code
 
 
 def test_a_page_on_a_database_never_migrated_is_a_503_saying_what_to_run_not_a_500(make_app, app_settings):
