@@ -62,9 +62,9 @@ _close_case = (
     update(cases).where(cases.c.id == bindparam("b_id"))
     .values(status="closed", closed_at=bindparam("b_now"), updated_at=bindparam("b_now"))
 )
-_pending_timers = select(timers.c.id, timers.c.task_id, timers.c.due_at).where(
+_open_timers = select(timers.c.id, timers.c.task_id, timers.c.due_at, timers.c.status).where(
     timers.c.instance_id == bindparam("b_instance"), timers.c.kind == "bpmn_timer",
-    timers.c.status == "pending")
+    timers.c.status.in_(("pending", "failed")))
 _cancel_timers = (update(timers).where(timers.c.id.in_(bindparam("b_ids", expanding=True)))
                   .values(status="cancelled"))
 _insert_timers = insert(timers)
@@ -128,16 +128,20 @@ def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
 
 
 def sync_timers(conn, ref: InstanceRef, waiting: list, now) -> None:
-    """Make the pending bpmn_timer rows of the instance match the timers the workflow waits on."""
+    """Make the pending bpmn_timer rows of the instance match the timers the workflow waits on.
+
+    A timer that failed keeps its row (its incident is how it is retried) and is not armed
+    again beside it; pending rows the workflow no longer waits on are cancelled.
+    """
     if not waiting and ref.next_timer_at is None:
         return
-    pending = {} if ref.is_new else {
-        (r.task_id, r.due_at): r.id for r in conn.execute(_pending_timers, {"b_instance": ref.id})}
+    rows = [] if ref.is_new else conn.execute(_open_timers, {"b_instance": ref.id}).all()
+    known = {(r.task_id, r.due_at) for r in rows}
     wanted = {(t.task_id, t.due_at): t for t in waiting}
-    stale = [timer_id for key, timer_id in pending.items() if key not in wanted]
+    stale = [r.id for r in rows if r.status == "pending" and (r.task_id, r.due_at) not in wanted]
     if stale:
         conn.execute(_cancel_timers, {"b_ids": stale})
-    fresh = [t for key, t in wanted.items() if key not in pending]
+    fresh = [t for key, t in wanted.items() if key not in known]
     if fresh:
         conn.execute(_insert_timers, [{
             "kind": "bpmn_timer", "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id,

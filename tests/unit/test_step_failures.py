@@ -147,3 +147,26 @@ def test_an_engine_action_that_loses_the_database_is_an_outage_not_a_workflow_fa
 ])
 def test_error_texts_mask_addresses_phone_and_id_numbers(raw, masked):
     assert redact(raw) == masked
+
+
+def test_a_failed_timer_is_not_scheduled_again_by_a_later_step_of_its_case(runtime, clock):
+    """Its incident is how it is retried: a step elsewhere in the case must not re-arm it behind it."""
+    from engine.services.incidents import fail_timer
+    from engine.services.work import CompleteWorkItem, complete_work_item
+    from engine.schema import work_items
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("parallel_timer.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="parallel_timer",
+                                       data={"reply_due": (clock.now() + timedelta(days=3)).isoformat()}), uow)
+        uow.commit()
+    with runtime.uow() as uow:
+        timer_id = uow.conn.execute(select(timers.c.id)).scalar_one()
+        assert fail_timer(uow, timer_id, "the workflow failed when the timer fired: boom") is not None
+        task_a = uow.conn.execute(select(work_items.c.id).where(work_items.c.task_spec == "a")).scalar_one()
+        uow.commit()
+    with runtime.uow() as uow:
+        complete_work_item(CompleteWorkItem(task_a, {}, SYSTEM), uow)
+        uow.commit()
+    with runtime.db.connect() as conn:
+        rows = conn.execute(select(timers.c.status).where(timers.c.case_id == started.case_id)).scalars().all()
+    assert rows == ["failed"]
