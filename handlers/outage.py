@@ -1,19 +1,22 @@
-"""A database outage under a worker or a sweep: retry quietly, one line in the log per attempt.
+"""An outage under a worker or a sweep: retry quietly, one line in the log per attempt.
 
 Dramatiq logs every failed attempt of a message with its traceback; while the database is
 away (a restart, a failover) every queued timer and notification would print one per retry,
 and every sweep of the scheduler and the relay one per tick. The outage is expected and
 retried: raising dramatiq.Retry keeps an actor's retry, its count and its backoff; a sweep's
-FailureStreak logs one line per failure and one when it works again. Any other error keeps
-its traceback (once per streak for a sweep).
+FailureStreak logs one line per failure and one when it works again. A Redis broker that
+cannot be reached is an outage too, named in the line by its address (password masked).
+Any other error keeps its traceback (once per streak for a sweep).
 """
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
 from typing import Callable
+from urllib.parse import urlsplit
 
 import dramatiq
+import redis
 
 from engine.db import is_outage, is_schema_behind
 
@@ -43,23 +46,64 @@ def retry_quietly_while_the_database_is_down(what: str, on_fault: Callable[[Exce
         raise dramatiq.Retry(reason) from None
 
 
-class FailureStreak:
-    """The failures in a row of a sweep loop, logged so an outage of minutes stays readable."""
+def _redis_error(exc: BaseException) -> BaseException:
+    """The Redis error itself, also when Dramatiq wrapped it (ConnectionClosed carries it as its message)."""
+    inner = getattr(exc, "message", None) if isinstance(exc, dramatiq.errors.BrokerConnectionError) else None
+    return inner if isinstance(inner, BaseException) else exc
 
-    def __init__(self, logger: logging.Logger, what: str):
-        self.logger, self.what, self.count = logger, what, 0
+
+def is_broker_outage(exc: BaseException) -> bool:
+    """True when exc means the Redis broker cannot be reached right now (refused, timed out, lost).
+
+    A refused password is a fault to fix, not an outage to wait out.
+    """
+    exc = _redis_error(exc)
+    return (isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+            and not isinstance(exc, (redis.exceptions.AuthenticationError, redis.exceptions.AuthorizationError)))
+
+
+def broker_address(url: str | None) -> str:
+    """The broker's URL fit for a log line: its password masked, its query left out."""
+    if not url:
+        return "(no address)"
+    parts = urlsplit(url)
+    user, at, host = parts.netloc.rpartition("@")
+    if at and parts.password is not None:
+        user = f"{parts.username or ''}:***"
+    return f"{parts.scheme}://{user}{at}{host}{parts.path}"
+
+
+def outage_reason(exc: BaseException, broker_url: str | None = None) -> str | None:
+    """What is unavailable, when exc is an outage (database or broker); None for any other error."""
+    if is_outage(exc):
+        return f"the database is unavailable ({summary(exc)})"
+    if is_broker_outage(exc):
+        return (f"the message broker at {broker_address(broker_url)} is unavailable "
+                f"({type(_redis_error(exc)).__name__})")
+    return None
+
+
+class FailureStreak:
+    """The failures in a row of a sweep loop, logged so an outage of minutes stays readable.
+
+    `broker_url` names the Redis broker in the line when it is the one that cannot be reached.
+    Not thread-safe: one loop, or a caller's lock.
+    """
+
+    def __init__(self, logger: logging.Logger, what: str, broker_url: str | None = None):
+        self.logger, self.what, self.broker_url, self.count = logger, what, broker_url, 0
 
     def failed(self, exc: BaseException, retry_in: float) -> None:
-        """Log a failed sweep: a fault's traceback the first time, otherwise one line."""
+        """Log a failed attempt: a fault's traceback the first time, otherwise one line."""
         self.count += 1
-        if self.count == 1 and not is_outage(exc):
+        reason = outage_reason(exc, self.broker_url)
+        if self.count == 1 and reason is None:
             self.logger.exception("%s failed; retrying in %.1f s", self.what, retry_in)
         elif self.count == 1:
-            self.logger.warning("%s failed, the database is unavailable (%s); retrying in %.1f s",
-                                self.what, summary(exc), retry_in)
+            self.logger.warning("%s failed, %s; retrying in %.1f s", self.what, reason, retry_in)
         else:
-            self.logger.warning("%s failed again (%d in a row: %s); retrying in %.1f s",
-                                self.what, self.count, summary(exc), retry_in)
+            self.logger.warning("%s failed again (%d in a row), %s; retrying in %.1f s",
+                                self.what, self.count, reason or summary(exc), retry_in)
 
     def succeeded(self) -> None:
         if self.count:

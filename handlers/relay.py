@@ -31,8 +31,8 @@ def sweep(runtime, send, *, older_than: timedelta = RELAY_AFTER, lease: timedelt
           limit: int = 100) -> int:
     """Claim one batch of unsent outbox rows and send each id; returns how many were sent.
 
-    The ids are sent after the claim commits: a crash in between leaves the lease to expire
-    and a later sweep to claim the rows again.
+    The ids are sent after the claim commits: a crash in between, or a send that fails (Redis
+    unavailable), leaves the lease to expire and a later sweep to claim the rows again.
     """
     with runtime.uow() as uow:
         ids = claim_unsent(uow, older_than=older_than, limit=limit, lease=lease)
@@ -50,7 +50,7 @@ def run_forever(runtime, send, stop: threading.Event, interval: float = RELAY_IN
     `max_backlog` or above, rows older than the grace period are most likely still queued,
     not lost, so the relay waits for the workers rather than queue them a second time.
     """
-    failures = FailureStreak(log, "outbox relay sweep")
+    failures = FailureStreak(log, "outbox relay sweep", broker_url=runtime.settings.redis_url)
     while not stop.is_set():
         try:
             sent = 0 if backlog is not None and backlog() >= max_backlog else sweep(runtime, send)

@@ -4,8 +4,10 @@ Several schedulers may run against one database: the claim leases rows with FOR 
 SKIP LOCKED, so no two share a timer. A sweep claims one batch and sends the ids after the
 claim commits; the scheduler then sleeps until the next pending timer falls due (at most
 `interval`), so a timer is sent as it falls due rather than up to one interval late. A
-failed sweep (database or Redis unavailable) is logged and retried with a short backoff;
-the scheduler never dies of it, and timers claimed but not sent come back one lease later.
+failed sweep (database or Redis unavailable) is logged, one line per attempt naming what is
+unavailable and one when it works again, and retried with a short backoff; the scheduler
+never dies of it. Timers claimed but not sent are given back at once, still pending, and
+the next sweep claims them again (if the database is away too, their lease expires instead).
 
 When the workers fall behind (a backlog after an outage, a burst of deadlines), the scheduler
 stops claiming while more than `max_backlog` fire-timer messages wait in their queue, and
@@ -100,7 +102,7 @@ def run_forever(runtime, send, stop: threading.Event, interval: float = SWEEP_IN
     while it is at `max_backlog` or above.
     """
     owner = scheduler_name()
-    failures, holding = FailureStreak(log, "timer sweep"), False
+    failures, holding = FailureStreak(log, "timer sweep", broker_url=runtime.settings.redis_url), False
     while not stop.is_set():
         try:
             waiting = 0 if backlog is None else backlog()
