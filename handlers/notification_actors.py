@@ -20,7 +20,7 @@ from engine.services.notifications import (Delivery, DeliveryRejected, claim_del
 
 from .notify_email import EmailSettings, send_email
 from .notify_webhook import WebhookSettings, send_webhook
-from .outage import retry_quietly_while_the_database_is_down
+from .outage import is_broker_outage, outage_reason, retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -150,8 +150,21 @@ def give_up_notification(message_data: dict, retry_info: dict) -> None:
 
 
 def publish_deliveries(runtime) -> None:
-    """Send each outbox message committed through this runtime to deliver_notification."""
-    set_publisher(runtime.db, deliver_notification.send)
+    """Send each outbox message committed through this runtime to deliver_notification.
+
+    While Redis cannot be reached, one warning line says so and the message waits, committed
+    and pending, for the relay sweep; any other failure is left to the outbox to log in full.
+    """
+    def publish(outbox_id: int) -> None:
+        try:
+            deliver_notification.send(outbox_id)
+        except Exception as exc:
+            if not is_broker_outage(exc):
+                raise
+            log.warning("outbox message %s: %s; the relay will send it", outbox_id,
+                        outage_reason(exc, runtime.settings.redis_url))
+
+    set_publisher(runtime.db, publish)
 
 
 #: Every actor of this module, for binding to a broker created after import.

@@ -1,5 +1,6 @@
 """Notifications end to end: a real SMTP server and webhook gateway, a Dramatiq worker, the relay."""
 import json
+import logging
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 import engine.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.bootstrap import bootstrap
-from engine.outbox import queue_message
+from engine.outbox import queue_message, set_publisher
 from engine.schema import outbox
 from engine.schema_notifications import incidents
 from engine.services.incidents import retry_incident
@@ -269,3 +270,29 @@ def test_an_in_app_notice_that_cannot_be_written_ends_in_an_incident_naming_the_
 def test_error_texts_keep_the_domain_but_not_the_address(text, shown):
     from handlers.notify_email import redact
     assert redact(text) == shown
+
+
+def test_a_message_committed_while_redis_is_away_waits_for_the_relay_with_one_warning_line(settings, clock, caplog):
+    """The step that queued it succeeds; the log says the broker is away, with no traceback."""
+    from handlers import notification_actors as actors
+    from handlers.broker import PetiflowRedisBroker
+    nowhere = "redis://127.0.0.1:6390/0"  # nothing listens there: refused at once
+    rt = bootstrap(settings.but(redis_url=nowhere), clock=clock)
+    if not settings.is_sqlite:
+        _truncate_all(rt.db)
+    broker = PetiflowRedisBroker(nowhere)
+    actors.bind_to(broker)
+    actors.publish_deliveries(rt)
+    try:
+        with caplog.at_level(logging.WARNING), rt.uow() as uow:
+            outbox_id = queue_message(uow, "email", {"to": "citizen@example.tw", "subject": "s", "body": "b"}, "k:1")
+            uow.commit()
+    finally:
+        set_publisher(rt.db, None)
+        rt.close()
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in lines] == [
+        f"outbox message {outbox_id}: the message broker at {nowhere} is unavailable (ConnectionError); "
+        "the relay will send it"]
+    assert lines[0].exc_info is None
+    assert [row.status for row in table(rt)] == ["pending"]
