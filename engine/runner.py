@@ -1,7 +1,7 @@
 """The only module that drives SpiffWorkflow instances: start, complete, step, inspect."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from uuid import UUID
@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from . import spiff_clock
 from .errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
-from .scripting.datacheck import find_unstorable
+from .scripting.datacheck import Allowance, find_unstorable
 from .specs import ParsedDefinition
 
 
@@ -94,6 +94,12 @@ def _database_error(exc: BaseException) -> DBAPIError | None:
     return None
 
 
+def _step_limit(workflow: BpmnWorkflow):
+    """The time limit of all the step's scripts together (the restricted engine's), if any."""
+    step = getattr(workflow.script_engine, "step", None)
+    return step() if step is not None else nullcontext()
+
+
 def run_steps(workflow: BpmnWorkflow, clock=None) -> None:
     """Fire due timers and run every automatic task until the workflow waits.
 
@@ -101,7 +107,7 @@ def run_steps(workflow: BpmnWorkflow, clock=None) -> None:
     refreshed first (see reference/spiffworkflow-3.2-notes.md, risk 4). Timers are computed
     and checked on `clock` (the system time when None).
     """
-    with _step_failures(), spiff_clock.using(clock):
+    with _step_failures(), spiff_clock.using(clock), _step_limit(workflow):
         workflow.refresh_timers()
         workflow.do_engine_steps()
 
@@ -138,9 +144,9 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict, clock=None) -> No
     if task.state != TaskState.READY or not task.task_spec.manual:
         raise Conflict(f"task {task.task_spec.bpmn_name or task.task_spec.name} is not waiting for input")
     task.set_data(**data)
-    with _step_failures(), spiff_clock.using(clock):
+    with _step_failures(), spiff_clock.using(clock), _step_limit(workflow):
         task.run()
-    run_steps(workflow, clock)
+        run_steps(workflow, clock)
 
 
 @dataclass(frozen=True)
@@ -231,8 +237,9 @@ def check_data(data: dict) -> dict:
     # Nested values too: stored as they are, a dict with a 'typename' key (say) would make the
     # case impossible to restore, or be blamed on the next script that runs.
     problems = {}
+    allowance = Allowance()  # all of it together
     for key, value in data.items():
-        problem = find_unstorable(value)
+        problem = find_unstorable(value, allowance=allowance)
         if problem is not None:
             path, what = problem
             problems[key] = [f"{what} at {key}{path}" if path else what]

@@ -22,6 +22,7 @@ BLOCKED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
     "format", "format_map", "mro", "func_globals", "func_code", "func_closure", "func_defaults",
     "im_func", "im_self", "im_class", "gi_frame", "gi_code", "cr_frame", "ag_frame", "f_back",
     "f_builtins", "f_globals", "f_locals", "tb_frame", "tb_next", "co_code",
+    "utcnow", "utcfromtimestamp",  # the system's time, not the step's clock (and naive)
 }
 _VALUE_TYPES = frozenset({str, bytes, bool, int, float, complex, list, tuple, dict, set, frozenset,
                           range, datetime, date, timedelta, timezone})
@@ -37,7 +38,8 @@ LOCAL_TZ = ZoneInfo("Asia/Taipei")
 
 #: "Now" in a script is the clock of the step being run (drills, tests), like the timers.
 _CLOCKED = {
-    datetime: {"now": ClockedDatetime.now},
+    datetime: {"now": ClockedDatetime.now,
+               "today": lambda: ClockedDatetime.now(LOCAL_TZ).replace(tzinfo=None)},
     date: {"today": lambda: ClockedDatetime.now(LOCAL_TZ).date()},
 }
 _MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
@@ -177,6 +179,8 @@ def make_getattr(read_only: bool):
         if type(name) is not str or name.startswith("_") or name in BLOCKED_ATTRIBUTES:
             raise AttributeError(f"attribute {name!r} is not available in scripts")
         kind = type(obj)
+        if name in _CLOCKED.get(kind, ()):  # datetime.min.now(): a class method reached through a value
+            return _CLOCKED[kind][name]
         if kind in _VALUE_TYPES:
             if read_only and name in _MUTATORS and kind in (list, dict, set):
                 raise AttributeError(f"expressions may not change data: {kind.__name__}.{name}() "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from time import monotonic
 
 from .errors import Interrupt, ScriptError, ScriptLimitExceeded, ScriptTimeLimit
@@ -29,11 +30,17 @@ class Budget:
     """The limits of one evaluate/execute call and what it has used so far."""
 
     __slots__ = ("time_limit", "deadline", "ticks", "max_ticks", "allocated", "memory_limit",
-                 "rss_base", "next_memory_check", "next_memory_charge", "tripped")
+                 "rss_base", "next_memory_check", "next_memory_charge", "tripped", "step_limit")
 
     def __init__(self, time_limit: float | None, max_ticks: int, memory_limit: int | None):
         self.time_limit = time_limit
         self.deadline = None if time_limit is None else monotonic() + time_limit
+        self.step_limit = None  # the step's limit, when the step's deadline comes first
+        step = _state.step
+        if step is not None and (self.deadline is None or step[0] < self.deadline):
+            self.deadline, self.step_limit = step
+            if monotonic() > self.deadline:
+                raise self.time_error()
         self.ticks = 0
         self.max_ticks = max_ticks
         self.allocated = 0
@@ -46,6 +53,12 @@ class Budget:
     def trip(self, error: ScriptLimitExceeded):
         self.tripped = error
         raise Interrupt(error)
+
+    def time_error(self) -> ScriptTimeLimit:
+        if self.step_limit is not None:
+            return ScriptTimeLimit(f"the step ran its scripts and expressions for longer than its time limit "
+                                   f"of {self.step_limit:g} s in all")
+        return ScriptTimeLimit(f"script ran longer than its time limit of {self.time_limit:g} s")
 
     def check_memory(self, now: float) -> None:
         """Compare resident memory with what it was at the first look of this call."""
@@ -63,6 +76,20 @@ class Budget:
 
 class _ThreadState(threading.local):
     budget: Budget | None = None
+    step: tuple[float, float] | None = None  # (deadline, limit) of the step being run
+
+
+@contextmanager
+def step_time_limit(seconds: float | None):
+    """Bound the scripts and expressions of one workflow step together (a diagram loop of
+    scripts runs many of them in one step, each under its own limit)."""
+    previous = _state.step
+    if seconds is not None and previous is None:
+        _state.step = (monotonic() + seconds, seconds)
+    try:
+        yield
+    finally:
+        _state.step = previous
 
 
 _state = _ThreadState()
@@ -149,6 +176,6 @@ def loop_tick() -> None:
             f"script went over its limit of {budget.max_ticks:,} loop iterations and function calls"))
     now = monotonic()
     if budget.deadline is not None and now > budget.deadline:
-        budget.trip(ScriptTimeLimit(f"script ran longer than its time limit of {budget.time_limit:g} s"))
+        budget.trip(budget.time_error())
     if budget.memory_limit is not None and now >= budget.next_memory_check:
         budget.check_memory(now)

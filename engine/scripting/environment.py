@@ -15,7 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import budget as limits
 from .script_builtins import script_globals
-from .datacheck import find_unstorable
+from .datacheck import Allowance, find_unstorable
 from .errors import Interrupt, ScriptError, ScriptLimitExceeded
 from .policy import ScriptPolicy
 
@@ -24,6 +24,11 @@ COMPILE_CACHE_SIZE = 2048
 DEFAULT_MAX_TICKS = 1_000_000
 DEFAULT_MEMORY_LIMIT = 512 * 2**20
 MAX_MESSAGE_LENGTH = 1000
+MAX_PROBLEMS_LISTED = 5
+#: A step's scripts and expressions together may run this many times one script's limit.
+STEP_TIME_FACTOR = 10
+#: Instances a multi-instance task's loop cardinality may ask for.
+MAX_INSTANCES = 1_000
 
 _compile_lock = threading.Lock()
 _PLAIN_RESULTS = frozenset({bool, int, float, str, type(None)})
@@ -88,6 +93,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         super().__init__(script_globals(read_only=False))
         self._expression_globals = script_globals(read_only=True)
         self.time_limit = time_limit
+        self.step_time_limit = None if time_limit is None else time_limit * STEP_TIME_FACTOR
         self.max_ticks = max_ticks
         self.memory_limit = memory_limit
         self.extra_storable_types = frozenset(extra_storable_types)
@@ -125,9 +131,10 @@ class RestrictedEnvironment(TaskDataEnvironment):
             self._remove_globals_and_functions_from_context(context, external_context)
             problems = self._remove_unstorable(context)
         if problems and not failed:
-            raise ScriptError("; ".join(
-                f"script left '{key}{path}' = {what} in task data, which cannot be stored"
-                for key, path, what in problems) + " (removed from the task data)")
+            listed = "; ".join(f"script left '{key}{path}' = {what} in task data, which cannot be stored"
+                               for key, path, what in problems[:MAX_PROBLEMS_LISTED])
+            more = len(problems) - MAX_PROBLEMS_LISTED
+            raise ScriptError(listed + (f"; and {more} more" if more > 0 else "") + " (removed from the task data)")
         return True
 
     def call_service(self, context, **kwargs):
@@ -156,6 +163,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
     def _remove_unstorable(self, context: dict) -> list[tuple[str, str, str]]:
         problems = []
+        allowance = Allowance()  # all of the task's data together
         for key in list(context):
             if not isinstance(key, str):
                 problem = ("", f"value under a key of type {type(key).__name__}")
@@ -163,7 +171,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
                 del context[key]
                 continue
             else:
-                problem = find_unstorable(context[key], extra_types=self.extra_storable_types)
+                problem = find_unstorable(context[key], extra_types=self.extra_storable_types,
+                                          allowance=allowance)
             if problem is not None:
                 del context[key]
                 path, what = problem
@@ -178,11 +187,20 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task, expression, external_context=None):
         try:
-            return super().evaluate(task, expression, external_context)
+            result = super().evaluate(task, expression, external_context)
+            if expression == getattr(getattr(task, "task_spec", None), "cardinality", None) and type(result) is int \
+                    and result > MAX_INSTANCES:
+                raise ScriptError(f"loop cardinality {result:,} is more than the {MAX_INSTANCES:,} instances "
+                                  "a multi-instance task may have")
+            return result
         except ScriptError as err:
             if err.task is None:
                 err.task, err.task_spec = task, task.task_spec
             raise
+
+    def step(self):
+        """Bound the scripts and expressions of the workflow step run inside this block, together."""
+        return limits.step_time_limit(self.environment.step_time_limit)
 
     def execute(self, task, script, external_context=None):
         try:

@@ -20,6 +20,14 @@ import ast
 
 from RestrictedPython.transformer import IOPERATOR_TO_STR, RestrictingNodeTransformer, copy_locations
 
+#: try statements with a finally clause nested in one another, at most: CPython compiles each
+#: finally body twice, so every level doubles the code of those within it (a 1 KB script of
+#: twenty levels takes seconds and gigabytes to compile).
+MAX_FINALLY_NESTING = 4
+
+#: The name a bare ``except:`` catches: reserved (a ``_`` name no task data can shadow).
+EXCEPT_ALL = "_except_all_"
+
 BINOP_GUARDS = {
     ast.Pow: "_pow_",
     ast.Mult: "_mul_",
@@ -57,9 +65,22 @@ class ScriptPolicy(RestrictingNodeTransformer):
     def visit_ExceptHandler(self, node: ast.ExceptHandler):
         node = super().visit_ExceptHandler(node)
         if node.type is None:
-            node.type = _name("Exception")
+            node.type = _name(EXCEPT_ALL)
             copy_locations(node.type, node)
         return node
+
+    def visit_Try(self, node: ast.Try):
+        depth = getattr(self, "_finally_depth", 0)
+        if not node.finalbody:
+            return super().visit_Try(node)
+        if depth >= MAX_FINALLY_NESTING:
+            self.error(node, f"try statements with finally may be nested at most {MAX_FINALLY_NESTING} deep")
+            return node
+        self._finally_depth = depth + 1
+        try:
+            return super().visit_Try(node)
+        finally:
+            self._finally_depth = depth
 
     def visit_AnnAssign(self, node: ast.AnnAssign):
         # `x: int = 1` is just `x = 1` here; the annotation is dropped, never evaluated.

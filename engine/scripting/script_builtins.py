@@ -142,6 +142,7 @@ def script_globals(read_only: bool) -> dict:
         "_apply_": guarded_apply,
         "_print_": DiscardingPrinter,
         "_loop_tick_": loop_tick,
+        "_except_all_": Exception,  # what a bare `except:` catches (policy.EXCEPT_ALL)
         "_pow_": guarded_pow,
         "_mul_": guarded_mul,
         "_lshift_": guarded_lshift,

@@ -80,6 +80,32 @@ def gateway_process(script: str, condition: str, process_id: str = "proc") -> st
         "\n</bpmn:process>\n</bpmn:definitions>\n"
 
 
+def loop_process(script: str, again: str, process_id: str = "proc") -> str:
+    """start -> script -> gateway: while `again` holds, back to the script; else the end."""
+    body = [
+        '<bpmn:startEvent id="start"/>',
+        '<bpmn:exclusiveGateway id="enter"/>',
+        script_task("work", script),
+        '<bpmn:exclusiveGateway id="more" default="done"/>',
+        '<bpmn:endEvent id="end"/>',
+        _flow("f0", "start", "enter"),
+        _flow("f1", "enter", "work"),
+        _flow("f2", "work", "more"),
+        _flow("again", "more", "enter", again),
+        _flow("done", "more", "end"),
+    ]
+    return _HEADER + f'<bpmn:process id="{process_id}" isExecutable="true">\n' + "\n".join(body) + \
+        "\n</bpmn:process>\n</bpmn:definitions>\n"
+
+
+def multi_instance_process(cardinality: str, process_id: str = "proc") -> str:
+    """start -> a parallel multi-instance script task run `cardinality` times -> end."""
+    task = (f'<bpmn:scriptTask id="each" name="each"><bpmn:multiInstanceLoopCharacteristics>'
+            f'<bpmn:loopCardinality>{escape(cardinality)}</bpmn:loopCardinality>'
+            '</bpmn:multiInstanceLoopCharacteristics><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>')
+    return linear_process(task, process_id=process_id)
+
+
 ROUTING_DMN = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="routing" name="Routing"
              namespace="http://camunda.org/schema/1.0/dmn">

@@ -153,6 +153,20 @@ CORPUS = [
     # what a script leaves behind must be storable
     pytest.param("g = (x for x in items)", Refused, id="generator-left-in-data"),
     pytest.param("d = {'typename': 'BpmnWorkflow'}", Refused, id="typename-key-left-in-data"),
+    # one small value stored many times over, or text the database cannot take
+    pytest.param("s = 'a' * 10**6\n" + " = ".join(f"v{i}" for i in range(1100)) + " = s\ns = None", Refused,
+                 id="one-value-under-a-thousand-names"),
+    pytest.param("a = [0, ''] * 500\nb = [a] * 1990\na = None\n" + " = ".join(f"v{i}" for i in range(200))
+                 + " = b\nb = None", Refused, id="shared-structure-makes-the-data-check-slow"),
+    pytest.param("x = chr(0xd800)", Refused, id="lone-surrogate-left-in-data"),
+    pytest.param("d = {chr(0xdfff): 1}", Refused, id="lone-surrogate-key-left-in-data"),
+    # compiling itself as the bomb: every nested finally doubles the code
+    pytest.param("x = 1\n" + "".join(" " * i + "try:\n" + " " * (i + 1) + "x = 1\n" + " " * i + "finally:\n"
+                                     for i in range(20)) + " " * 20 + "x = 2", Refused,
+                 id="nested-finally-compile-bomb"),
+    # task data cannot turn a bare except into something that catches nothing
+    pytest.param("Exception = 'x'\nwhile True:\n    try:\n        y = 1 / 0\n    except:\n        pass", Slow,
+                 id="bare-except-with-exception-shadowed"),
 ]
 
 
@@ -244,5 +258,45 @@ def test_endless_loop_in_a_script_task_stops_at_the_time_limit():
     spec = load_spec(linear_process(script_task("spin", "x = 'a' * 10**5\nwhile True:\n    n = x.count('b')")))
     started = time.monotonic()
     with pytest.raises(ScriptTimeLimit, match="time limit"):
+        start_workflow(spec, engine)
+    assert time.monotonic() - started < HANG_GUARD
+
+
+def test_the_clock_of_the_step_cannot_be_bypassed_through_a_value():
+    """datetime.min.now() reaches the class method through a value: it gives the step's time too."""
+    from datetime import datetime, timezone
+
+    from engine import spiff_clock
+    from engine.clock import FixedClock
+    env = make_script_engine(time_limit=0.5).environment
+    data = {}
+    with spiff_clock.using(FixedClock(datetime(2020, 1, 1, tzinfo=timezone.utc))):
+        env.execute("a = datetime.min.now().year\nb = date.max.today().year\nc = datetime.today().year", data)
+    assert (data["a"], data["b"], data["c"]) == (2020, 2020, 2020)
+    with pytest.raises(AttributeError):
+        env.execute("x = datetime.min.utcnow()", {})
+
+
+def test_a_diagram_loop_of_scripts_stops_at_the_steps_time_limit():
+    """Each script is under its own limit, but a loop of them in one step is bounded as a whole."""
+    from engine import runner
+    from engine.errors import WorkflowFailed
+    from engine.specs import ParsedDefinition
+    from tests.unit.scripting_fixtures import loop_process
+    engine = make_script_engine(time_limit=0.2)  # the step: 2 s of scripts in all
+    # Each round spins until its own limit is near (0.15 s), then the gateway sends it round again.
+    spec = load_spec(loop_process("n = n + 1\nk = 0\nwhile k < 20000:\n    k = k + 1", "n < 10**6"))
+    started = time.monotonic()
+    with pytest.raises(WorkflowFailed, match="the step ran its scripts"):
+        runner.start(ParsedDefinition(1, "proc", 1, spec, {}), {"n": 0}, engine)
+    assert 1.5 < time.monotonic() - started < HANG_GUARD
+
+
+def test_a_loop_cardinality_beyond_the_cap_is_refused():
+    from tests.unit.scripting_fixtures import multi_instance_process
+    engine = make_script_engine(time_limit=0.5)
+    spec = load_spec(multi_instance_process("10**6"))
+    started = time.monotonic()
+    with pytest.raises(WorkflowException, match="1,000 instances"):
         start_workflow(spec, engine)
     assert time.monotonic() - started < HANG_GUARD
