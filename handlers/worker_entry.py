@@ -1,7 +1,10 @@
 """Entry module for `dramatiq` worker processes: install the Redis broker, then the actors."""
+from engine.scripting.budget import use_deep_stacks
 from engine.settings import Settings
 
 from .broker import install_broker
+
+use_deep_stacks()  # before Dramatiq starts the threads that run steps
 
 install_broker(Settings.from_env())
 

@@ -74,6 +74,22 @@ class Budget:
                 f"script used more than {self.memory_limit // 2**20} MB of memory (its memory limit)"))
 
 
+#: Stack of each thread started after use_deep_stacks(): see there.
+DEEP_STACK_BYTES = 1 << 30
+
+
+def use_deep_stacks() -> None:
+    """Give threads started from now on a 1 GiB stack (address space, used only as touched).
+
+    CPython 3.11 hashes and compares nested tuples recursively in C without a depth check:
+    a script that nests a tuple some 300,000 levels deep (a loop well within its limits) and
+    puts it in a set overflows the default 8 MiB thread stack, and the whole process dies. The
+    deepest value a script can build within its memory limit hashes within 1 GiB. Processes
+    that run workflow steps (web, worker, embedded) call this before starting their threads.
+    """
+    threading.stack_size(DEEP_STACK_BYTES)
+
+
 class _ThreadState(threading.local):
     budget: Budget | None = None
     step: tuple[float, float] | None = None  # (deadline, limit) of the step being run
