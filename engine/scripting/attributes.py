@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from ..spiff_clock import ClockedDatetime
-from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, charge, check_items, refuse
+from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, TICK_ABOVE, charge, check_items, refuse, ticked
 from .guards import ALLOWED_CODECS, checked_source
 
 BLOCKED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
@@ -159,6 +159,13 @@ def _guard_strptime(method):
     return guarded
 
 
+def _guard_fromkeys(obj, method):
+    def guarded(iterable, value=None):
+        source = checked_source(iterable, "dict.fromkeys()")
+        return method(ticked(source) if len(source) > TICK_ABOVE else source, value)
+    return guarded
+
+
 _TEXT = (str, bytes)
 _METHOD_GUARDS = {
     "ljust": (_TEXT, _guard_width), "rjust": (_TEXT, _guard_width), "center": (_TEXT, _guard_width),
@@ -169,6 +176,7 @@ _METHOD_GUARDS = {
     "encode": ((str,), _guard_codec), "decode": ((bytes,), _guard_codec),
     "strftime": ((datetime, date), _guard_strftime),
     "strptime": ((datetime,), lambda obj, method: _guard_strptime(method)),
+    "fromkeys": ((dict,), _guard_fromkeys),
 }
 
 

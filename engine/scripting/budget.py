@@ -179,6 +179,19 @@ def charge(size: int) -> None:
             budget.check_memory(monotonic())
 
 
+#: Items above which set(), dict(), dict.fromkeys(), max() and min() take them one by one,
+#: ticking: inserting keys whose hashes collide, or comparing values that share huge parts,
+#: costs per item what one C call would do unchecked for all of them.
+TICK_ABOVE = 1_000
+
+
+def ticked(items):
+    """The items, with a tick before each: a C loop over them can run no longer than the limits."""
+    for item in items:
+        loop_tick()
+        yield item
+
+
 def loop_tick() -> None:
     """Called at the top of every loop body, function and lambda, and per item iterated."""
     budget = _state.budget

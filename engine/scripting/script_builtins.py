@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from .attributes import make_getattr
-from .budget import MAX_INT_TEXT, MAX_ITEMS, MAX_ROUND_DIGITS, charge, check_items, loop_tick, refuse
+from .budget import (MAX_INT_TEXT, MAX_ITEMS, MAX_ROUND_DIGITS, TICK_ABOVE, charge, check_items, loop_tick,
+                     refuse, ticked)
 from .guards import (
     DiscardingPrinter, checked_source, guarded_add, guarded_apply, guarded_format,
     guarded_getitem, guarded_getiter, guarded_inplacevar, guarded_lshift, guarded_mod, guarded_mul,
@@ -59,7 +60,22 @@ def safe_tuple(iterable=()):
 
 
 def safe_set(iterable=()):
-    return set(checked_source(iterable, "set()"))
+    source = checked_source(iterable, "set()")
+    return set(ticked(source) if len(source) > TICK_ABOVE else source)
+
+
+def safe_max(*args, **kwargs):
+    return max(*_ticked_args(args), **kwargs)
+
+
+def safe_min(*args, **kwargs):
+    return min(*_ticked_args(args), **kwargs)
+
+
+def _ticked_args(args: tuple) -> tuple:
+    if len(args) == 1 and hasattr(args[0], "__iter__"):
+        return (ticked(args[0]),)
+    return args
 
 
 def safe_sorted(iterable, /, *, key=None, reverse=False):
@@ -76,6 +92,8 @@ def safe_dict(*args, **kwargs):
         else:
             check_items(len(source), "dict()")
             charge(len(source))
+        if len(source) > TICK_ABOVE:
+            source = ticked(source.items() if isinstance(source, dict) else source)
         return dict(source, **kwargs)
     return dict(**kwargs)
 
@@ -120,7 +138,7 @@ def safe_isinstance(obj, classinfo):
 SCRIPT_BUILTINS = {
     "abs": abs, "all": all, "any": any, "bool": bool, "chr": chr, "divmod": divmod,
     "enumerate": safe_enumerate, "float": float, "int": safe_int, "isinstance": safe_isinstance, "len": len,
-    "max": max, "min": min, "ord": ord, "pow": safe_pow, "range": safe_range, "round": safe_round,
+    "max": safe_max, "min": safe_min, "ord": ord, "pow": safe_pow, "range": safe_range, "round": safe_round,
     "sorted": safe_sorted, "str": safe_str, "sum": safe_sum, "list": safe_list, "dict": safe_dict,
     "tuple": safe_tuple, "set": safe_set, "zip": safe_zip,
     "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone,

@@ -164,6 +164,14 @@ CORPUS = [
     pytest.param("x = 1\n" + "".join(" " * i + "try:\n" + " " * (i + 1) + "x = 1\n" + " " * i + "finally:\n"
                                      for i in range(20)) + " " * 20 + "x = 2", Refused,
                  id="nested-finally-compile-bomb"),
+    # one C call doing quadratic work: keys whose hashes collide, values sharing a huge part
+    pytest.param("k = [i * (2**61 - 1) for i in range(2 * 10**5)]\nn = len(set(k))", Slow,
+                 id="hash-collisions-into-a-set"),
+    pytest.param("k = [i * (2**61 - 1) for i in range(2 * 10**5)]\nn = len({}.fromkeys(k))", Slow,
+                 id="hash-collisions-into-dict-fromkeys"),
+    pytest.param("k = [(i * (2**61 - 1), 1) for i in range(2 * 10**5)]\nn = len(dict(k))", Slow,
+                 id="hash-collisions-into-dict"),
+    pytest.param("a = [0] * 10**6\nb = [a] * 10**6\nn = len(max(b))", Slow, id="max-over-shared-huge-lists"),
     # task data cannot turn a bare except into something that catches nothing
     pytest.param("Exception = 'x'\nwhile True:\n    try:\n        y = 1 / 0\n    except:\n        pass", Slow,
                  id="bare-except-with-exception-shadowed"),
