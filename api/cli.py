@@ -2,39 +2,98 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
-from engine.settings import Settings
+from engine.settings import Settings, masked_url
 
 
 def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _runtime(settings: Settings):
+def _runtime(settings: Settings, clock=None):
+    """A runtime whose database answered a first connection, or NotReady saying why not."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
     from engine.bootstrap import bootstrap
-    return bootstrap(settings)
+    from engine.errors import NotReady
+    where = f"the database at {masked_url(settings.database_url)}"
+    try:
+        runtime = bootstrap(settings, clock=clock)
+    except OSError as exc:  # the SQLite file's folder cannot be created
+        raise NotReady(f"cannot open {where}: {exc.strerror}: {exc.filename}") from exc
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise NotReady(f"cannot use {where}: {_first_line(exc)}") from exc
+    try:
+        with runtime.db.connect():
+            pass
+    except OperationalError as exc:
+        runtime.close()
+        raise NotReady(f"cannot reach {where}: {_connect_failure(exc)}") from exc
+    return runtime
 
 
-def _migrated_runtime(settings: Settings):
-    """A runtime on a database at the latest schema, or exit saying how to get there."""
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _connect_failure(exc) -> str:
+    """What the driver said, without its preamble: `database "x" does not exist`, `Connection refused`."""
+    reason = _first_line(exc.orig if exc.orig is not None else exc)
+    return reason.rpartition(" failed: ")[2].removeprefix("FATAL:").strip()
+
+
+def _schema_problem(runtime) -> str | None:
+    """Why the database is not at the latest schema (and what to run), or None when it is."""
     from engine import migrate
-    runtime = _runtime(settings)
-    if not migrate.is_current(runtime.db):
-        _fail(f"the database at {settings.database_url} is at schema "
-              f"{migrate.current_revision(runtime.db) or 'none'}, not {migrate.head_revision()}: "
-              "run `petiflow db upgrade` first")
+    current, head = migrate.current_revision(runtime.db), migrate.head_revision()
+    if current == head:
+        return None
+    where = f"the database at {masked_url(runtime.settings.database_url)}"
+    state = "is empty (no schema)" if current is None else f"is at schema {current}, not {head}"
+    return f"{where} {state}: run `petiflow db upgrade` first"
+
+
+def _migrated_runtime(settings: Settings, clock=None):
+    """A runtime on a database at the latest schema, or exit saying how to get there."""
+    runtime = _runtime(settings, clock=clock)
+    problem = _schema_problem(runtime)
+    if problem:
+        runtime.close()
+        _fail(problem)
     return runtime
 
 
 def _fail(message: str) -> None:
-    click.secho(message, fg="red", err=True)
+    click.secho(f"petiflow: {message}", fg="red", err=True)
     sys.exit(1)
 
 
-@click.group()
+def refused(exc: Exception, prefix: str = "refused") -> str:
+    """`<prefix>, nothing changed: <why>`, the why's own `; nothing was imported` left out."""
+    why = re.sub(r";\s*nothing was \w+$", "", str(exc))
+    return f"{prefix}, nothing changed: {why}"
+
+
+class _Petiflow(click.Group):
+    """The `petiflow` group: an error raised on purpose (bad settings, a database that cannot
+    be reached) ends the command with one line on stderr and exit code 1, not a traceback."""
+
+    def invoke(self, ctx):
+        from engine.errors import PetiflowError
+        try:
+            return super().invoke(ctx)
+        except PetiflowError as exc:
+            _fail(exc.message)
+
+
+@click.group(cls=_Petiflow)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """petiflow: route citizens' petitions through a city government."""
@@ -67,8 +126,9 @@ def db_check() -> None:
     """Fail if the database is behind the migrations or differs from the models."""
     from engine import migrate
     runtime = _runtime(_settings())
-    if not migrate.is_current(runtime.db):
-        _fail(f"database at {migrate.current_revision(runtime.db)}, code expects {migrate.head_revision()}")
+    problem = _schema_problem(runtime)
+    if problem:
+        _fail(problem)
     differences = migrate.schema_differences(runtime.db)
     if differences:
         _fail("models and migrations disagree:\n" + "\n".join(map(str, differences)))
@@ -78,8 +138,16 @@ def db_check() -> None:
 def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
     """Deploy every diagram of the workflows folder; returns what each process became."""
     from engine.definitions import read_bundle
+    from engine.errors import InvalidInput
     from engine.services.deployment import DeployBundle, deploy_bundle
-    sources = read_bundle(directory or runtime.settings.workflows_dir)
+    folder = Path(directory or runtime.settings.workflows_dir)
+    if not folder.is_dir():
+        named = "" if directory else " (PETIFLOW_WORKFLOWS_DIR)"
+        missing = "is not a folder" if folder.exists() else "does not exist"
+        raise InvalidInput(f"the workflows folder {folder}{named} {missing}; nothing deployed")
+    sources = read_bundle(folder)
+    if not sources:
+        raise InvalidInput(f"no BPMN or DMN files in {folder}; nothing deployed")
     with runtime.uow() as uow:
         result = deploy_bundle(DeployBundle(sources, deployed_by=deployed_by), uow)
         uow.commit()
@@ -87,18 +155,16 @@ def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
 
 
 @main.command()
-@click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False), default=None,
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
               help="Folder of BPMN/DMN files (default: the workflows folder).")
 def deploy(directory) -> None:
     """Deploy the diagrams: a new version of each process whose files changed."""
-    from pathlib import Path
-
     from engine.errors import InvalidDefinition
     runtime = _migrated_runtime(_settings())
     try:
-        result = deploy_workflows(runtime, Path(directory) if directory else None)
+        result = deploy_workflows(runtime, directory)
     except InvalidDefinition as exc:
-        _fail(f"deployment refused, nothing changed: {exc}")
+        _fail(refused(exc, "deployment refused"))
     for r in result:
         click.echo(f"{r.process_key}: version {r.version} ({'new' if r.created else 'unchanged'})")
 
@@ -115,36 +181,89 @@ def seed_demo() -> None:
     click.echo(report.summary())
 
 
+#: A TCP port number, for --port options.
+PORT = click.IntRange(1, 65535)
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Port (default 8080).")
+@click.option("--port", default=None, type=PORT, help="Port (default 8080).")
 def serve(host, port) -> None:
-    """Embedded mode: migrate, deploy, load demo data, and serve web + worker + scheduler."""
-    from api.embedded import Background
+    """Embedded mode: migrate, deploy, load demo data, and serve web + worker + scheduler.
+
+    Ctrl+C or SIGTERM stops it: no new requests, then the worker and the scheduler stop.
+    """
     from api.app import create_app
+    from api.embedded import Background
     from engine import migrate
     from engine.services.demo import SeedDemo, seed_demo as seed
     settings = _settings()
     settings = settings.but(host=host or settings.host, port=port or settings.port)
     runtime = _runtime(settings)
-    migrate.upgrade(runtime.db)
-    for r in deploy_workflows(runtime, deployed_by="startup"):
-        if r.created:
-            click.echo(f"deployed {r.process_key} version {r.version}")
-    if settings.load_demo_data:
-        with runtime.uow() as uow:
-            report = seed(SeedDemo(), uow)
-            uow.commit()
-        click.echo(report.summary())
-    background = Background(runtime)
-    background.start()
-    app = create_app(settings, runtime=runtime)
-    import waitress
-    click.secho(f"petiflow is running at http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", fg="green")
     try:
-        waitress.serve(app, host=settings.host, port=settings.port, _quiet=True, **WAITRESS_OPTIONS)
+        # Bound first: a port in use ends it before anything starts.
+        with _listening(create_app(settings, runtime=runtime), settings) as server, _sigterm_as_ctrl_c():
+            migrate.upgrade(runtime.db)
+            for r in deploy_workflows(runtime, deployed_by="startup"):
+                if r.created:
+                    click.echo(f"deployed {r.process_key} version {r.version}")
+            if settings.load_demo_data:
+                with runtime.uow() as uow:
+                    report = seed(SeedDemo(), uow)
+                    uow.commit()
+                click.echo(report.summary())
+            background = Background(runtime)
+            background.start()
+            try:
+                click.secho(f"petiflow is running at http://{settings.host}:{settings.port}/  (Ctrl+C to stop)",
+                            fg="green")
+                server.run()  # until Ctrl+C or SIGTERM; it takes no new request after
+            finally:
+                click.echo("petiflow is stopping: waiting for the worker and the scheduler")
+                background.stop()
     finally:
-        background.stop()
+        runtime.close()
+    click.echo("petiflow stopped")
+
+
+@contextmanager
+def _listening(app, settings: Settings):
+    """A waitress server bound to the settings' address (or exit saying why not); closed on leaving."""
+    import errno
+
+    from waitress import wasyncore
+    from waitress.server import create_server
+    from waitress.task import ThreadedTaskDispatcher
+    sockets, tasks = {}, ThreadedTaskDispatcher()
+    try:
+        server = create_server(app, map=sockets, _dispatcher=tasks, host=settings.host, port=settings.port,
+                               **WAITRESS_OPTIONS)
+    except OSError as exc:
+        wasyncore.close_all(sockets)
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"port {settings.port} on {settings.host} is in use (another petiflow?); "
+                  "set PETIFLOW_PORT or --port")
+        _fail(f"cannot listen on {settings.host} port {settings.port}: {exc.strerror or exc}")
+    tasks.set_thread_count(WAITRESS_OPTIONS["threads"])
+    try:
+        yield server
+    finally:
+        tasks.shutdown()
+        wasyncore.close_all(sockets)
+
+
+@contextmanager
+def _sigterm_as_ctrl_c():
+    """SIGTERM (systemd, container runtimes) raises KeyboardInterrupt, as Ctrl+C does."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 #: The embedded web server: browsers keep several idle connections open each, and waitress's
@@ -159,6 +278,7 @@ WAITRESS_OPTIONS = {"threads": 8, "connection_limit": 500, "channel_timeout": 60
 def web(bind: str, workers: int) -> None:
     """Scaled mode: serve the web app with gunicorn (no worker or scheduler in-process)."""
     from gunicorn.app.base import BaseApplication
+    settings = _settings()  # a bad setting stops here, not in each gunicorn worker
 
     class _App(BaseApplication):
         def load_config(self):
@@ -167,7 +287,7 @@ def web(bind: str, workers: int) -> None:
 
         def load(self):
             from api.app import create_app
-            return create_app(_settings())
+            return create_app(settings)
 
     _App().run()
 

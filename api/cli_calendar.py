@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -10,7 +10,25 @@ import click
 from engine.calendar import DEFAULT_CITY
 from engine.errors import InvalidInput
 
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+class _Date(click.ParamType):
+    """A calendar date written YYYY-MM-DD."""
+
+    name = "YYYY-MM-DD"
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return self.name
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+        except ValueError:
+            self.fail(f"{value} is not a date ({self.name})", param, ctx)
+
+
+_DATE = _Date()
 
 
 def _runtime():
@@ -36,7 +54,8 @@ def _in_one_unit_of_work(items, label: str, step):
             uow.commit()
         return results
     except InvalidInput as exc:
-        _fail(f"refused, nothing changed: {exc}")
+        from api.cli import refused
+        _fail(refused(exc))
     finally:
         runtime.close()
 
@@ -85,7 +104,7 @@ def import_dgpa(files, city: str) -> None:
 def close(day, reason: str, city: str) -> None:
     """Declare a closure day (typhoon): a day off for the city's deadlines from now on."""
     from engine.services.calendar_admin import AddClosureDay, add_closure_day
-    (done,) = _in_one_unit_of_work([day.date()], "recording the closure", lambda d, uow: add_closure_day(
+    (done,) = _in_one_unit_of_work([day], "recording the closure", lambda d, uow: add_closure_day(
         AddClosureDay(d, reason, city), uow))
     replaced = f" (replacing a {done.replaced} row)" if done.replaced else ""
     click.echo(f"{done.day} is a closure day for {done.city}: {done.reason}{replaced}; "
@@ -104,8 +123,8 @@ def show(start, end, city: str) -> None:
     try:
         with runtime.uow() as uow:
             today = calendar_for(uow, city).local_date(uow.clock.now())
-            first = start.date() if start else today
-            last = end.date() if end else first + timedelta(days=13)
+            first = start or today
+            last = end or first + timedelta(days=13)
             days = list_days(uow, first, last, city)
             known = calendar_for(uow, city).years
     except InvalidInput as exc:

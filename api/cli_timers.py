@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import sys
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,11 +22,6 @@ from zoneinfo import ZoneInfo
 import click
 
 from engine.settings import Settings
-
-
-def _fail(message: str) -> None:
-    click.secho(message, fg="red", err=True)
-    sys.exit(1)
 
 
 class _Moment(click.ParamType):
@@ -60,14 +56,20 @@ def _local(moment: datetime | None, settings: Settings) -> str:
 
 def _runtime(settings: Settings, clock=None):
     """A runtime on a database at the latest schema, or exit saying how to get there."""
-    from engine import migrate
-    from engine.bootstrap import bootstrap
-    runtime = bootstrap(settings, clock=clock)
-    if not migrate.is_current(runtime.db):
-        _fail(f"the database at {settings.database_url} is at schema "
-              f"{migrate.current_revision(runtime.db) or 'none'}, not {migrate.head_revision()}: "
-              "run `petiflow db upgrade` first")
-    return runtime
+    from api.cli import _migrated_runtime  # late: api.cli adds this group to `petiflow`
+    return _migrated_runtime(settings, clock=clock)
+
+
+def _width(text: str) -> int:
+    """Columns the text takes in a terminal: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _clip(text: str, columns: int) -> str:
+    """The text cut to at most this many terminal columns."""
+    while _width(text) > columns:
+        text = text[:-1]
+    return text
 
 
 @click.group("timers")
@@ -98,11 +100,11 @@ def list_timers(due_before, limit: int) -> None:
         return
     table = [("ID", "CASE", "DUE", "KIND", "NAME", "TRIES", "LEASED BY")]
     table += [(str(t.id), t.case_no + ("" if t.case_status == "open" else f" ({t.case_status})"),
-               _local(t.due_at, settings), t.kind, (t.name or "")[:40], str(t.attempts),
+               _local(t.due_at, settings), t.kind, _clip(t.name or "", 40), str(t.attempts),
                t.lease_owner or "") for t in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    widths = [max(_width(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip())
     shown = f", showing the first {len(rows)}" if total > len(rows) else ""
     click.echo(f"{total} pending timer{'s' if total != 1 else ''}{where}{shown}")
     for t in rows:

@@ -1,10 +1,15 @@
 """Settings read once from the environment into one immutable object."""
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InvalidInput
 
 #: The repository root: workflows/, migrations/ and var/ are found from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +29,75 @@ def _secret_key(var_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password, if it has one, shown as ***: for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not (sep and at) or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+#: Database URL schemes petiflow runs on (SQLAlchemy driver names); see engine/db.py.
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+_DATABASE_EXAMPLES = "sqlite:///path/to/petiflow.sqlite3 or postgresql://user:password@host:5432/database"
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        scheme = make_url(url).drivername
+    except (ArgumentError, ValueError):
+        raise InvalidInput(f"DATABASE_URL {masked_url(url)!r} is not a database URL: "
+                           f"use {_DATABASE_EXAMPLES}") from None
+    if scheme not in DATABASE_SCHEMES:
+        raise InvalidInput(f"DATABASE_URL {masked_url(url)!r} is a {scheme} URL; petiflow supports "
+                           f"sqlite and postgresql: use {_DATABASE_EXAMPLES}")
+    return url
+
+
+def _redis_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when the port is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in REDIS_SCHEMES:
+        raise InvalidInput(f"REDIS_URL {masked_url(url)!r} is not a Redis URL: use redis://host:6379/0 "
+                           "(or rediss://, unix://)")
+    return url
+
+
+def _port(name: str, value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise InvalidInput(f"{name} must be a port number from 1 to 65535, not {value!r}")
+    return port
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidInput(f"{name} must be a number of seconds above zero such as 2.0, not {value!r}")
+    return seconds
+
+
+def _timezone(name: str, value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"{name} must be a time zone name such as Asia/Taipei, not {value!r}") from None
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,19 +132,27 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
-        """Build settings from environment variables; defaults give embedded mode."""
+        """Build settings from environment variables; defaults give embedded mode.
+
+        Raises InvalidInput naming the variable when a value cannot be used.
+        """
         env = os.environ if environ is None else environ
         var_dir = Path(env.get("PETIFLOW_VAR_DIR", PROJECT_ROOT / "var"))
+        database_url = _database_url(env.get("DATABASE_URL") or _default_database_url(var_dir))
+        redis_url = _redis_url(env["REDIS_URL"]) if env.get("REDIS_URL") else None
+        timezone = _timezone("PETIFLOW_TIMEZONE", env.get("PETIFLOW_TIMEZONE", "Asia/Taipei"))
+        script_time_limit = _seconds("PETIFLOW_SCRIPT_TIME_LIMIT", env.get("PETIFLOW_SCRIPT_TIME_LIMIT", "2.0"))
+        port = _port("PETIFLOW_PORT", env.get("PETIFLOW_PORT", "8080"))
         return cls(
-            database_url=env.get("DATABASE_URL") or _default_database_url(var_dir),
-            redis_url=env.get("REDIS_URL") or None,
+            database_url=database_url,
+            redis_url=redis_url,
             secret_key=env.get("SECRET_KEY") or _secret_key(var_dir),
             workflows_dir=Path(env.get("PETIFLOW_WORKFLOWS_DIR", PROJECT_ROOT / "workflows")),
             var_dir=var_dir,
-            timezone=env.get("PETIFLOW_TIMEZONE", "Asia/Taipei"),
-            script_time_limit=float(env.get("PETIFLOW_SCRIPT_TIME_LIMIT", "2.0")),
+            timezone=timezone,
+            script_time_limit=script_time_limit,
             host=env.get("PETIFLOW_HOST", "127.0.0.1"),
-            port=int(env.get("PETIFLOW_PORT", "8080")),
+            port=port,
             load_demo_data=env.get("PETIFLOW_DEMO_DATA", "1") not in ("0", "false", "no"),
             sql_echo=env.get("PETIFLOW_SQL_ECHO", "0") in ("1", "true", "yes"),
         )

@@ -1,16 +1,22 @@
 """The `petiflow` command: migrate, deploy, seed, and serve in embedded mode like a user would."""
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import unicodedata
 import urllib.request
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from api.cli import main
+from tests.conftest import PG_URL, _require_pg
 
 
 @pytest.fixture
@@ -25,6 +31,12 @@ def env(tmp_path, monkeypatch):
 def run(*args):
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.output
+
+
+def fails(*args):
+    """Exit code and stderr of a command expected to fail: one line, no traceback."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stderr
 
 
 def test_deploy_before_migrating_says_what_to_run(env):
@@ -69,25 +81,46 @@ def _get(url):
         return response.status, json.loads(response.read())
 
 
+def _start_serve(env, port):
+    """`petiflow serve` in a process of its own, once it says it is running; and what it said."""
+    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    banner = ""
+    deadline = time.monotonic() + 60
+    while "running at" not in banner and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+            pytest.fail(f"serve exited early: {banner}")
+        banner += line
+    return proc, banner
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(15)
+    proc.stdout.close()
+
+
+def _wait_ready(port):
+    for _ in range(50):
+        try:
+            return _get(f"http://127.0.0.1:{port}/ready")
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"nothing answers on port {port}")
+
+
 @pytest.mark.slow
 def test_serve_starts_embedded_mode_with_demo_data_and_answers(env):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, banner = _start_serve(env, port)
     try:
-        banner = ""
-        deadline = time.monotonic() + 60
-        while "running at" not in banner and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line, f"serve exited early: {banner}"
-            banner += line
         assert f"http://127.0.0.1:{port}/" in banner and "demo data loaded" in banner
-        for _ in range(50):
-            try:
-                status, body = _get(f"http://127.0.0.1:{port}/ready")
-                break
-            except OSError:
-                time.sleep(0.1)
+        status, body = _wait_ready(port)
         assert (status, body["status"]) == (200, "ready")
         assert _get(f"http://127.0.0.1:{port}/openapi.json")[1]["info"]["title"] == "petiflow"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
@@ -103,5 +136,142 @@ def test_serve_starts_embedded_mode_with_demo_data_and_answers(env):
                 connection.close()
     finally:
         proc.terminate()
-        proc.wait(15)
-        proc.stdout.close()
+        _stop(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl+C"])
+def test_sigterm_stops_serve_in_order_like_ctrl_c(env, signum):
+    env = {**env, "PETIFLOW_DEMO_DATA": "0"}
+    port = _free_port()
+    proc, _ = _start_serve(env, port)
+    try:
+        assert _wait_ready(port)[0] == 200
+        proc.send_signal(signum)
+        output = proc.communicate(timeout=30)[0]
+    finally:
+        _stop(proc)
+    assert proc.returncode == 0, output
+    assert "petiflow is stopping: waiting for the worker and the scheduler" in output
+    assert "Worker has been shut down" in output and output.rstrip().endswith("petiflow stopped")
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_serve_on_a_port_in_use_says_so_and_starts_nothing(env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.stderr == (f"petiflow: port {port} on 127.0.0.1 is in use (another petiflow?); "
+                             "set PETIFLOW_PORT or --port\n")
+    assert "running at" not in result.output
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("petiflow-", "waitress-"))]
+
+
+def test_serve_refuses_a_port_out_of_range(env):
+    def serve(*args, **variables):  # a process: before the check, serve listened on some other port
+        return subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "serve", *args],
+                              env={**env, **variables}, capture_output=True, text=True, timeout=60)
+    refused = serve("--port", "99999")
+    assert refused.returncode == 2 and "99999 is not in the range 1<=x<=65535" in refused.stderr
+    refused = serve(PETIFLOW_PORT="99999")
+    assert (refused.returncode, refused.stderr) == (
+        1, "petiflow: PETIFLOW_PORT must be a port number from 1 to 65535, not '99999'\n")
+
+
+_EXAMPLES = "use sqlite:///path/to/petiflow.sqlite3 or postgresql://user:password@host:5432/database"
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("DATABASE_URL", "garbage", f"DATABASE_URL 'garbage' is not a database URL: {_EXAMPLES}"),
+    ("DATABASE_URL", "mysql://petiflow:secret@127.0.0.1/petiflow",
+     f"DATABASE_URL 'mysql://petiflow:***@127.0.0.1/petiflow' is a mysql URL; petiflow supports sqlite and "
+     f"postgresql: {_EXAMPLES}"),
+    ("DATABASE_URL", "postgresql://postgres:secret@127.0.0.1:5999/petiflow",
+     "cannot reach the database at postgresql://postgres:***@127.0.0.1:5999/petiflow: Connection refused"),
+    ("PETIFLOW_PORT", "abc", "PETIFLOW_PORT must be a port number from 1 to 65535, not 'abc'"),
+    ("PETIFLOW_SCRIPT_TIME_LIMIT", "abc",
+     "PETIFLOW_SCRIPT_TIME_LIMIT must be a number of seconds above zero such as 2.0, not 'abc'"),
+    ("PETIFLOW_TIMEZONE", "Mars/Olympus", "PETIFLOW_TIMEZONE must be a time zone name such as Asia/Taipei, "
+     "not 'Mars/Olympus'"),
+], ids=["not a URL", "MySQL", "refused", "port", "script time limit", "time zone"])
+@pytest.mark.parametrize("command", [("db", "check"), ("db", "upgrade"), ("deploy",), ("calendar", "show")],
+                         ids=" ".join)
+def test_a_setting_that_cannot_work_is_named_in_one_line(env, monkeypatch, command, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    assert fails(*command) == (1, f"petiflow: {message}\n")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("change, reason", [
+    ({"database": "petiflow_no_such_db"}, 'database "petiflow_no_such_db" does not exist'),
+    ({"username": "petiflow_no_such_user", "password": "secret", "database": "postgres"},
+     'role "petiflow_no_such_user" does not exist'),
+], ids=["no such database", "no such user"])
+def test_a_postgresql_server_that_refuses_says_why(env, monkeypatch, change, reason):
+    _require_pg(PG_URL)
+    url = make_url(PG_URL).set(**change)
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    code, stderr = fails("db", "check")
+    assert code == 1 and "secret" not in stderr
+    assert stderr == f"petiflow: cannot reach the database at {url.render_as_string()}: {reason}\n"
+
+
+@pytest.mark.parametrize("command", ["scheduler", "worker"])
+def test_a_redis_url_that_is_not_one_is_named(env, monkeypatch, command):
+    monkeypatch.setenv("REDIS_URL", "notaurl")
+    assert fails(command) == (1, "petiflow: REDIS_URL 'notaurl' is not a Redis URL: use redis://host:6379/0 "
+                                 "(or rediss://, unix://)\n")
+
+
+def test_check_on_an_empty_database_says_to_upgrade(env, tmp_path):
+    code, stderr = fails("db", "check")
+    assert (code, stderr) == (1, f"petiflow: the database at sqlite:///{tmp_path}/var/petiflow.sqlite3 is empty "
+                                 "(no schema): run `petiflow db upgrade` first\n")
+
+
+def test_deploy_refuses_a_folder_without_diagrams_or_that_does_not_exist(env, monkeypatch, tmp_path):
+    run("db", "upgrade")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert fails("deploy", "--dir", str(empty)) == (1, f"petiflow: no BPMN or DMN files in {empty}; nothing deployed\n")
+    missing = tmp_path / "missing"
+    assert fails("deploy", "--dir", str(missing)) == (
+        1, f"petiflow: the workflows folder {missing} does not exist; nothing deployed\n")
+    monkeypatch.setenv("PETIFLOW_WORKFLOWS_DIR", str(missing))
+    assert fails("deploy") == (
+        1, f"petiflow: the workflows folder {missing} (PETIFLOW_WORKFLOWS_DIR) does not exist; nothing deployed\n")
+
+
+def test_an_impossible_date_is_called_that_and_usage_shows_the_format(env):
+    code, output = run("calendar", "close", "2026-13-40", "--reason", "颱風停班")
+    assert code == 2 and "2026-13-40 is not a date (YYYY-MM-DD)" in output and "%Y" not in output
+    assert "calendar close [OPTIONS] YYYY-MM-DD" in run("calendar", "close", "--help")[1]
+    assert "--from YYYY-MM-DD" in run("calendar", "show", "--help")[1]
+
+
+def test_a_refused_import_says_nothing_changed_once(env, tmp_path):
+    run("db", "upgrade")
+    table = tmp_path / "bad.csv"
+    table.write_text("西元日期,星期,是否放假,備註\n20250101,三,9,開國紀念日\n", encoding="utf-8")
+    code, stderr = fails("calendar", "import-dgpa", str(table))
+    assert code == 1 and "petiflow: refused, nothing changed: bad.csv, line 2" in stderr
+    assert stderr.count("nothing") == 1
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def test_timers_list_lines_up_columns_holding_chinese(env):
+    run("db", "upgrade")
+    run("seed-demo")
+    code, output = run("timers", "list")
+    header, *lines = output.splitlines()
+    tries = _columns(header[:header.index("TRIES")])
+    rows = [re.match(r"(.*答復逾期 +)\d", line) for line in lines]
+    assert code == 0 and any(rows)
+    assert {_columns(row.group(1)) for row in rows if row} == {tries}
