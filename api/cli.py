@@ -174,11 +174,36 @@ def seed_demo() -> None:
     """Load demo agencies, staff and cases (only into an empty database)."""
     from engine.services.demo import SeedDemo, seed_demo as seed
     runtime = _migrated_runtime(_settings())
-    deploy_workflows(runtime)
+    _echo_deployed(deploy_workflows(runtime))  # the demo cases need the processes
     with runtime.uow() as uow:
         report = seed(SeedDemo(), uow)
         uow.commit()
     click.echo(report.summary())
+
+
+def _echo_deployed(results) -> None:
+    for r in results:
+        if r.created:
+            click.echo(f"deployed {r.process_key} version {r.version}")
+
+
+def _reference_data_warnings(runtime) -> list[str]:
+    """What a city must load before its cases get deadlines: the rules, this year's calendar."""
+    from sqlalchemy import func, select
+
+    from engine.schema import calendar_days, deadline_rules
+    year = runtime.clock.now().year
+    with runtime.db.connect() as conn:
+        rules = conn.execute(select(func.count()).select_from(deadline_rules)).scalar_one()
+        days = conn.execute(select(func.count()).select_from(calendar_days).where(
+            calendar_days.c.day.between(f"{year}-01-01", f"{year}-12-31"))).scalar_one()
+    warnings = []
+    if not rules:
+        warnings.append("no deadline rules: new cases get no deadline; run `petiflow deadlines load-defaults`")
+    if not days:
+        warnings.append(f"no public holidays for {year}: every weekday counts as a working day; run "
+                        f"`petiflow calendar load-holidays --year {year}` or `petiflow calendar import-dgpa`")
+    return warnings
 
 
 #: A TCP port number, for --port options.
@@ -196,22 +221,24 @@ def serve(host, port) -> None:
     from api.app import create_app
     from api.embedded import Background
     from engine import migrate
+    from engine.scripting.budget import use_deep_stacks
     from engine.services.demo import SeedDemo, seed_demo as seed
     settings = _settings()
     settings = settings.but(host=host or settings.host, port=port or settings.port)
+    use_deep_stacks()  # before the web and worker threads that run steps start
     runtime = _runtime(settings)
     try:
         # Bound first: a port in use ends it before anything starts.
         with _listening(create_app(settings, runtime=runtime), settings) as server, _sigterm_as_ctrl_c():
             migrate.upgrade(runtime.db)
-            for r in deploy_workflows(runtime, deployed_by="startup"):
-                if r.created:
-                    click.echo(f"deployed {r.process_key} version {r.version}")
+            _echo_deployed(deploy_workflows(runtime, deployed_by="startup"))
             if settings.load_demo_data:
                 with runtime.uow() as uow:
                     report = seed(SeedDemo(), uow)
                     uow.commit()
                 click.echo(report.summary())
+            for warning in _reference_data_warnings(runtime):
+                click.secho(f"petiflow: {warning}", fg="yellow", err=True)
             background = Background(runtime)
             background.start()
             try:
@@ -274,16 +301,23 @@ WAITRESS_OPTIONS = {"threads": 8, "connection_limit": 500, "channel_timeout": 60
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:8080", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=int)
-def web(bind: str, workers: int) -> None:
+@click.option("--workers", default=2, show_default=True, type=int, help="Processes.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per process.")
+def web(bind: str, workers: int, threads: int) -> None:
     """Scaled mode: serve the web app with gunicorn (no worker or scheduler in-process)."""
     from gunicorn.app.base import BaseApplication
+
+    from engine.scripting.budget import use_deep_stacks
     settings = _settings()  # a bad setting stops here, not in each gunicorn worker
+    use_deep_stacks()  # inherited by the worker processes' request threads
 
     class _App(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", bind)
             self.cfg.set("workers", workers)
+            # Requests in threads (which get the deep stack), not in each process's main thread.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
 
         def load(self):
             from api.app import create_app

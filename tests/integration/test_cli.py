@@ -275,3 +275,41 @@ def test_timers_list_lines_up_columns_holding_chinese(env):
     rows = [re.match(r"(.*答復逾期 +)\d", line) for line in lines]
     assert code == 0 and any(rows)
     assert {_columns(row.group(1)) for row in rows if row} == {tries}
+
+
+def test_seed_demo_says_which_processes_it_deployed(env):
+    run("db", "upgrade")
+    code, output = run("seed-demo")
+    assert code == 0
+    assert "deployed petition version 1" in output and "3 cases" in output
+
+
+@pytest.mark.slow
+def test_serve_without_demo_data_warns_that_cases_would_get_no_deadlines(env):
+    env = {**env, "PETIFLOW_DEMO_DATA": "0"}
+    port = _free_port()
+    proc, banner = _start_serve(env, port)
+    try:
+        assert "petiflow: no deadline rules: new cases get no deadline; run `petiflow deadlines load-defaults`" \
+            in banner
+        assert "petiflow: no public holidays for" in banner and "calendar load-holidays" in banner
+    finally:
+        proc.terminate()
+        _stop(proc)
+
+
+@pytest.mark.slow
+def test_web_serves_requests_from_gunicorn_threads(env):
+    assert run("db", "upgrade")[0] == 0
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "web",
+                             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        status, body = _wait_ready(port)
+        assert (status, body["status"]) == (200, "ready")
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+    finally:
+        _stop(proc)
+    assert "Using worker: gthread" in output
