@@ -23,6 +23,7 @@ BLOCKED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
     "im_func", "im_self", "im_class", "gi_frame", "gi_code", "cr_frame", "ag_frame", "f_back",
     "f_builtins", "f_globals", "f_locals", "tb_frame", "tb_next", "co_code",
     "utcnow", "utcfromtimestamp",  # the system's time, not the step's clock (and naive)
+    "timetuple", "utctimetuple",  # a time.struct_time, which scripts cannot store (and C imports `time` for it)
 }
 _VALUE_TYPES = frozenset({str, bytes, bool, int, float, complex, list, tuple, dict, set, frozenset,
                           range, datetime, date, timedelta, timezone})

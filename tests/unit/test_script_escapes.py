@@ -283,6 +283,8 @@ def test_the_clock_of_the_step_cannot_be_bypassed_through_a_value():
     assert (data["a"], data["b"], data["c"]) == (2020, 2020, 2020)
     with pytest.raises(AttributeError):
         env.execute("x = datetime.min.utcnow()", {})
+    with pytest.raises(AttributeError, match="timetuple"):  # named, not a KeyError from C code
+        env.execute("x = date.today().timetuple()", {})
 
 
 def test_a_diagram_loop_of_scripts_stops_at_the_steps_time_limit():
