@@ -280,6 +280,7 @@ def test_a_message_committed_while_redis_is_away_waits_for_the_relay_with_one_wa
     rt = bootstrap(settings.but(redis_url=nowhere), clock=clock)
     if not settings.is_sqlite:
         _truncate_all(rt.db)
+    previous = actors.deliver_notification.broker
     broker = PetiflowRedisBroker(nowhere)
     actors.bind_to(broker)
     actors.publish_deliveries(rt)
@@ -287,12 +288,14 @@ def test_a_message_committed_while_redis_is_away_waits_for_the_relay_with_one_wa
         with caplog.at_level(logging.WARNING), rt.uow() as uow:
             outbox_id = queue_message(uow, "email", {"to": "citizen@example.tw", "subject": "s", "body": "b"}, "k:1")
             uow.commit()
+        assert [row.status for row in table(rt)] == ["pending"]
     finally:
         set_publisher(rt.db, None)
+        actors.bind_to(previous)
+        broker.close()
         rt.close()
     lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.getMessage() for r in lines] == [
         f"outbox message {outbox_id}: the message broker at {nowhere} is unavailable (ConnectionError); "
         "the relay will send it"]
     assert lines[0].exc_info is None
-    assert [row.status for row in table(rt)] == ["pending"]
