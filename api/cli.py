@@ -189,6 +189,8 @@ def _echo_deployed(results) -> None:
 
 def _reference_data_warnings(runtime) -> list[str]:
     """What a city must load before its cases get deadlines: the rules, this year's calendar."""
+    from datetime import date
+
     from sqlalchemy import func, select
 
     from engine.schema import calendar_days, deadline_rules
@@ -196,7 +198,7 @@ def _reference_data_warnings(runtime) -> list[str]:
     with runtime.db.connect() as conn:
         rules = conn.execute(select(func.count()).select_from(deadline_rules)).scalar_one()
         days = conn.execute(select(func.count()).select_from(calendar_days).where(
-            calendar_days.c.day.between(f"{year}-01-01", f"{year}-12-31"))).scalar_one()
+            calendar_days.c.day.between(date(year, 1, 1), date(year, 12, 31)))).scalar_one()
     warnings = []
     if not rules:
         warnings.append("no deadline rules: new cases get no deadline; run `petiflow deadlines load-defaults`")
@@ -265,12 +267,13 @@ def _listening(app, settings: Settings):
     try:
         server = create_server(app, map=sockets, _dispatcher=tasks, host=settings.host, port=settings.port,
                                **WAITRESS_OPTIONS)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError, socket.gaierror: a host that is not one
         wasyncore.close_all(sockets)
-        if exc.errno == errno.EADDRINUSE:
+        if getattr(exc, "errno", None) == errno.EADDRINUSE:
             _fail(f"port {settings.port} on {settings.host} is in use (another petiflow?); "
                   "set PETIFLOW_PORT or --port")
-        _fail(f"cannot listen on {settings.host} port {settings.port}: {exc.strerror or exc}")
+        _fail(f"cannot listen on {settings.host} port {settings.port} (PETIFLOW_HOST, PETIFLOW_PORT): "
+              f"{getattr(exc, 'strerror', None) or exc}")
     tasks.set_thread_count(WAITRESS_OPTIONS["threads"])
     try:
         yield server
@@ -301,8 +304,9 @@ WAITRESS_OPTIONS = {"threads": 8, "connection_limit": 500, "channel_timeout": 60
 
 @main.command()
 @click.option("--bind", default="127.0.0.1:8080", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=int, help="Processes.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per process.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Processes.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads per process.")
 def web(bind: str, workers: int, threads: int) -> None:
     """Scaled mode: serve the web app with gunicorn (no worker or scheduler in-process)."""
     from gunicorn.app.base import BaseApplication

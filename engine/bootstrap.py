@@ -29,7 +29,7 @@ class Runtime:
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; use it as a context manager. Read-only ones never take the write lock."""
         return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
-                          cache=self.cache, read_only=read_only)
+                          cache=self.cache, read_only=read_only, forms_dir=self.settings.workflows_dir / "forms")
 
     def close(self) -> None:
         self.db.dispose()

@@ -1,6 +1,7 @@
 """Database engines: SQLite tuned for one writer at a time, PostgreSQL as is."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 from sqlalchemy import create_engine, event
@@ -71,11 +72,19 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _log_statements(enabled: bool) -> None:
+    # Through the logging set up by the process (one line per statement), not SQLAlchemy's own
+    # extra handler (echo=True), which printed each statement a second time.
+    if enabled:
+        logging.getLogger("sqlalchemy.engine.Engine").setLevel(logging.INFO)
+
+
 def make_engine(settings: Settings) -> Engine:
     """Create the SQLAlchemy engine for the configured database.
 
     Statement parameters are never shown in errors or logs: they hold petitioners' personal data.
     """
+    _log_statements(settings.sql_echo)
     url = settings.database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -83,9 +92,9 @@ def make_engine(settings: Settings) -> Engine:
             settings.var_dir.mkdir(parents=True, exist_ok=True)
             from pathlib import Path
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, echo=settings.sql_echo, hide_parameters=True)
+            engine = create_engine(url, hide_parameters=True)
         else:
-            engine = create_engine(url, echo=settings.sql_echo, hide_parameters=True, poolclass=StaticPool,
+            engine = create_engine(url, hide_parameters=True, poolclass=StaticPool,
                                    connect_args={"check_same_thread": False})
         _tune_sqlite(engine)
         return engine
@@ -96,7 +105,7 @@ def make_engine(settings: Settings) -> Engine:
     # work is retried by its caller: workers retry, the API answers 503.
     # A host that vanishes without resetting connections must not hang a worker until the
     # kernel's TCP timeout: connect within 10 s, and notice a dead peer within about a minute.
-    return create_engine(url, echo=settings.sql_echo, hide_parameters=True, pool_size=10, max_overflow=10,
+    return create_engine(url, hide_parameters=True, pool_size=10, max_overflow=10,
                          pool_recycle=3600, connect_args={
                              "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
                              "keepalives_interval": 10, "keepalives_count": 3})

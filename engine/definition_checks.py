@@ -115,15 +115,15 @@ def check_actions(name: str, root: etree._Element, known: set[str]) -> None:
                          f"action (known: {', '.join(sorted(known))})")
 
 
-def check_forms(name: str, root: etree._Element) -> None:
+def check_forms(name: str, root: etree._Element, forms_dir=None) -> None:
     """Every form a user task names exists in the forms folder and is a valid JSON Schema."""
     for prop in root.iter(f"{{{SPIFF}}}property"):
         if prop.get("name") != "formJsonSchemaFilename":
             continue
         try:
-            forms.load_form(prop.get("value"))
+            forms.load_form(prop.get("value"), forms_dir)
         except (InvalidInput, InvalidDefinition) as exc:
-            raise _fault(name, prop, f"{exc.message} (forms are read from {forms.FORMS_DIR})") from None
+            raise _fault(name, prop, f"{exc.message} (forms are read from {forms_dir or forms.FORMS_DIR})") from None
 
 
 def check_decisions(name: str, root: etree._Element) -> None:

@@ -169,7 +169,7 @@ def _decision_files(parser: SpiffBpmnParser, process_id: str) -> set[str]:
     return files
 
 
-def split_bundle(sources: dict[str, str]) -> list[ProcessBundle]:
+def split_bundle(sources: dict[str, str], *, forms_dir: Path | None = None) -> list[ProcessBundle]:
     """Parse and validate a bundle for deployment; return one ProcessBundle per executable process.
 
     Beyond SpiffWorkflow's parser and validator, every script and expression must compile under
@@ -189,7 +189,7 @@ def split_bundle(sources: dict[str, str]) -> list[ProcessBundle]:
         _check_properties(name, root)
         definition_checks.check_code(name, root)
         definition_checks.check_actions(name, root, set(actions.ACTIONS))
-        definition_checks.check_forms(name, root)
+        definition_checks.check_forms(name, root, forms_dir)
     bundles = []
     for process_id in sorted(parser.get_process_ids()):
         related = [process_id, *parser.get_subprocess_specs(process_id)]

@@ -22,12 +22,16 @@ def _default_database_url(var_dir: Path) -> str:
 def _secret_key(var_dir: Path) -> str:
     """Keep one generated key per installation so sessions survive restarts."""
     path = var_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+    except OSError as exc:
+        raise InvalidInput(f"PETIFLOW_VAR_DIR {str(var_dir)!r} cannot hold petiflow's data: "
+                           f"{exc.strerror or exc}") from None
     return key
 
 
@@ -49,6 +53,8 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 def _database_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
+    if url.startswith("postgres://"):  # the short form many hosting services hand out
+        url = "postgresql://" + url[len("postgres://"):]
     try:
         scheme = make_url(url).drivername
     except (ArgumentError, ValueError):
@@ -90,6 +96,17 @@ def _seconds(name: str, value: str) -> float:
     if not (math.isfinite(seconds) and seconds > 0):
         raise InvalidInput(f"{name} must be a number of seconds above zero such as 2.0, not {value!r}")
     return seconds
+
+
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.strip().lower() in _YES:
+        return True
+    if value.strip().lower() in _NO:
+        return False
+    raise InvalidInput(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
 
 
 def _timezone(name: str, value: str) -> str:
@@ -153,6 +170,6 @@ class Settings:
             script_time_limit=script_time_limit,
             host=env.get("PETIFLOW_HOST", "127.0.0.1"),
             port=port,
-            load_demo_data=env.get("PETIFLOW_DEMO_DATA", "1") not in ("0", "false", "no"),
-            sql_echo=env.get("PETIFLOW_SQL_ECHO", "0") in ("1", "true", "yes"),
+            load_demo_data=_flag("PETIFLOW_DEMO_DATA", env.get("PETIFLOW_DEMO_DATA", "1")),
+            sql_echo=_flag("PETIFLOW_SQL_ECHO", env.get("PETIFLOW_SQL_ECHO", "0")),
         )

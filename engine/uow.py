@@ -16,8 +16,10 @@ class UnitOfWork:
     Callbacks registered with after_commit() run once the commit has succeeded.
     """
 
-    def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False):
+    def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False,
+                 forms_dir=None):
         self.db = db
+        self.forms_dir = forms_dir  # user-task forms (None: engine.forms.FORMS_DIR)
         self.cache = cache
         self.read_only = read_only
         self.clock = clock

@@ -34,7 +34,7 @@ def deploy_bundle(cmd: DeployBundle, uow) -> list[ProcessDeployed]:
 
     Raises InvalidDefinition (naming file, line and element) before anything is written.
     """
-    bundles = split_bundle(cmd.sources)
+    bundles = split_bundle(cmd.sources, forms_dir=uow.forms_dir)
     now = uow.clock.now()
     results = []
     for bundle in bundles:

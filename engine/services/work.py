@@ -87,7 +87,7 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     if cmd.expected_version is not None and cmd.expected_version != row.version:
         raise Conflict("the case was changed by someone else meanwhile; reload and try again",
                        details={"expected_version": cmd.expected_version, "version": row.version})
-    forms.validate_form(row.form_key, cmd.data)
+    forms.validate_form(row.form_key, cmd.data, uow.forms_dir)
     definition = uow.specs.get(conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     ready_before = runner.inspect(workflow).ready_ids - {row.task_id}

@@ -197,7 +197,12 @@ _EXAMPLES = "use sqlite:///path/to/petiflow.sqlite3 or postgresql://user:passwor
      "PETIFLOW_SCRIPT_TIME_LIMIT must be a number of seconds above zero such as 2.0, not 'abc'"),
     ("PETIFLOW_TIMEZONE", "Mars/Olympus", "PETIFLOW_TIMEZONE must be a time zone name such as Asia/Taipei, "
      "not 'Mars/Olympus'"),
-], ids=["not a URL", "MySQL", "refused", "port", "script time limit", "time zone"])
+    ("PETIFLOW_DEMO_DATA", "maybe", "PETIFLOW_DEMO_DATA must be 1 or 0 (true/false, yes/no, on/off), not 'maybe'"),
+    ("PETIFLOW_SQL_ECHO", "loud", "PETIFLOW_SQL_ECHO must be 1 or 0 (true/false, yes/no, on/off), not 'loud'"),
+    ("PETIFLOW_VAR_DIR", "/proc/petiflow",
+     "PETIFLOW_VAR_DIR '/proc/petiflow' cannot hold petiflow's data: No such file or directory"),
+], ids=["not a URL", "MySQL", "refused", "port", "script time limit", "time zone", "demo data", "sql echo",
+        "var dir"])
 @pytest.mark.parametrize("command", [("db", "check"), ("db", "upgrade"), ("deploy",), ("calendar", "show")],
                          ids=" ".join)
 def test_a_setting_that_cannot_work_is_named_in_one_line(env, monkeypatch, command, variable, value, message):
@@ -313,3 +318,29 @@ def test_web_serves_requests_from_gunicorn_threads(env):
     finally:
         _stop(proc)
     assert "Using worker: gthread" in output
+
+
+@pytest.mark.parametrize("value, expected", [("off", False), ("No", False), ("on", True), ("TRUE", True)])
+def test_yes_and_no_settings_take_the_usual_spellings(value, expected):
+    from engine.settings import Settings
+    assert Settings.from_env({"PETIFLOW_DEMO_DATA": value, "SECRET_KEY": "k"}).load_demo_data is expected
+
+
+def test_a_postgres_url_in_its_short_form_is_taken_as_postgresql():
+    from engine.settings import Settings
+    settings = Settings.from_env({"DATABASE_URL": "postgres://petiflow@db.city.example/petiflow", "SECRET_KEY": "k"})
+    assert settings.database_url == "postgresql://petiflow@db.city.example/petiflow"
+
+
+def test_serve_on_a_host_that_is_not_one_says_so(env, monkeypatch):
+    monkeypatch.setenv("PETIFLOW_HOST", "no.such.host.invalid")
+    result = CliRunner().invoke(main, ["serve", "--port", str(_free_port())], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("petiflow: cannot listen on no.such.host.invalid port ")
+    assert "Traceback" not in result.output
+
+
+def test_web_refuses_zero_workers_or_threads(env):
+    for option in ("--workers", "--threads"):
+        result = CliRunner().invoke(main, ["web", option, "0"])
+        assert result.exit_code == 2 and "0 is not in the range" in result.output

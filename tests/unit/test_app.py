@@ -244,3 +244,15 @@ def test_postgresqls_undefined_table_and_column_mean_the_schema_is_behind():
                     pg.UndefinedColumn("column work_items.deadline_mode does not exist")):
         assert is_schema_behind(ProgrammingError("SELECT 1", {}, missing))
     assert not is_schema_behind(ProgrammingError("SELECT 1", {}, pg.SyntaxError("syntax error")))
+
+
+def test_startup_warns_of_missing_deadline_rules_and_holidays_on_either_database(runtime):
+    """What `petiflow serve` prints when a city has not loaded its rules or calendar yet."""
+    from api.cli import _reference_data_warnings
+    from engine.services.calendar_admin import LoadPublicHolidays, load_public_holidays
+    warnings = _reference_data_warnings(runtime)
+    assert [w.split(":")[0] for w in warnings] == ["no deadline rules", "no public holidays for 2026"]
+    with runtime.uow() as uow:
+        load_public_holidays(LoadPublicHolidays(2026), uow)
+        uow.commit()
+    assert [w.split(":")[0] for w in _reference_data_warnings(runtime)] == ["no deadline rules"]

@@ -85,3 +85,27 @@ def test_the_line_of_a_script_fault_is_the_faulty_line_of_the_script(runtime):
         with pytest.raises(InvalidDefinition) as caught:
             deploy_bundle(DeployBundle({**SHIPPED, "hotline.bpmn": broken}), uow)
     assert broken.splitlines()[caught.value.line - 1] == "x = (</bpmn:script>"
+
+
+def test_forms_are_looked_up_in_the_configured_workflows_folder(settings, clock, tmp_path):
+    """A city keeping its diagrams in its own folder (PETIFLOW_WORKFLOWS_DIR) keeps its forms there too."""
+    import shutil
+
+    from engine.bootstrap import bootstrap
+    from tests.conftest import _truncate_all
+    rt = bootstrap(settings.but(workflows_dir=tmp_path), clock=clock)
+    try:
+        if not settings.is_sqlite:
+            _truncate_all(rt.db)
+        hotline = {"hotline.bpmn": SHIPPED["hotline.bpmn"]}
+        with rt.uow() as uow:
+            with pytest.raises(InvalidDefinition) as caught:
+                deploy_bundle(DeployBundle(hotline), uow)
+        assert str(tmp_path / "forms") in caught.value.message
+        shutil.copytree(PROJECT_ROOT / "workflows" / "forms", tmp_path / "forms")
+        with rt.uow() as uow:
+            (deployed,) = deploy_bundle(DeployBundle(hotline), uow)
+            uow.commit()
+        assert deployed.created
+    finally:
+        rt.close()
