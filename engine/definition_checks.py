@@ -10,6 +10,8 @@ Checked at deployment only: a stored version keeps loading as it was deployed.
 """
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from . import forms
@@ -27,7 +29,6 @@ _CODE = {
     (BPMN, "script"): "exec",                # a script task
     (SPIFF, "preScript"): "exec",
     (SPIFF, "postScript"): "exec",
-    (BPMN, "conditionExpression"): "eval",   # a sequence flow's condition
     (BPMN, "condition"): "eval",             # a conditional event
     (BPMN, "timeDuration"): "eval",
     (BPMN, "timeDate"): "eval",
@@ -37,6 +38,12 @@ _CODE = {
 }
 
 _WHAT = {"exec": "script", "eval": "expression"}
+
+#: Gateways whose outgoing flows' conditions SpiffWorkflow evaluates (never a default flow's).
+_DECIDING = {f"{{{BPMN}}}exclusiveGateway", f"{{{BPMN}}}inclusiveGateway"}
+
+#: SpiffWorkflow's own rewrite of a DMN entry's `?` (the input), outside quoted text only.
+_DMN_INPUT = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
 
 
 def _element_of(node: etree._Element) -> etree._Element:
@@ -69,7 +76,7 @@ def _compile(name: str, node: etree._Element, source: str, mode: str, shown: str
         compile_script(source, mode)
     except ScriptError as exc:
         message = str(exc)
-        first_line = (shown or source).strip().splitlines()[0][:80]
+        first_line = ((shown or source).strip().splitlines() or [""])[0][:80]
         raise _fault(name, node, f"{_WHAT[mode]} {first_line!r}: {message}",
                      _script_line(node, message)) from None
 
@@ -102,9 +109,29 @@ def check_code(name: str, root: etree._Element) -> None:
         mode = _CODE.get((qname.namespace, qname.localname))
         if mode and node.text and node.text.strip():
             _compile(name, node, node.text, mode)
-        elif (qname.namespace, qname.localname) == (SPIFF, "parameter") and node.get("value"):
+        elif (qname.namespace, qname.localname) == (SPIFF, "parameter"):
             # A service task's parameter value is an expression over the task data.
+            if not (node.get("value") or "").strip():
+                raise _fault(name, node, f"service task parameter {node.get('id')!r} has no value")
             _compile(name, node, node.get("value"), "eval")
+    _check_conditions(name, root)
+
+
+def _check_conditions(name: str, root: etree._Element) -> None:
+    """The conditions SpiffWorkflow evaluates: on the flows out of an exclusive or inclusive
+    gateway, other than its default flow (a condition anywhere else is never read)."""
+    nodes = {el.get("id"): el for el in root.iter() if el.get("id")}
+    for flow in root.iter(f"{{{BPMN}}}sequenceFlow"):
+        condition = flow.find(f"{{{BPMN}}}conditionExpression")
+        source = nodes.get(flow.get("sourceRef"))
+        if condition is None or source is None or source.tag not in _DECIDING \
+                or source.get("default") == flow.get("id"):
+            continue
+        if condition.text is None:
+            continue  # no condition: SpiffWorkflow takes the flow as always true
+        if not condition.text.strip():
+            raise _fault(name, condition, "the condition is empty; remove it or write one")
+        _compile(name, condition, condition.text, "eval")
 
 
 def check_actions(name: str, root: etree._Element, known: set[str]) -> None:
@@ -118,8 +145,8 @@ def check_actions(name: str, root: etree._Element, known: set[str]) -> None:
 def check_forms(name: str, root: etree._Element, forms_dir=None) -> None:
     """Every form a user task names exists in the forms folder and is a valid JSON Schema."""
     for prop in root.iter(f"{{{SPIFF}}}property"):
-        if prop.get("name") != "formJsonSchemaFilename":
-            continue
+        if prop.get("name") != "formJsonSchemaFilename" or not prop.get("value"):
+            continue  # an empty form key: the task has no form
         try:
             forms.load_form(prop.get("value"), forms_dir)
         except (InvalidInput, InvalidDefinition) as exc:
@@ -147,8 +174,9 @@ def _check_input_entry(name: str, node: etree._Element) -> None:
     text = (node.text or "").strip()
     if not text or text == "-":
         return
-    if "?" in text:
-        _compile(name, node, text.replace("?", "dmninputexpr"), "eval", shown=text)
+    rewritten = _DMN_INPUT.sub("dmninputexpr", text)
+    if rewritten != text:
+        _compile(name, node, rewritten, "eval", shown=text)
         return
     try:
         compile_script(text, "eval")

@@ -14,6 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import DBAPIError
 
 from . import spiff_clock
+from .db import is_outage, is_schema_behind
 from .errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
 from .scripting.datacheck import Allowance, find_unstorable
 from .specs import ParsedDefinition
@@ -73,11 +74,16 @@ def _step_failures():
         yield
     except (SpiffWorkflowException, WorkflowException) as exc:
         lost = _database_error(exc)
-        if lost is not None:
+        if lost is not None and (is_outage(lost) or is_schema_behind(lost)):
             raise lost from None  # an engine action lost the database: not the diagram's fault
         raise _failed(exc) from None
-    except (PetiflowError, DBAPIError):
+    except PetiflowError:
         raise
+    except DBAPIError as exc:
+        if is_outage(exc) or is_schema_behind(exc):
+            raise
+        raise WorkflowFailed(f"the workflow failed: {type(exc.orig).__name__}: "
+                             f"{(str(exc.orig).splitlines() or [''])[0][:300]}") from exc
     except Exception as exc:  # noqa: BLE001 - see above; the original stays chained for the log
         text = (str(exc).splitlines() or [""])[0][:300]
         raise WorkflowFailed(f"the workflow failed: {type(exc).__name__}" + (f": {text}" if text else "")) from exc

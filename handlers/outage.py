@@ -79,7 +79,7 @@ def outage_reason(exc: BaseException, broker_url: str | None = None) -> str | No
         return f"the database is unavailable ({summary(exc)})"
     if is_broker_outage(exc):
         return (f"the message broker at {broker_address(broker_url)} is unavailable "
-                f"({type(_redis_error(exc)).__name__})")
+                f"({summary(_redis_error(exc))})")
     return None
 
 

@@ -30,17 +30,21 @@ class Budget:
     """The limits of one evaluate/execute call and what it has used so far."""
 
     __slots__ = ("time_limit", "deadline", "ticks", "max_ticks", "allocated", "memory_limit",
-                 "rss_base", "next_memory_check", "next_memory_charge", "tripped", "step_limit")
+                 "rss_base", "next_memory_check", "next_memory_charge", "tripped", "step_limit", "started")
 
     def __init__(self, time_limit: float | None, max_ticks: int, memory_limit: int | None):
         self.time_limit = time_limit
-        self.deadline = None if time_limit is None else monotonic() + time_limit
-        self.step_limit = None  # the step's limit, when the step's deadline comes first
+        self.started = monotonic()
+        self.deadline = None if time_limit is None else self.started + time_limit
+        self.step_limit = None  # the step's limit, when what the step has left comes first
         step = _state.step
-        if step is not None and (self.deadline is None or step[0] < self.deadline):
-            self.deadline, self.step_limit = step
-            if monotonic() > self.deadline:
+        if step is not None:
+            left = step.limit - step.spent
+            if left <= 0:
+                self.step_limit = step.limit
                 raise self.time_error()
+            if self.deadline is None or self.started + left < self.deadline:
+                self.deadline, self.step_limit = self.started + left, step.limit
         self.ticks = 0
         self.max_ticks = max_ticks
         self.allocated = 0
@@ -92,16 +96,26 @@ def use_deep_stacks() -> None:
 
 class _ThreadState(threading.local):
     budget: Budget | None = None
-    step: tuple[float, float] | None = None  # (deadline, limit) of the step being run
+    step: "_StepTime | None" = None  # the step being run
+
+
+class _StepTime:
+    """The time a step's scripts and expressions may take together, and have taken so far."""
+
+    __slots__ = ("limit", "spent")
+
+    def __init__(self, limit: float):
+        self.limit, self.spent = limit, 0.0
 
 
 @contextmanager
 def step_time_limit(seconds: float | None):
     """Bound the scripts and expressions of one workflow step together (a diagram loop of
-    scripts runs many of them in one step, each under its own limit)."""
+    scripts runs many of them in one step, each under its own limit). Only their own time
+    counts: engine actions and database waits in between do not."""
     previous = _state.step
     if seconds is not None and previous is None:
-        _state.step = (monotonic() + seconds, seconds)
+        _state.step = _StepTime(seconds)
     try:
         yield
     finally:
@@ -117,6 +131,9 @@ def enter(budget: Budget) -> Budget | None:
 
 
 def leave(previous: Budget | None) -> None:
+    current, step = _state.budget, _state.step
+    if current is not None and previous is None and step is not None:
+        step.spent += monotonic() - current.started  # the outermost call's time counts for the step
     _state.budget = previous
 
 

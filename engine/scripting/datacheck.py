@@ -33,9 +33,14 @@ class Allowance:
         self.left = size
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """True if the text holds a lone surrogate, which no database can store as UTF-8."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 def _bad_text(texts) -> bool:
     """True if any of the strings holds a lone surrogate (one C-speed pass over all of them)."""
-    return _SURROGATE.search("".join(texts)) is not None
+    return has_lone_surrogate("".join(texts))
 
 STORABLE_SCALARS = frozenset({type(None), bool, int, float, str, datetime, timedelta})
 
@@ -115,7 +120,7 @@ def _walk(value, scalars, containers, limit: int, too_big: str) -> tuple[str, st
                 if not _bad_text(children):
                     continue
                 pairs = item.items() if type(item) is dict else enumerate(item)
-                return next(_path((parts, key)) for key, child in pairs if _SURROGATE.search(child)), _NOT_UTF8
+                return next(_path((parts, key)) for key, child in pairs if has_lone_surrogate(child)), _NOT_UTF8
             if kind is not int or max(map(int.bit_length, children)) <= MAX_INT_BITS:
                 if size > limit:
                     return "", too_big
@@ -125,7 +130,7 @@ def _walk(value, scalars, containers, limit: int, too_big: str) -> tuple[str, st
             kind = type(child)
             if kind is str:
                 size += len(child)
-                if _SURROGATE.search(child):
+                if has_lone_surrogate(child):
                     return _path((parts, key)), _NOT_UTF8
             elif kind in containers or kind is dict:
                 stack.append((child, (parts, key), depth + 1))
@@ -150,6 +155,6 @@ def _scalar_problem(value, kind, scalars, parts) -> tuple[str, str] | None:
     if kind is str:
         if len(value) > MAX_VALUE_SIZE:
             return _path(parts), f"more than {MAX_VALUE_SIZE:,} characters of data"
-        if _SURROGATE.search(value):
+        if has_lone_surrogate(value):
             return _path(parts), _NOT_UTF8
     return None

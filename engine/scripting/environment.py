@@ -15,7 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import budget as limits
 from .script_builtins import script_globals
-from .datacheck import Allowance, find_unstorable
+from .datacheck import Allowance, find_unstorable, has_lone_surrogate
 from .errors import Interrupt, ScriptError, ScriptLimitExceeded
 from .policy import ScriptPolicy
 
@@ -109,6 +109,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
             namespace.update(external_context)
         namespace.update(self._expression_globals)
         result = self._run(code, namespace)
+        if type(result) is str and has_lone_surrogate(result):
+            raise ScriptError("expression returned text with a lone surrogate character, which cannot be stored")
         if type(result) not in _PLAIN_RESULTS:
             problem = find_unstorable(result, extra_types=self.extra_storable_types, allow_sets=True)
             if problem is not None:

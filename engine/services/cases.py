@@ -14,6 +14,7 @@ from ..identity import SYSTEM, Principal
 from ..history import event
 from ..instances import InstanceRef, persist_step
 from ..schema import agencies, cases, petitioners
+from ..scripting.datacheck import has_lone_surrogate
 
 #: Case number prefixes per case type; the number reads as prefix + local date + sequence.
 CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",
@@ -131,6 +132,8 @@ def _text_problems(table, values: dict, prefix: str = "") -> dict[str, list[str]
             problems[prefix + key] = ["must be text"]
         elif "\x00" in value:
             problems[prefix + key] = ["must not contain NUL characters"]
+        elif has_lone_surrogate(value):
+            problems[prefix + key] = ["must not contain lone surrogate characters (not UTF-8 text)"]
         elif limit is not None and len(value) > limit:
             problems[prefix + key] = [f"at most {limit} characters"]
     return problems

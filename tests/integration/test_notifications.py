@@ -296,6 +296,7 @@ def test_a_message_committed_while_redis_is_away_waits_for_the_relay_with_one_wa
         rt.close()
     lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.getMessage() for r in lines] == [
-        f"outbox message {outbox_id}: the message broker at {nowhere} is unavailable (ConnectionError); "
+        f"outbox message {outbox_id}: the message broker at {nowhere} is unavailable (ConnectionError: "
+        "Error 111 connecting to 127.0.0.1:6390. Connection refused.); "
         "the relay will send it"]
     assert lines[0].exc_info is None

@@ -54,7 +54,7 @@ def test_serve_without_its_redis_logs_one_warning_per_attempt_naming_it_and_is_n
                 time.sleep(0.1)
         assert status == 503 and body["errors"]["failed"] == ["broker"]
         assert body["message"] == "Message broker unreachable (ConnectionError); see the server log."
-        broken = f"the message broker at {NOWHERE} is unavailable (ConnectionError); retrying"
+        broken = f"the message broker at {NOWHERE} is unavailable (ConnectionError: Error 111 connecting to 127.0.0.1:6390. Connection refused.); retrying"
         for what in ("timer sweep", "fetching messages"):
             line = f"{what} failed again (2 in a row), {broken}"
             while line not in output():

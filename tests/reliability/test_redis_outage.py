@@ -120,7 +120,7 @@ def test_sweeps_log_one_warning_line_per_attempt_naming_the_broker_and_one_when_
             stop.set()
             for loop in loops:
                 loop.join(10)
-    broken = f"the message broker at {redis_proxy.redis_url} is unavailable (ConnectionError); retrying in"
+    broken = f"the message broker at {redis_proxy.redis_url} is unavailable (ConnectionError"
     for logger, what in (("handlers.scheduler", "timer sweep"), ("handlers.relay", "outbox relay sweep")):
         lines = messages(caplog, logger)
         assert lines[0].startswith(f"{what} failed, {broken}")
@@ -162,8 +162,9 @@ def test_a_worker_logs_a_redis_outage_as_one_warning_per_attempt_not_a_critical_
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "Restarting consumer" not in caplog.text
     lines = [r for r in caplog.records if r.name == "handlers.broker"]
-    assert lines[0].getMessage() == (f"fetching messages failed, the message broker at {redis_proxy.redis_url} "
-                                     "is unavailable (ConnectionError); retrying in 3.0 s")
+    assert lines[0].getMessage().startswith(f"fetching messages failed, the message broker at "
+                                            f"{redis_proxy.redis_url} is unavailable (ConnectionError")
+    assert lines[0].getMessage().endswith("); retrying in 3.0 s")
     assert lines[1].getMessage().startswith("fetching messages failed again (2 in a row), the message broker at")
     assert all(b.created - a.created > 2 for a, b in zip(lines, lines[1:]))  # one line per attempt, not per consumer
     assert lines[-1].getMessage() == f"fetching messages works again after {len(lines) - 1} failed attempts"
@@ -184,8 +185,9 @@ def test_a_redis_that_accepts_connections_but_never_answers_times_out_into_the_s
         finally:
             broker.close()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # not Dramatiq's CRITICAL "unexpected error"
-    assert worker.failures()[0].getMessage() == (f"fetching messages failed, the message broker at {url} is "
-                                                 "unavailable (TimeoutError); retrying in 3.0 s")
+    assert worker.failures()[0].getMessage().startswith(f"fetching messages failed, the message broker at {url} "
+                                                        "is unavailable (TimeoutError")
+    assert worker.failures()[0].getMessage().endswith("); retrying in 3.0 s")
 
 
 # --- real processes: `petiflow scheduler` and `dramatiq handlers.worker_entry` -----------------
@@ -242,7 +244,7 @@ def test_a_scheduler_and_a_worker_process_ride_out_a_redis_outage_and_fire_every
 
     assert all(c == ONCE for c in counts_per_case(live, before + during).values())
     assert namespace.dead_letters() == 0
-    broken = f"the message broker at {redis_proxy.redis_url} is unavailable (ConnectionError); retrying"
+    broken = f"the message broker at {redis_proxy.redis_url} is unavailable (ConnectionError"
     scheduler_log = scheduler_process.log()
     assert f"timer sweep failed, {broken}" in scheduler_log and f"outbox relay sweep failed, {broken}" in scheduler_log
     assert "Traceback" not in scheduler_log and " ERROR " not in scheduler_log

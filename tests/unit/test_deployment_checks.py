@@ -38,6 +38,11 @@ FAULTS = [
      ["no_such_form.json", "does not exist"]),
     ("flow to nowhere", "hotline.bpmn", 'targetRef="', 'targetRef="no_such_element" data-x="', "f_start",
      ["no_such_element", "targetRef"]),
+    ("blank service task parameter", "council_item.bpmn", 'value="bureaus[0]"', 'value="  "', "assign_lead",
+     ["has no value"]),
+    ("blank gateway condition", "hotline.bpmn",
+     '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">call_outcome == "transferred"<',
+     '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">   <', "f_transferred", ["empty"]),
     ("DMN input entry", "routing.dmn", '<text>? in ("streetlight", "fallen_tree")</text>',
      '<text>? in ("streetlight", "fallen_tree"</text>', "petition_routing_rule_1_in_0", ["streetlight"]),
 ]
@@ -109,3 +114,35 @@ def test_forms_are_looked_up_in_the_configured_workflows_folder(settings, clock,
         assert deployed.created
     finally:
         rt.close()
+
+
+ACCEPTED = [
+    # SpiffWorkflow never reads a default flow's condition, nor one on a flow out of a task.
+    ("condition on a default flow", "hotline.bpmn",
+     '<bpmn:sequenceFlow id="f_answered" name="當場答復" sourceRef="call_outcome_gw" targetRef="mark_answered" />',
+     '<bpmn:sequenceFlow id="f_answered" name="當場答復" sourceRef="call_outcome_gw" targetRef="mark_answered">'
+     '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${otherwise}</bpmn:conditionExpression>'
+     '</bpmn:sequenceFlow>'),
+    ("condition on a flow out of a task", "hotline.bpmn",
+     '<bpmn:sequenceFlow id="f_transferred_logged" sourceRef="mark_transferred" targetRef="call_logged" />',
+     '<bpmn:sequenceFlow id="f_transferred_logged" sourceRef="mark_transferred" targetRef="call_logged">'
+     '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${always}</bpmn:conditionExpression>'
+     '</bpmn:sequenceFlow>'),
+    # A `?` inside quoted text is text, not the input (as SpiffWorkflow reads it).
+    ("question mark inside quotes in a DMN entry", "routing.dmn", '<text>? in ("streetlight", "fallen_tree")</text>',
+     '<text>? in ("streetlight?", "fallen_tree")</text>'),
+    ("a DMN entry with a question mark only in quotes", "routing.dmn",
+     '<text>? in ("streetlight", "fallen_tree")</text>', '<text>"Why?"</text>'),
+    # An empty form key: the task has no form.
+    ("empty form key", "hotline.bpmn", '"hotline_callback.json"', '""'),
+]
+
+
+@pytest.mark.parametrize("what,file,old,new", ACCEPTED, ids=[a[0] for a in ACCEPTED])
+def test_what_spiffworkflow_runs_is_not_refused(runtime, what, file, old, new):
+    assert old in SHIPPED[file], f"the shipped {file} no longer holds {old!r}"
+    changed = {**SHIPPED, file: SHIPPED[file].replace(old, new, 1)}
+    with runtime.uow() as uow:
+        deployed = deploy_bundle(DeployBundle(changed), uow)
+        uow.commit()
+    assert any(d.created for d in deployed)

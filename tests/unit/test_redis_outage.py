@@ -25,13 +25,14 @@ def refused() -> redis.exceptions.ConnectionError:
 def test_a_refused_connection_is_a_broker_outage_named_without_its_password(refused):
     assert is_broker_outage(refused)
     assert outage_reason(refused, NOWHERE) == "the message broker at redis://:***@127.0.0.1:6390/0 is unavailable " \
-                                              "(ConnectionError)"
+                                              "(ConnectionError: Error 111 connecting to 127.0.0.1:6390. Connection refused.)"
 
 
 def test_the_error_dramatiq_wraps_around_redis_is_named_by_the_redis_error(refused):
     wrapped = ConnectionClosed(refused)  # what Dramatiq's consumer raises
     assert is_broker_outage(wrapped)
-    assert outage_reason(wrapped, NOWHERE).endswith("is unavailable (ConnectionError)")
+    assert outage_reason(wrapped, NOWHERE).endswith(
+        "is unavailable (ConnectionError: Error 111 connecting to 127.0.0.1:6390. Connection refused.)")
 
 
 @pytest.mark.parametrize("error", [redis.exceptions.AuthenticationError("invalid password"),
@@ -61,8 +62,9 @@ def test_a_sweep_that_cannot_reach_redis_logs_one_warning_line_per_attempt_and_o
         streak.succeeded()
     assert [r.exc_info for r in caplog.records] == [None, None, None]
     assert [r.getMessage() for r in caplog.records] == [
-        "timer sweep failed, the message broker at redis://127.0.0.1:6390/0 is unavailable (ConnectionError); "
+        "timer sweep failed, the message broker at redis://127.0.0.1:6390/0 is unavailable (ConnectionError: "
+        "Error 111 connecting to 127.0.0.1:6390. Connection refused.); "
         "retrying in 1.0 s",
         "timer sweep failed again (2 in a row), the message broker at redis://127.0.0.1:6390/0 is unavailable "
-        "(ConnectionError); retrying in 2.0 s",
+        "(ConnectionError: Error 111 connecting to 127.0.0.1:6390. Connection refused.); retrying in 2.0 s",
         "timer sweep works again after 2 failed attempts"]

@@ -84,6 +84,7 @@ def test_a_timer_row_recorded_early_is_recorded_again_rather_than_lost(runtime, 
     ("phone", "0912-345-678" * 10, "at most 50 characters"),
     ("address", "台北市信義區\x00市府路1號", "must not contain NUL characters"),
     ("email", 12345, "must be text"),
+    ("name", "王\ud800", "must not contain lone surrogate characters (not UTF-8 text)"),
 ])
 def test_petitioner_fields_that_cannot_be_stored_are_refused_naming_the_field(runtime, field, value, problem):
     with runtime.uow() as uow:
