@@ -322,6 +322,9 @@ def web(bind: str, workers: int, threads: int) -> None:
             # Requests in threads (which get the deep stack), not in each process's main thread.
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
+            if "control_socket" in self.cfg.settings:  # gunicorn 25.1+: one per server, not one per user
+                name = "gunicorn-" + re.sub(r"[^0-9A-Za-z.]+", "-", bind) + ".ctl"
+                self.cfg.set("control_socket", str(settings.var_dir / name))
 
         def load(self):
             from api.app import create_app
