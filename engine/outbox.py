@@ -113,6 +113,17 @@ def claim_unsent(uow, *, older_than: timedelta, limit: int = 100,
     return sorted(claimed)
 
 
+def release_unsent(uow, outbox_ids) -> int:
+    """Give back the relay's leases on pending messages it could not send; returns how many."""
+    if not outbox_ids:
+        return 0
+    return uow.conn.execute(
+        update(outbox).where(outbox.c.id.in_(list(outbox_ids)), outbox.c.status == "pending",
+                             outbox.c.lease_owner == RELAY)
+        .values(lease_owner=None, lease_expires_at=None)
+    ).rowcount
+
+
 def reset_to_pending(uow, outbox_id: int) -> bool:
     """Make a failed message pending again and send it after commit; False if it was not failed."""
     reset = uow.conn.execute(

@@ -11,7 +11,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from engine.outbox import DEFAULT_RELAY_LEASE, claim_unsent
+from engine.outbox import DEFAULT_RELAY_LEASE, claim_unsent, release_unsent
 
 from .outage import FailureStreak
 
@@ -31,15 +31,32 @@ def sweep(runtime, send, *, older_than: timedelta = RELAY_AFTER, lease: timedelt
           limit: int = 100) -> int:
     """Claim one batch of unsent outbox rows and send each id; returns how many were sent.
 
-    The ids are sent after the claim commits: a crash in between, or a send that fails (Redis
-    unavailable), leaves the lease to expire and a later sweep to claim the rows again.
+    The ids are sent after the claim commits: a crash in between leaves the lease to expire
+    and a later sweep to claim the rows again; a send that fails (Redis unavailable) gives
+    the leases of the ids not sent back at once.
     """
     with runtime.uow() as uow:
         ids = claim_unsent(uow, older_than=older_than, limit=limit, lease=lease)
         uow.commit()
-    for outbox_id in ids:
-        send(outbox_id)
+    sent = 0
+    try:
+        for outbox_id in ids:
+            send(outbox_id)
+            sent += 1
+    except Exception:
+        _give_back(runtime, ids[sent:])
+        raise
     return len(ids)
+
+
+def _give_back(runtime, ids: list[int]) -> None:
+    try:
+        with runtime.uow() as uow:
+            release_unsent(uow, ids)
+            uow.commit()
+    except Exception:  # the database may be down too: the leases will expire by themselves
+        log.warning("could not give back the leases of %d unsent notifications; they expire by themselves",
+                    len(ids))
 
 
 def run_forever(runtime, send, stop: threading.Event, interval: float = RELAY_INTERVAL, *,

@@ -96,6 +96,32 @@ def test_a_timer_claimed_while_redis_is_down_is_given_back_and_sent_by_the_next_
 
 
 @pytest.mark.redis
+def test_notifications_claimed_while_redis_is_down_are_given_back_and_sent_by_the_next_sweep(rt, clock, namespace):
+    from engine.outbox import queue_message
+    from engine.schema import outbox
+    with rt.uow() as uow:
+        for n in range(3):
+            queue_message(uow, "email", {"to": "citizen@example.tw", "subject": "s", "body": "b"}, f"k:{n}")
+        uow.commit()
+    clock.advance(minutes=10)  # past the relay's grace period
+    nowhere = PetiflowRedisBroker(NOWHERE, namespace=namespace.name)
+
+    def deliver(outbox_id: int) -> None:
+        nowhere.enqueue(Message(queue_name="notifications", actor_name="deliver_notification", args=(outbox_id,),
+                                kwargs={}, options={}))
+    try:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            relay.sweep(rt, deliver)
+    finally:
+        nowhere.close()
+    with rt.db.connect() as conn:
+        rows = conn.execute(select(outbox.c.status, outbox.c.lease_owner).order_by(outbox.c.id)).all()
+    assert [tuple(r) for r in rows] == [("pending", None)] * 3  # not lost, not held
+    sent = []
+    assert relay.sweep(rt, sent.append) == 3 and sent == [1, 2, 3]
+
+
+@pytest.mark.redis
 def test_sweeps_log_one_warning_line_per_attempt_naming_the_broker_and_one_when_it_works_again(
         rt, clock, namespace, redis_proxy, broker, caplog):
     make_a_timer_due(rt, clock)
