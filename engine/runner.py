@@ -56,6 +56,8 @@ def _failed(exc: Exception) -> WorkflowFailed:
         "line": getattr(exc, "line_number", None) or None,
     }
     message = str(getattr(exc, "error", None) or exc).split("\n")[0]
+    # SpiffWorkflow's note for a script error it cannot place: nothing a reader can use.
+    message = message.removesuffix(" Python script error on line 0: ''")
     where = details["element_name"] or details["element_id"]
     return WorkflowFailed(f"{where}: {message}" if where else message,
                           details={k: v for k, v in details.items() if v is not None})

@@ -304,6 +304,23 @@ def test_a_diagram_loop_of_scripts_stops_at_the_steps_time_limit():
     assert 1.0 <= time.monotonic() - started < HANG_GUARD
 
 
+def test_a_step_whose_script_time_is_spent_stops_before_the_next_script_saying_so():
+    from engine import runner
+    from engine.errors import WorkflowFailed
+    from engine.specs import ParsedDefinition
+    from tests.unit.scripting_fixtures import loop_process
+    engine = make_script_engine(time_limit=0.5)
+    engine.environment.step_time_limit = 0.005
+    # The condition's one long C call ends past what the step had: the script after it is
+    # refused before it starts.
+    spec = load_spec(loop_process("n = n + 1", "len(sorted(range(10**6), reverse=True)) > 0 and n < 3"))
+    with pytest.raises(WorkflowFailed) as caught:
+        runner.start(ParsedDefinition(1, "proc", 1, spec, {}), {"n": 0}, engine)
+    assert "the step ran its scripts and expressions for longer than its time limit of 0.005 s" \
+        in caught.value.message
+    assert "line 0" not in caught.value.message
+
+
 def test_time_outside_scripts_does_not_count_against_the_step():
     """An engine action or a database wait between scripts is not script time."""
     from engine.scripting.budget import step_time_limit
