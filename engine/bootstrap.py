@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -25,11 +26,15 @@ class Runtime:
     specs: SpecCache
     script_engine: object
     cache: ReferenceCache = field(default_factory=ReferenceCache)
+    forms_dir: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.forms_dir = self.settings.workflows_dir / "forms"  # user-task forms
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work; use it as a context manager. Read-only ones never take the write lock."""
         return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
-                          cache=self.cache, read_only=read_only, forms_dir=self.settings.workflows_dir / "forms")
+                          cache=self.cache, read_only=read_only, forms_dir=self.forms_dir)
 
     def close(self) -> None:
         self.db.dispose()

@@ -116,8 +116,12 @@ def run_steps(workflow: BpmnWorkflow, clock=None) -> None:
     and checked on `clock` (the system time when None).
     """
     with _step_failures(), spiff_clock.using(clock), _step_limit(workflow):
-        workflow.refresh_timers()
-        workflow.do_engine_steps()
+        _run_on(workflow)
+
+
+def _run_on(workflow: BpmnWorkflow) -> None:
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
 
 
 def task_states(workflow: BpmnWorkflow) -> dict:
@@ -154,7 +158,7 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict, clock=None) -> No
     task.set_data(**data)
     with _step_failures(), spiff_clock.using(clock), _step_limit(workflow):
         task.run()
-        run_steps(workflow, clock)
+        _run_on(workflow)
 
 
 @dataclass(frozen=True)

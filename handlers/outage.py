@@ -35,7 +35,7 @@ def retry_quietly_while_the_database_is_down(what: str, on_fault: Callable[[Exce
         yield
     except Exception as exc:
         if is_outage(exc):
-            reason = f"the database is unavailable ({summary(exc)})"
+            reason = outage_reason(exc)
         elif is_schema_behind(exc):
             reason = f"the database schema is behind this version ({summary(exc)}); run `petiflow db upgrade`"
         else:
@@ -44,6 +44,26 @@ def retry_quietly_while_the_database_is_down(what: str, on_fault: Callable[[Exce
             raise
         log.warning("%s: %s; retrying later", what, reason)
         raise dramatiq.Retry(reason) from None
+
+
+def send_or_give_back(runtime, ids: list, send, release, what: str) -> None:
+    """Send each claimed id; when a send fails (Redis unavailable), give the leases of the ids
+    not sent back at once with `release(uow, ids)`, then raise. If the database is away too,
+    the leases expire by themselves."""
+    sent = 0
+    try:
+        for item_id in ids:
+            send(item_id)
+            sent += 1
+    except Exception:
+        try:
+            with runtime.uow() as uow:
+                release(uow, ids[sent:])
+                uow.commit()
+        except Exception:  # noqa: BLE001 - the send's failure is the one to raise
+            log.warning("could not give back the leases of %d unsent %s; they expire by themselves",
+                        len(ids) - sent, what)
+        raise
 
 
 def _redis_error(exc: BaseException) -> BaseException:

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from engine.outbox import DEFAULT_RELAY_LEASE, claim_unsent, release_unsent
 
-from .outage import FailureStreak
+from .outage import FailureStreak, send_or_give_back
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +38,8 @@ def sweep(runtime, send, *, older_than: timedelta = RELAY_AFTER, lease: timedelt
     with runtime.uow() as uow:
         ids = claim_unsent(uow, older_than=older_than, limit=limit, lease=lease)
         uow.commit()
-    sent = 0
-    try:
-        for outbox_id in ids:
-            send(outbox_id)
-            sent += 1
-    except Exception:
-        _give_back(runtime, ids[sent:])
-        raise
+    send_or_give_back(runtime, ids, send, release_unsent, "notifications")
     return len(ids)
-
-
-def _give_back(runtime, ids: list[int]) -> None:
-    try:
-        with runtime.uow() as uow:
-            release_unsent(uow, ids)
-            uow.commit()
-    except Exception:  # the database may be down too: the leases will expire by themselves
-        log.warning("could not give back the leases of %d unsent notifications; they expire by themselves",
-                    len(ids))
 
 
 def run_forever(runtime, send, stop: threading.Event, interval: float = RELAY_INTERVAL, *,

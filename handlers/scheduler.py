@@ -25,7 +25,7 @@ from datetime import timedelta
 from engine.services.timers import (DEFAULT_LEASE, ClaimDueTimers, ReleaseTimers, claim_due_timers,
                                     next_due_at, release_timers)
 
-from .outage import FailureStreak
+from .outage import FailureStreak, send_or_give_back
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +63,9 @@ def sweep(runtime, send, *, owner: str | None = None, limit: int = BATCH_SIZE,
     with runtime.uow() as uow:
         ids = claim_due_timers(ClaimDueTimers(owner, limit, lease), uow)
         uow.commit()
-    sent = 0
-    try:
-        for timer_id in ids:
-            send(timer_id)
-            sent += 1
-    except Exception:
-        _give_back(runtime, ids[sent:], owner)
-        raise
+    send_or_give_back(runtime, ids, send, lambda uow, unsent: release_timers(ReleaseTimers(tuple(unsent), owner), uow),
+                      "timers")
     return len(ids)
-
-
-def _give_back(runtime, ids: list[int], owner: str) -> None:
-    try:
-        with runtime.uow() as uow:
-            release_timers(ReleaseTimers(tuple(ids), owner), uow)
-            uow.commit()
-    except Exception:  # the database may be down too: the leases will expire by themselves
-        log.warning("could not give back the leases of %d unsent timers; they expire by themselves", len(ids))
 
 
 def pause_after_sweep(runtime, interval: float) -> float:

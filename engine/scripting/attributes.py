@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from ..spiff_clock import ClockedDatetime
-from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, TICK_ABOVE, charge, check_items, refuse, ticked
+from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, charge, check_items, refuse, ticked_if_many
 from .guards import ALLOWED_CODECS, checked_source
 
 BLOCKED_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
@@ -162,8 +162,7 @@ def _guard_strptime(method):
 
 def _guard_fromkeys(obj, method):
     def guarded(iterable, value=None):
-        source = checked_source(iterable, "dict.fromkeys()")
-        return method(ticked(source) if len(source) > TICK_ABOVE else source, value)
+        return method(ticked_if_many(checked_source(iterable, "dict.fromkeys()")), value)
     return guarded
 
 

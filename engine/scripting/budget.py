@@ -209,6 +209,15 @@ def ticked(items):
         yield item
 
 
+def ticked_if_many(source):
+    """The source as it is when it has few items, else ticked(source) (also when unsized)."""
+    try:
+        few = len(source) <= TICK_ABOVE
+    except (TypeError, OverflowError):  # a generator; a range too long to count
+        few = False
+    return source if few else ticked(source)
+
+
 def loop_tick() -> None:
     """Called at the top of every loop body, function and lambda, and per item iterated."""
     budget = _state.budget

@@ -42,6 +42,7 @@ def _bad_text(texts) -> bool:
     """True if any of the strings holds a lone surrogate (one C-speed pass over all of them)."""
     return has_lone_surrogate("".join(texts))
 
+
 STORABLE_SCALARS = frozenset({type(None), bool, int, float, str, datetime, timedelta})
 
 

@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from .attributes import make_getattr
-from .budget import (MAX_INT_TEXT, MAX_ITEMS, MAX_ROUND_DIGITS, TICK_ABOVE, charge, check_items, loop_tick,
-                     refuse, ticked)
+from .budget import (MAX_INT_TEXT, MAX_ITEMS, MAX_ROUND_DIGITS, charge, check_items, loop_tick, refuse,
+                     ticked_if_many)
 from .guards import (
     DiscardingPrinter, checked_source, guarded_add, guarded_apply, guarded_format,
     guarded_getitem, guarded_getiter, guarded_inplacevar, guarded_lshift, guarded_mod, guarded_mul,
@@ -60,8 +60,7 @@ def safe_tuple(iterable=()):
 
 
 def safe_set(iterable=()):
-    source = checked_source(iterable, "set()")
-    return set(ticked(source) if len(source) > TICK_ABOVE else source)
+    return set(ticked_if_many(checked_source(iterable, "set()")))
 
 
 def safe_max(*args, **kwargs):
@@ -73,8 +72,8 @@ def safe_min(*args, **kwargs):
 
 
 def _ticked_args(args: tuple) -> tuple:
-    if len(args) == 1 and hasattr(args[0], "__iter__"):
-        return (ticked(args[0]),)
+    if len(args) == 1 and hasattr(args[0], "__iter__"):  # max(items): over one iterable
+        return (ticked_if_many(args[0]),)
     return args
 
 
@@ -92,9 +91,7 @@ def safe_dict(*args, **kwargs):
         else:
             check_items(len(source), "dict()")
             charge(len(source))
-        if len(source) > TICK_ABOVE:
-            source = ticked(source.items() if isinstance(source, dict) else source)
-        return dict(source, **kwargs)
+        return dict(ticked_if_many(source.items() if isinstance(source, dict) else source), **kwargs)
     return dict(**kwargs)
 
 
