@@ -207,9 +207,9 @@ class StatementCounter:
         self._undo.append(lambda: setattr(dialect, "do_ping", original_ping))
 
         # On PostgreSQL count network round trips too. psycopg runs every exchange through
-        # Connection.wait; some of those generators never reach the server (autocommit
-        # switches around the pre-ping, entering a pipeline, a rollback of an idle
-        # connection), one hides an extra BEGIN, and an executemany pipeline gets its
+        # Connection.wait; some of those generators never reach the server (autocommit and
+        # isolation switches, entering a pipeline, a commit or rollback with no transaction
+        # open), one hides an extra BEGIN, and an executemany pipeline gets its
         # answers at its Sync. Checked against strace (sendto/recvfrom) for one lifecycle.
         if dialect.name == "postgresql":
             import psycopg
@@ -221,9 +221,10 @@ class StatementCounter:
             def counting_wait(conn_self, gen, *a, **kw):
                 name = getattr(gen, "__name__", "")
                 idle = conn_self.pgconn.transaction_status == TransactionStatus.IDLE
-                if name in ("_set_autocommit_gen", "_enter_gen", "_executemany_gen_pipeline"):
+                if name in ("_set_autocommit_gen", "_set_isolation_level_gen", "_enter_gen",
+                            "_executemany_gen_pipeline"):
                     pass
-                elif name == "_rollback_gen":
+                elif name in ("_rollback_gen", "_commit_gen"):
                     counter.round_trips += 0 if idle else 1
                 elif name == "_execute_gen" and idle and not conn_self.autocommit:
                     counter.round_trips += 2  # psycopg sends BEGIN first, then the statement

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+from functools import lru_cache
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -72,6 +74,52 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+#: A statement that needs no transaction: a plain read (SELECT, SHOW) that takes no row locks.
+_PLAIN_READ = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
+_LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+#: psycopg.pq.TransactionStatus.IDLE: the server has no transaction open on the connection.
+PG_IDLE = 0
+_LOCK_INSTANCE = "SELECT 1 FROM workflow_instances WHERE id = %(id)s FOR UPDATE"
+
+
+@lru_cache(maxsize=2048)
+def _needs_transaction(statement: str) -> bool:
+    return not _PLAIN_READ.match(statement) or bool(_LOCKING.search(statement))
+
+
+def _tune_postgresql(engine: Engine) -> None:
+    """Transactions begin at the first write or locking read, not at the first statement.
+
+    The engine's connections are in driver autocommit (isolation_level AUTOCOMMIT); before a
+    statement that writes or takes row locks (or DDL, SAVEPOINT...: anything but a plain read),
+    BEGIN is sent unless the server already has a transaction open, and commit() and rollback()
+    end it as usual.
+    Under READ COMMITTED a plain read sees the same rows outside a transaction as inside it,
+    so nothing changes but the round trips saved. A statement run with the execution option
+    `petiflow_atomic` (a workflow step, complete in itself: engine.step_sql) needs no BEGIN.
+    Before any other statement of a unit of work, the writes it still holds back are run.
+    """
+
+    @event.listens_for(engine, "before_execute")
+    def _run_held_writes(conn, clauseelement, multiparams, params, execution_options):
+        uow = conn.get_execution_options().get("petiflow_uow")
+        if uow is not None and uow.holds_writes and not execution_options.get("petiflow_atomic"):
+            uow.flush_deferred()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_at_first_write(conn, cursor, statement, parameters, context, executemany):
+        if (cursor.connection.info.transaction_status != PG_IDLE or not _needs_transaction(statement)
+                or (context is not None and context.execution_options.get("petiflow_atomic"))):
+            return
+        cursor.execute("BEGIN")
+        uow = conn.get_execution_options().get("petiflow_uow")
+        if uow is not None and uow.step_instance is not None:
+            # A step that writes before its save (an engine action) takes its instance's row
+            # lock first, as every other step of the case does, so that two steps never lock
+            # the case's rows in opposite orders.
+            cursor.execute(_LOCK_INSTANCE, {"id": uow.step_instance})
+
+
 def _log_statements(enabled: bool) -> None:
     # Through the logging set up by the process (one line per statement), not SQLAlchemy's own
     # extra handler (echo=True), which printed each statement a second time.
@@ -105,7 +153,9 @@ def make_engine(settings: Settings) -> Engine:
     # work is retried by its caller: workers retry, the API answers 503.
     # A host that vanishes without resetting connections must not hang a worker until the
     # kernel's TCP timeout: connect within 10 s, and notice a dead peer within about a minute.
-    return create_engine(url, hide_parameters=True, pool_size=10, max_overflow=10,
-                         pool_recycle=3600, connect_args={
-                             "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
-                             "keepalives_interval": 10, "keepalives_count": 3})
+    engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=10,
+                           pool_recycle=3600, isolation_level="AUTOCOMMIT", connect_args={
+                               "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                               "keepalives_interval": 10, "keepalives_count": 3})
+    _tune_postgresql(engine)
+    return engine

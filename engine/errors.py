@@ -38,6 +38,13 @@ class Conflict(PetiflowError):
     code = "conflict"
 
 
+class StaleStep(Conflict):
+    """A workflow step was about to be saved over a version someone else saved meanwhile; nothing was written."""
+
+    def __init__(self, message: str = "the case was changed by someone else meanwhile; reload and try again", **kw):
+        super().__init__(message, **kw)
+
+
 class InvalidDefinition(PetiflowError):
     """Raised when a BPMN/DMN bundle fails to parse or validate; details name file, line, element."""
 

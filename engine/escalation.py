@@ -37,7 +37,14 @@ _raise_level = (update(work_items).where(work_items.c.id == bindparam("b_item"),
 
 
 def schedule(uow, items: list[tuple[dict, dict | None]], now) -> None:
-    """One insert of the reminders and rungs of new work items: ({id, case_id, instance_id}, terms) pairs.
+    """One insert of the reminders and rungs of new work items: ({id, case_id, instance_id}, terms) pairs."""
+    rows = timer_rows(uow, items, now)
+    if rows:
+        uow.conn.execute(_insert_timers, rows)
+
+
+def timer_rows(uow, items: list[tuple[dict, dict | None]], now) -> list[dict]:
+    """The timers rows of the reminders and rungs of new work items (see schedule), not written.
 
     Work that opens late (its case already past a reminder or rungs: the approval of a draft
     finished late, work reopened by a loop) gets no reminder of a time gone by, and of the rungs
@@ -56,8 +63,7 @@ def schedule(uow, items: list[tuple[dict, dict | None]], now) -> None:
         rows += [{"kind": kind, "instance_id": item["instance_id"], "case_id": item["case_id"],
                   "work_item_id": item["id"], "due_at": at, "status": "pending", "payload": payload,
                   "created_at": now} for kind, at, payload in plans[key]]
-    if rows:
-        uow.conn.execute(_insert_timers, rows)
+    return rows
 
 
 def _plan(deadline: deadlines.Deadline, cal, now) -> list[tuple[str, object, dict]]:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam, insert, select, update
 
-from . import escalation, runner, state
-from .errors import Conflict, InvalidInput
+from . import escalation, runner, state, step_sql
+from .errors import InvalidInput, StaleStep
 from .history import event
 from .inbox import role_for_lane, work_item_agency
 from .schema import agencies, case_events, cases, timers, work_items, workflow_instances
@@ -87,6 +87,28 @@ def _agency_ids(conn, cache, codes: set[str]) -> dict[str, int]:
     return {code: known[code] for code in codes}
 
 
+def _item_rows(uow, ref: InstanceRef, new: list, now) -> list[dict]:
+    """The work_items rows of newly READY tasks (lane = role, resolved against the case's agency)."""
+    named = _agency_ids(uow.conn, uow.cache, {t.agency_code for t in new if t.agency_code})
+    return [{
+        "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name,
+        "name": t.name[:200], "lane": t.lane, "role": role_for_lane(t.lane),
+        "agency_id": named[t.agency_code] if t.agency_code else work_item_agency(t.lane, ref.agency_id),
+        "assignee_id": None,
+        "status": "open", "form_key": t.form_key, "due_at": None if t.deadline_mode == "none" else ref.due_at,
+        "deadline_mode": t.deadline_mode, "created_at": now,
+    } for t in new]
+
+
+def _ready_event(ref: InstanceRef, now, task, item_id=None, **extra) -> dict:
+    return {**event(ref.case_id, now, "task_ready", work_item_id=item_id, task=task.spec_name, name=task.name,
+                    lane=task.lane), **extra}
+
+
+def _has_ladder(ref: InstanceRef, task) -> bool:
+    return ref.due_at is not None and bool(task.deadline)
+
+
 def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
                      events: list) -> tuple[list, list]:
     """Open inbox rows for newly READY tasks and cancel rows whose task is no longer READY.
@@ -97,26 +119,17 @@ def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
     ready_ids = {t.task_id for t in ready}
     new = [t for t in ready if t.task_id not in before]
     conn = uow.conn
-    named = _agency_ids(conn, uow.cache, {t.agency_code for t in new if t.agency_code})
     gone = before - ready_ids
     opened, cancelled = [], []
     if new:
-        rows = [{
-            "instance_id": ref.id, "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name,
-            "name": t.name[:200], "lane": t.lane, "role": role_for_lane(t.lane),
-            "agency_id": named[t.agency_code] if t.agency_code else work_item_agency(t.lane, ref.agency_id),
-            "assignee_id": None,
-            "status": "open", "form_key": t.form_key, "due_at": None if t.deadline_mode == "none" else ref.due_at,
-            "deadline_mode": t.deadline_mode, "created_at": now,
-        } for t in new]
+        rows = _item_rows(uow, ref, new, now)
         by_task = {t.task_id: t for t in new}
         ladders = []
         for item_id, task_id in conn.execute(_insert_items, rows):
             opened.append(item_id)
             task = by_task[task_id]
-            events.append(event(ref.case_id, now, "task_ready", work_item_id=item_id,
-                                task=task.spec_name, name=task.name, lane=task.lane))
-            if ref.due_at is not None and task.deadline:
+            events.append(_ready_event(ref, now, task, item_id))
+            if _has_ladder(ref, task):
                 ladders.append(({"id": item_id, "case_id": ref.case_id, "instance_id": ref.id}, task.deadline))
         escalation.schedule(uow, ladders, now)
     if gone:
@@ -163,6 +176,9 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *,
     status = runner.status_of(workflow)
     snapshot = runner.inspect(workflow)
     next_timer_at = min((t.due_at for t in snapshot.timers), default=None)
+    if uow.dialect == "postgresql":
+        return _save_in_one_statement(uow, ref, workflow, text, status, snapshot, next_timer_at, events,
+                                      set(ready_before), now)
     if ref.is_new:
         ref.id = conn.execute(_insert_instance, {
             "case_id": ref.case_id, "definition_id": ref.definition_id, "state": text, "version": 1,
@@ -174,7 +190,7 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *,
             "b_id": ref.id, "b_version": ref.version, "state": text, "status": status,
             "next_timer_at": next_timer_at, "updated_at": now}).rowcount
         if not changed:
-            raise Conflict("the case was changed by someone else meanwhile; reload and try again")
+            raise StaleStep()
         version = ref.version + 1
     opened, cancelled = _sync_work_items(uow, ref, snapshot.ready, set(ready_before), now, events)
     sync_timers(conn, ref, snapshot.timers, now)
@@ -186,3 +202,21 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *,
     if events:
         conn.execute(_insert_events, events)
     return StepResult(ref.id, status, version, opened, cancelled)
+
+
+def _save_in_one_statement(uow, ref: InstanceRef, workflow, text: str, status: str, snapshot, next_timer_at,
+                           events: list, before: set[str], now) -> StepResult:
+    """persist_step on PostgreSQL: the same rows, written by one statement (engine.step_sql)."""
+    new = [t for t in snapshot.ready if t.task_id not in before]
+    rows = _item_rows(uow, ref, new, now)
+    events = events + [_ready_event(ref, now, t, item_task=t.task_id) for t in new]
+    ladders = escalation.timer_rows(uow, [({"id": t.task_id, "case_id": ref.case_id, "instance_id": None},
+                                           t.deadline) for t in new if _has_ladder(ref, t)], now)
+    written = step_sql.save_step(
+        uow, ref=ref, state_text=text, status=status, next_timer_at=next_timer_at, now=now, item_rows=rows,
+        ladder_rows=ladders, gone=sorted(before - snapshot.ready_ids), waiting=snapshot.timers,
+        sync_timers=bool(snapshot.timers) or ref.next_timer_at is not None, events=events,
+        outcome=workflow.data.get("outcome") if status == "completed" else None)
+    ref.id = written.instance_id
+    version = 1 if ref.is_new else ref.version + 1
+    return StepResult(written.instance_id, status, version, written.opened, written.cancelled)

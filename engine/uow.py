@@ -1,4 +1,12 @@
-"""The unit of work: one transaction per request or message, rolled back unless committed."""
+"""The unit of work: one transaction per request or message, rolled back unless committed.
+
+On PostgreSQL the transaction begins at the unit's first write or locking read (engine.db),
+not at its first statement: under READ COMMITTED a plain read sees the same committed rows
+inside a transaction as outside it, so reads before the first write lose nothing, and a unit
+whose only write is one statement (a workflow step, engine.step_sql) runs it on its own,
+atomic without BEGIN and COMMIT. Writes a service holds back with defer() travel in that
+statement; any other statement runs them first, in the order they were held.
+"""
 from __future__ import annotations
 
 from typing import Callable
@@ -6,6 +14,7 @@ from typing import Callable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from .db import PG_IDLE
 from .errors import NotReady
 
 
@@ -27,6 +36,10 @@ class UnitOfWork:
         self.script_engine = script_engine
         self.conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._deferred: dict = {}  # key -> (payload, write), in the order deferred
+        #: PostgreSQL: the instance whose step is running unlocked; its row is locked if the
+        #: unit begins a transaction before the step's save (engine.db).
+        self.step_instance: int | None = None
 
     @property
     def dialect(self) -> str:
@@ -35,6 +48,8 @@ class UnitOfWork:
     def __enter__(self) -> "UnitOfWork":
         try:
             self.conn = self.db.connect()
+            if self.dialect == "postgresql":
+                self.conn = self.conn.execution_options(petiflow_uow=self)  # see engine.db._tune_postgresql
             if self.read_only:
                 self.conn = self.conn.execution_options(read_only=True)
             self.conn.begin()
@@ -53,10 +68,12 @@ class UnitOfWork:
             self.conn.close()
             self.conn = None
             self._after_commit.clear()
+            self._deferred.clear()
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        self.flush_deferred()
         self.conn.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -65,6 +82,41 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.conn.rollback()
         self._after_commit.clear()
+        self._deferred.clear()
+
+    @property
+    def writing(self) -> bool:
+        """True once the unit has written (on PostgreSQL, once its transaction has begun)."""
+        if self.dialect != "postgresql":
+            return True  # SQLite: BEGIN IMMEDIATE took the write lock at the first statement
+        return self.conn.connection.driver_connection.info.transaction_status != PG_IDLE
+
+    def defer(self, key, payload: dict, write: Callable[[Connection, dict], None]) -> None:
+        """Hold a write back for the step's statement to carry (PostgreSQL); elsewhere write now.
+
+        `write(conn, payload)` runs it on its own: before any other statement of the unit, or at
+        commit, whichever comes first, unless take_deferred(key) claimed it meanwhile.
+        """
+        if self.dialect != "postgresql":
+            write(self.conn, payload)
+        else:
+            self._deferred[key] = (payload, write)
+
+    @property
+    def holds_writes(self) -> bool:
+        """True while writes held back with defer() are waiting to be written."""
+        return bool(self._deferred)
+
+    def take_deferred(self, key) -> dict | None:
+        """The payload of a write still held back, now the caller's to write; None if already written."""
+        held = self._deferred.pop(key, None)
+        return None if held is None else held[0]
+
+    def flush_deferred(self) -> None:
+        """Run the writes held back, in the order they were deferred."""
+        pending, self._deferred = self._deferred, {}  # taken first: the writes run statements too
+        for payload, write in pending.values():
+            write(self.conn, payload)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run callback after a successful commit (never if the work is rolled back)."""

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, bindparam, case, cast, func, insert, literal_column, select
+from sqlalchemy import Text, bindparam, func, insert, literal_column, select
 
-from .. import actions, runner
+from .. import actions, runner, step_sql
 from ..deadlines import deadline_for
 from ..errors import InvalidInput, NotFound
 from ..identity import SYSTEM, Principal
@@ -71,32 +71,43 @@ _insert_petitioner = insert(petitioners).returning(petitioners.c.id)
 _CASE_FIELDS = [cases.c[name] for name in (
     "case_type", "channel", "category", "district", "subject", "status", "confidential", "agency_id",
     "petitioner_id", "received_at", "due_at", "created_at", "updated_at")]
-_insert_case_by_dialect: dict = {}
 
 
-def _insert_case(dialect: str):
-    """INSERT ... SELECT that draws the case id and writes the case number made from it, in one statement.
+def _new_case_source():
+    new = select((func.coalesce(func.max(cases.c.id), 0) + 1).label("id")).subquery("new_case")
+    return select(new.c.id, bindparam("prefix", type_=Text).concat(func.printf("%06d", new.c.id)),
+                  *[bindparam(c.name, type_=c.type) for c in _CASE_FIELDS]).select_from(new)
 
-    The number is `prefix || id padded to six digits`, as case_number() writes it. PostgreSQL
-    draws the id from the table's sequence; SQLite takes the next rowid, which is safe because
-    a unit of work there holds the write lock from its first statement (BEGIN IMMEDIATE).
-    """
-    stmt = _insert_case_by_dialect.get(dialect)
-    if stmt is None:
-        if dialect == "postgresql":
-            new = select(func.nextval(literal_column("'cases_id_seq'")).label("id")).subquery("new_case")
-            digits = cast(new.c.id, Text)
-            padded = case((new.c.id < 1_000_000, func.lpad(digits, 6, "0")), else_=digits)
-        else:
-            new = select((func.coalesce(func.max(cases.c.id), 0) + 1).label("id")).subquery("new_case")
-            padded = func.printf("%06d", new.c.id)
-        source = select(new.c.id, bindparam("prefix", type_=Text).concat(padded),
-                        *[bindparam(c.name, type_=c.type) for c in _CASE_FIELDS]).select_from(new)
-        stmt = (insert(cases).from_select(["id", "case_no", *[c.name for c in _CASE_FIELDS]], source)
+
+#: SQLite: INSERT ... SELECT that takes the next id and writes the case number made from it, in
+#: one statement: `prefix || id padded to six digits`, as case_number() writes it. Safe because a
+#: unit of work there holds the write lock from its first statement (BEGIN IMMEDIATE). PostgreSQL
+#: draws the id from the table's sequence first (_hold_case_back).
+_insert_case = (insert(cases).from_select(["id", "case_no", *[c.name for c in _CASE_FIELDS]], _new_case_source())
                 .returning(cases.c.id, cases.c.case_no))
-        _insert_case_by_dialect[dialect] = stmt
-    return stmt
 _agency_by_code = select(agencies.c.id).where(agencies.c.code == bindparam("code"))
+_next_case_id = select(func.nextval(literal_column("'cases_id_seq'")))
+_insert_case_row = insert(cases)
+
+
+def _hold_case_back(uow, cmd: StartCase, row: dict) -> tuple[int, str]:
+    """PostgreSQL: draw the case id now; the petitioner and case rows go in with the step's statement.
+
+    Should anything run a statement before that (an engine action of the first step), the rows
+    are written first, on their own (UnitOfWork.defer).
+    """
+    case_id = uow.conn.execute(_next_case_id).scalar_one()
+    case_no = case_number(cmd.case_type, row["received_at"], case_id)
+    if cmd.petitioner:
+        uow.defer((step_sql.PETITIONER, case_id), {**cmd.petitioner, "created_at": row["created_at"]},
+                  lambda conn, values: row.update(
+                      petitioner_id=conn.execute(_insert_petitioner, values).scalar_one()))
+    uow.defer((step_sql.CASE, case_id), {
+        "no": case_no, "type": row["case_type"], **{k: row[k] for k in (
+            "channel", "category", "district", "subject", "confidential", "agency_id", "petitioner_id",
+            "received_at", "due_at")}},
+        lambda conn, _values: conn.execute(_insert_case_row, {**row, "id": case_id, "case_no": case_no}))
+    return case_id, case_no
 
 
 def _agency_id(conn, code: str | None) -> int | None:
@@ -165,15 +176,19 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     received_at = cmd.received_at or now
     agency_id = _agency_id(conn, cmd.agency_code)
     deadline = _deadline(uow, cmd, received_at)
-    petitioner_id = cmd.petitioner_id
-    if cmd.petitioner:
-        petitioner_id = conn.execute(_insert_petitioner, {**cmd.petitioner, "created_at": now}).scalar_one()
-    case_id, case_no = conn.execute(_insert_case(uow.dialect), {
-        "prefix": case_number_prefix(cmd.case_type, received_at), "case_type": cmd.case_type,
-        "channel": cmd.channel, "category": cmd.category, "district": cmd.district, "subject": cmd.subject,
-        "status": "open", "confidential": cmd.confidential, "agency_id": agency_id,
-        "petitioner_id": petitioner_id, "received_at": received_at,
-        "due_at": deadline.due_at if deadline else None, "created_at": now, "updated_at": now}).one()
+    case_row = {"case_type": cmd.case_type, "channel": cmd.channel, "category": cmd.category,
+                "district": cmd.district, "subject": cmd.subject, "status": "open",
+                "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": cmd.petitioner_id,
+                "received_at": received_at, "due_at": deadline.due_at if deadline else None,
+                "created_at": now, "updated_at": now}
+    if uow.dialect == "postgresql":
+        case_id, case_no = _hold_case_back(uow, cmd, case_row)
+    else:
+        if cmd.petitioner:
+            case_row["petitioner_id"] = conn.execute(
+                _insert_petitioner, {**cmd.petitioner, "created_at": now}).scalar_one()
+        case_id, case_no = conn.execute(_insert_case, {
+            "prefix": case_number_prefix(cmd.case_type, received_at), **case_row}).one()
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
             "channel": cmd.channel, "category": cmd.category, "district": cmd.district,
             "received_at": received_at.isoformat()}

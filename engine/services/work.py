@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
-from .. import actions, escalation, forms, runner, state
-from ..errors import Conflict, Forbidden, NotFound
+from .. import actions, escalation, forms, runner, state, step_sql
+from ..errors import Conflict, Forbidden, NotFound, StaleStep
 from ..identity import Principal
 from ..history import event
 from ..instances import InstanceRef, persist_step
@@ -48,16 +48,21 @@ _load = (
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(work_items.c.id == bindparam("b_item"))
-    # The case's instance and case rows, not the item's: every step of a case takes these first
-    # (a timer firing too, which then writes the item), so locking the item here as well would
-    # deadlock with it. Whatever the item's row says, the step is checked against the state
-    # loaded under the lock (runner.complete refuses a task no longer READY).
-    .with_for_update(of=[workflow_instances, cases])
 )
+# SQLite serialises units of work from their first statement (BEGIN IMMEDIATE). On PostgreSQL
+# the load takes no lock: the step is saved only at the version it loaded (engine.step_sql), and
+# a step that lost that race is run again on the new state. The item's own row is not what
+# decides: runner.complete refuses a task that is no longer READY in the loaded state.
 _complete_item = (
     update(work_items).where(work_items.c.id == bindparam("b_item"))
     .values(status="completed", completed_at=bindparam("b_now"), completed_by=bindparam("b_by"))
 )
+
+
+def _close_item(conn, item: dict) -> None:
+    conn.execute(_complete_item, {"b_item": item["item_id"], "b_now": item["now"], "b_by": item["by"]})
+    if item["cancel_timers"]:
+        escalation.cancel(conn, [item["item_id"]])
 
 
 def may_complete(principal: Principal, row) -> bool:
@@ -76,6 +81,24 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     expected_version), InvalidInput or WorkflowFailed; nothing is saved on error.
     """
     runner.check_data(cmd.data)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _complete(cmd, uow)
+        except StaleStep:
+            # Another step of the case was saved between our load and our save, and nothing of
+            # ours was written: load the new state and run again, unless the caller asked for
+            # exactly the version it saw.
+            if cmd.expected_version is not None or uow.writing or attempt == _ATTEMPTS - 1:
+                raise
+        finally:
+            uow.step_instance = None
+
+
+#: How many times a completion is run when other steps of its case keep being saved first.
+_ATTEMPTS = 3
+
+
+def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     conn = uow.conn
     row = conn.execute(_load, {"b_item": cmd.work_item_id}).one_or_none()
     if row is None:
@@ -88,6 +111,7 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
         raise Conflict("the case was changed by someone else meanwhile; reload and try again",
                        details={"expected_version": cmd.expected_version, "version": row.version})
     forms.validate_form(row.form_key, cmd.data, uow.forms_dir)
+    uow.step_instance = row.instance_id
     definition = uow.specs.get(conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     ready_before = runner.inspect(workflow).ready_ids - {row.task_id}
@@ -98,9 +122,10 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
                                   row.case_due_at)
     # Closed before the step runs, so what the step's actions do to the case's open work (a
     # deadline moved, rungs rescheduled) leaves it alone; rolled back with the step if it fails.
-    conn.execute(_complete_item, {"b_item": row.id, "b_now": now, "b_by": cmd.principal.user_id})
-    if row.item_due_at is not None:
-        escalation.cancel(conn, [row.id])  # its reminders and rungs are moot now
+    uow.defer((step_sql.COMPLETE_ITEM, row.instance_id),
+              {"item_id": row.id, "by": cmd.principal.user_id, "now": now,
+               "cancel_timers": row.item_due_at is not None},  # its reminders and rungs are moot now
+              _close_item)
     with actions.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,

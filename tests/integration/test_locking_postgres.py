@@ -161,3 +161,154 @@ def _waiting_on_locks(rt) -> int:
     with rt.db.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                  "AND wait_event_type = 'Lock'")).scalar()
+
+
+def _parallel_case(rt, clock):
+    """A case waiting on two tasks at once (a and b), with a timer on b."""
+    from datetime import timedelta
+    with rt.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("parallel_timer.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="parallel_timer",
+                                       data={"reply_due": (clock.now() + timedelta(days=3)).isoformat()}), uow)
+        uow.commit()
+    with rt.db.connect() as conn:
+        items = dict(conn.execute(select(work_items.c.task_spec, work_items.c.id)).all())
+    return started, items
+
+
+def _before_the_step_is_saved(rt, action):
+    """Run `action` once, just before the next workflow step statement reaches the server."""
+    from sqlalchemy import event
+    fired = []
+
+    def hook(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("WITH") and not fired:
+            fired.append(True)
+            action()
+    event.listen(rt.db, "before_cursor_execute", hook)
+    return lambda: event.remove(rt.db, "before_cursor_execute", hook)
+
+
+def test_a_completion_that_another_step_beat_to_the_save_runs_again_on_the_new_state(pg_runtime, clock):
+    """Task b is completed by a colleague between our load of the case and our save of task a."""
+    rt = pg_runtime
+    _, items = _parallel_case(rt, clock)
+    colleague = []
+
+    def complete_b():
+        with rt.uow() as other:
+            colleague.append(complete_work_item(CompleteWorkItem(items["b"], {"by": "colleague"}, SYSTEM), other))
+            other.commit()
+
+    undo = _before_the_step_is_saved(rt, complete_b)
+    try:
+        with rt.uow() as uow:
+            done = complete_work_item(CompleteWorkItem(items["a"], {"by": "us"}, SYSTEM), uow)
+            uow.commit()
+    finally:
+        undo()
+    assert colleague[0].status == "waiting" and done.status == "completed"  # ours ran after theirs
+    assert done.version == 3
+    with rt.db.connect() as conn:
+        completed = conn.execute(select(case_events.c.work_item_id).where(case_events.c.kind == "task_completed")
+                                 .order_by(case_events.c.id)).scalars().all()
+        statuses = dict(conn.execute(select(work_items.c.task_spec, work_items.c.status)).all())
+        timer_states = conn.execute(text("SELECT status FROM timers")).scalars().all()
+    assert completed == [items["b"], items["a"]]  # each once, in the order they were saved
+    assert statuses == {"a": "completed", "b": "completed"}
+    assert timer_states == ["cancelled"]  # b's timer went with b
+
+
+def test_a_completion_pinned_to_the_version_it_saw_is_refused_when_another_step_came_first(pg_runtime, clock):
+    rt = pg_runtime
+    _, items = _parallel_case(rt, clock)
+
+    def complete_b():
+        with rt.uow() as other:
+            complete_work_item(CompleteWorkItem(items["b"], {}, SYSTEM), other)
+            other.commit()
+
+    undo = _before_the_step_is_saved(rt, complete_b)
+    try:
+        with rt.uow() as uow, pytest.raises(Conflict, match="changed by someone else"):
+            complete_work_item(CompleteWorkItem(items["a"], {}, SYSTEM, expected_version=1), uow)
+    finally:
+        undo()
+    with rt.db.connect() as conn:
+        statuses = dict(conn.execute(select(work_items.c.task_spec, work_items.c.status)).all())
+        version = conn.execute(select(workflow_instances.c.version)).scalar_one()
+    assert statuses == {"a": "open", "b": "completed"} and version == 2  # nothing of ours was written
+
+
+def test_units_of_work_begin_their_transaction_at_the_first_write_and_stay_atomic(pg_runtime):
+    """Reads go without BEGIN; from the first write on, everything commits or rolls back together."""
+    from engine.schema import agencies
+    rt = pg_runtime
+    with rt.uow(read_only=True) as uow:
+        uow.conn.execute(select(func.count()).select_from(agencies)).scalar_one()
+        assert not uow.writing
+    with rt.uow() as uow:
+        uow.conn.execute(select(1))
+        assert not uow.writing
+        uow.conn.execute(agencies.insert(), {"code": "a1", "name": "甲"})
+        assert uow.writing
+        uow.conn.execute(agencies.insert(), {"code": "a2", "name": "乙"})
+        # left without commit: both rows go
+    with rt.uow() as uow:
+        uow.conn.execute(agencies.insert(), {"code": "a3", "name": "丙"})
+        uow.commit()
+    with rt.db.connect() as conn:
+        assert conn.execute(select(agencies.c.code)).scalars().all() == ["a3"]
+
+
+def test_a_new_case_is_written_by_one_statement_and_a_failed_first_step_leaves_no_trace(pg_runtime):
+    """The case number is drawn first; the case, its petitioner and workflow go in together, or not at all."""
+    from engine.errors import WorkflowFailed
+    from engine.schema import cases, petitioners
+    rt = pg_runtime
+    with rt.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("simple.bpmn", "failing.bpmn")), uow)
+        uow.commit()
+    with rt.uow() as uow:  # the process, its rules and calendar are read once and kept
+        first = start_case(StartCase("petition", process_key="simple"), uow)
+        uow.commit()
+    statements = []
+    from sqlalchemy import event
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.split(None, 1)[0])
+    event.listen(rt.db, "before_cursor_execute", count)
+    try:
+        with rt.uow() as uow:
+            started = start_case(StartCase("petition", process_key="simple", petitioner={"name": "王小明"}), uow)
+            uow.commit()
+        assert statements == ["SELECT", "WITH"]  # the case number, then everything else
+        with rt.uow() as uow, pytest.raises(WorkflowFailed):
+            start_case(StartCase("petition", process_key="failing", petitioner={"name": "李大華"}), uow)
+    finally:
+        event.remove(rt.db, "before_cursor_execute", count)
+    with rt.db.connect() as conn:
+        assert conn.execute(select(cases.c.case_no, petitioners.c.name).join(
+            petitioners, petitioners.c.id == cases.c.petitioner_id)).all() == [(started.case_no, "王小明")]
+        assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(workflow_instances)).scalar_one() == 2
+    assert started.case_no.endswith(f"{first.case_id + 1:06d}")
+
+
+def test_a_step_that_writes_before_its_save_holds_its_case_like_every_other_step(pg_runtime, clock):
+    """An engine action writing mid-step takes the instance's row lock first: no opposite lock orders."""
+    from sqlalchemy.exc import OperationalError
+    from engine.schema import agencies
+    rt = pg_runtime
+    started, _ = _parallel_case(rt, clock)
+    with rt.uow() as uow:
+        uow.step_instance = started.instance_id
+        uow.conn.execute(select(1))
+        with rt.db.connect() as other:
+            other.execute(text("SELECT 1 FROM workflow_instances WHERE id = :id FOR UPDATE NOWAIT"),
+                          {"id": started.instance_id})  # free while the step only reads
+            other.rollback()
+            uow.conn.execute(agencies.insert(), {"code": "a1", "name": "甲"})  # the step's first write
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(text("SELECT 1 FROM workflow_instances WHERE id = :id FOR UPDATE NOWAIT"),
+                              {"id": started.instance_id})
