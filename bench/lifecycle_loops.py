@@ -281,11 +281,11 @@ class EngineLoop:
 
         rt = self.runtime
         t0 = time.perf_counter()
-        with rt.uow() as uow:
+        with rt.uow(one_step=True) as uow:
             started = start_case(StartCase("petition", process_key=PROCESS_KEY, channel=CHANNEL), uow)
             uow.commit()
         t1 = time.perf_counter()
-        with rt.uow() as uow:
+        with rt.uow(one_step=True) as uow:
             done = complete_work_item(CompleteWorkItem(started.work_item_ids[0], REPLY, SYSTEM), uow)
             uow.commit()
         t2 = time.perf_counter()
@@ -303,12 +303,12 @@ class EngineLoop:
         rt = self.runtime
         out = {}
         with StatementCounter(rt.db) as c:
-            with rt.uow() as uow:
+            with rt.uow(one_step=True) as uow:
                 started = start_case(StartCase("petition", process_key=PROCESS_KEY, channel=CHANNEL), uow)
                 uow.commit()
             out["start"] = c.summary()
             c.reset()
-            with rt.uow() as uow:
+            with rt.uow(one_step=True) as uow:
                 complete_work_item(CompleteWorkItem(started.work_item_ids[0], REPLY, SYSTEM), uow)
                 uow.commit()
             out["complete"] = c.summary()

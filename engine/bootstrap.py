@@ -31,10 +31,11 @@ class Runtime:
     def __post_init__(self) -> None:
         self.forms_dir = self.settings.workflows_dir / "forms"  # user-task forms
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work; use it as a context manager. Read-only ones never take the write lock."""
+    def uow(self, *, read_only: bool = False, one_step: bool = False) -> UnitOfWork:
+        """A new unit of work; use it as a context manager. Read-only ones never take the write lock;
+        one-step ones run one workflow step and commit it (UnitOfWork.one_step)."""
         return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
-                          cache=self.cache, read_only=read_only, forms_dir=self.forms_dir)
+                          cache=self.cache, read_only=read_only, forms_dir=self.forms_dir, one_step=one_step)
 
     def close(self) -> None:
         self.db.dispose()

@@ -111,8 +111,10 @@ def _tune_postgresql(engine: Engine) -> None:
         if (cursor.connection.info.transaction_status != PG_IDLE or not _needs_transaction(statement)
                 or (context is not None and context.execution_options.get("petiflow_atomic"))):
             return
-        cursor.execute("BEGIN")
         uow = conn.get_execution_options().get("petiflow_uow")
+        if uow is not None:
+            uow.check_may_write()
+        cursor.execute("BEGIN")
         if uow is not None and uow.step_instance is not None:
             # A step that writes before its save (an engine action) takes its instance's row
             # lock first, as every other step of the case does, so that two steps never lock

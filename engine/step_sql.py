@@ -219,9 +219,13 @@ def save_step(uow, *, ref, state_text: str, status: str, next_timer_at, now, ite
     if completed:
         parts.add("closing")
         params["closed"] = _json({"outcome": outcome} if outcome else None)
+    alone, began = uow.open_for_step()
     instance_id, opened, cancelled = uow.conn.exec_driver_sql(
         statement(frozenset(parts)), params, execution_options={"petiflow_atomic": True}).one()
     if instance_id is None:
+        if began:
+            uow.undo_begin()  # nothing of the unit was written: as if it had not begun
         raise StaleStep()
+    uow.saved_alone = alone
     by_task = {task_id: item_id for item_id, task_id in opened or []}
     return Written(instance_id, [by_task[r["task_id"]] for r in item_rows], list(cancelled or []))

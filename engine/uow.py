@@ -3,9 +3,10 @@
 On PostgreSQL the transaction begins at the unit's first write or locking read (engine.db),
 not at its first statement: under READ COMMITTED a plain read sees the same committed rows
 inside a transaction as outside it, so reads before the first write lose nothing, and a unit
-whose only write is one statement (a workflow step, engine.step_sql) runs it on its own,
-atomic without BEGIN and COMMIT. Writes a service holds back with defer() travel in that
-statement; any other statement runs them first, in the order they were held.
+that runs one workflow step (one_step=True) and whose only write is the step's statement
+(engine.step_sql) runs it on its own, atomic without BEGIN and COMMIT. Writes a service holds
+back with defer() travel in that statement; any other statement runs them first, in the order
+they were held.
 """
 from __future__ import annotations
 
@@ -26,8 +27,13 @@ class UnitOfWork:
     """
 
     def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False,
-                 forms_dir=None):
+                 forms_dir=None, one_step: bool = False):
         self.db = db
+        #: The unit runs one workflow step and commits it (an API call completing a work item,
+        #: opening a case). On PostgreSQL its step may then be saved by a statement that commits
+        #: itself, with no BEGIN or COMMIT: the step is durable once the service returns, and the
+        #: unit may read afterwards but no longer write.
+        self.one_step = one_step
         self.forms_dir = forms_dir  # user-task forms (None: engine.forms.FORMS_DIR)
         self.cache = cache
         self.read_only = read_only
@@ -40,6 +46,9 @@ class UnitOfWork:
         #: PostgreSQL: the instance whose step is running unlocked; its row is locked if the
         #: unit begins a transaction before the step's save (engine.db).
         self.step_instance: int | None = None
+        #: PostgreSQL: a workflow step was saved by one statement with no transaction open; it is
+        #: committed, and the unit may not write any more (check_may_write).
+        self.saved_alone = False
 
     @property
     def dialect(self) -> str:
@@ -75,6 +84,7 @@ class UnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         self.flush_deferred()
         self.conn.commit()
+        self.saved_alone = False
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -86,10 +96,49 @@ class UnitOfWork:
 
     @property
     def writing(self) -> bool:
-        """True once the unit has written (on PostgreSQL, once its transaction has begun)."""
+        """True once the unit has written (on PostgreSQL: begun its transaction, or saved a step alone)."""
         if self.dialect != "postgresql":
             return True  # SQLite: BEGIN IMMEDIATE took the write lock at the first statement
+        return self.saved_alone or self._server_transaction_open()
+
+    def _server_transaction_open(self) -> bool:
         return self.conn.connection.driver_connection.info.transaction_status != PG_IDLE
+
+    def open_for_step(self) -> tuple[bool, bool]:
+        """PostgreSQL, before a step's statement: (save it alone, transaction begun here).
+
+        Alone only in a one-step unit (see __init__) that has written nothing: the step is then
+        committed by its own statement, and the unit may read afterwards but not write
+        (check_may_write). Otherwise the transaction is begun here if it is not open yet.
+        """
+        self.check_may_write()
+        if self._server_transaction_open():
+            return False, False
+        if self.one_step:
+            return True, False
+        self.begin()
+        return False, True
+
+    def undo_begin(self) -> None:
+        """Roll back a transaction open_for_step began, in which nothing was written."""
+        self.conn.connection.driver_connection.rollback()
+
+    def check_may_write(self) -> None:
+        """Refuse a write after a step that saved itself alone: it could not be rolled back with it."""
+        if self.saved_alone:
+            raise RuntimeError(
+                "this unit of work saved its workflow step as one statement without a transaction "
+                "(engine.step_sql) and cannot write after it; call uow.begin() before the step instead")
+
+    def begin(self) -> None:
+        """Open the transaction now (PostgreSQL opens it at the first write otherwise).
+
+        A unit that writes after a workflow step calls this first, so that the step and what
+        follows commit or roll back together.
+        """
+        if self.dialect == "postgresql" and not self._server_transaction_open():
+            self.check_may_write()
+            self.conn.connection.driver_connection.execute("BEGIN")
 
     def defer(self, key, payload: dict, write: Callable[[Connection, dict], None]) -> None:
         """Hold a write back for the step's statement to carry (PostgreSQL); elsewhere write now.

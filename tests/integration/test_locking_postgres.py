@@ -189,7 +189,8 @@ def _before_the_step_is_saved(rt, action):
     return lambda: event.remove(rt.db, "before_cursor_execute", hook)
 
 
-def test_a_completion_that_another_step_beat_to_the_save_runs_again_on_the_new_state(pg_runtime, clock):
+@pytest.mark.parametrize("one_step", [False, True], ids=["in-a-transaction", "one-step"])
+def test_a_completion_that_another_step_beat_to_the_save_runs_again_on_the_new_state(pg_runtime, clock, one_step):
     """Task b is completed by a colleague between our load of the case and our save of task a."""
     rt = pg_runtime
     _, items = _parallel_case(rt, clock)
@@ -202,7 +203,7 @@ def test_a_completion_that_another_step_beat_to_the_save_runs_again_on_the_new_s
 
     undo = _before_the_step_is_saved(rt, complete_b)
     try:
-        with rt.uow() as uow:
+        with rt.uow(one_step=one_step) as uow:
             done = complete_work_item(CompleteWorkItem(items["a"], {"by": "us"}, SYSTEM), uow)
             uow.commit()
     finally:
@@ -279,7 +280,7 @@ def test_a_new_case_is_written_by_one_statement_and_a_failed_first_step_leaves_n
         statements.append(statement.split(None, 1)[0])
     event.listen(rt.db, "before_cursor_execute", count)
     try:
-        with rt.uow() as uow:
+        with rt.uow(one_step=True) as uow:
             started = start_case(StartCase("petition", process_key="simple", petitioner={"name": "王小明"}), uow)
             uow.commit()
         assert statements == ["SELECT", "WITH"]  # the case number, then everything else
@@ -312,3 +313,26 @@ def test_a_step_that_writes_before_its_save_holds_its_case_like_every_other_step
             with pytest.raises(OperationalError, match="could not obtain lock"):
                 other.execute(text("SELECT 1 FROM workflow_instances WHERE id = :id FOR UPDATE NOWAIT"),
                               {"id": started.instance_id})
+
+
+def test_a_one_step_unit_is_committed_by_its_step_and_refuses_to_write_after_it(pg_runtime):
+    """Opening a case as an API call does: the step's statement commits it; a later write would be
+    outside any rollback, so it is refused. A unit that is not one-step keeps everything together."""
+    from engine.schema import agencies, cases
+    rt = pg_runtime
+    with rt.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("simple.bpmn")), uow)
+        uow.commit()
+    with rt.uow(one_step=True) as uow:
+        start_case(StartCase("petition", process_key="simple"), uow)
+        assert uow.conn.execute(select(func.count()).select_from(cases)).scalar_one() == 1  # reads are fine
+        with pytest.raises(RuntimeError, match="cannot write after it"):
+            uow.conn.execute(agencies.insert(), {"code": "a1", "name": "甲"})
+        # left without commit(): the step was durable already
+    with rt.uow() as uow:
+        start_case(StartCase("petition", process_key="simple"), uow)
+        uow.conn.execute(agencies.insert(), {"code": "a2", "name": "乙"})
+        # left without commit(): the case and the agency both go
+    with rt.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(agencies)).scalar_one() == 0
