@@ -82,8 +82,17 @@ PG_IDLE = 0
 _LOCK_INSTANCE = "SELECT 1 FROM workflow_instances WHERE id = %(id)s FOR UPDATE"
 
 
+#: Statements PostgreSQL refuses inside a transaction block, and transaction control itself.
+_NO_TRANSACTION = re.compile(
+    r"\s*(VACUUM|(CREATE|DROP)\s+(DATABASE|TABLESPACE)|ALTER\s+SYSTEM|"
+    r"(CREATE|DROP|REINDEX)\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY|REINDEX\b.*\bCONCURRENTLY|"
+    r"BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\b", re.IGNORECASE)
+
+
 @lru_cache(maxsize=2048)
 def _needs_transaction(statement: str) -> bool:
+    if _NO_TRANSACTION.match(statement):
+        return False
     return not _PLAIN_READ.match(statement) or bool(_LOCKING.search(statement))
 
 
@@ -93,7 +102,8 @@ def _tune_postgresql(engine: Engine) -> None:
     The engine's connections are in driver autocommit (isolation_level AUTOCOMMIT); before a
     statement that writes or takes row locks (or DDL, SAVEPOINT...: anything but a plain read),
     BEGIN is sent unless the server already has a transaction open, and commit() and rollback()
-    end it as usual.
+    end it as usual. Statements PostgreSQL runs only outside a transaction (VACUUM, CREATE
+    DATABASE...) and connections that asked for isolation_level AUTOCOMMIT themselves get none.
     Under READ COMMITTED a plain read sees the same rows outside a transaction as inside it,
     so nothing changes but the round trips saved. A statement run with the execution option
     `petiflow_atomic` (a workflow step, complete in itself: engine.step_sql) needs no BEGIN.
@@ -108,9 +118,10 @@ def _tune_postgresql(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _begin_at_first_write(conn, cursor, statement, parameters, context, executemany):
+        options = context.execution_options if context is not None else conn.get_execution_options()
         if (cursor.connection.info.transaction_status != PG_IDLE or not _needs_transaction(statement)
-                or (context is not None and context.execution_options.get("petiflow_atomic"))):
-            return
+                or options.get("petiflow_atomic") or options.get("isolation_level") == "AUTOCOMMIT"):
+            return  # a connection asked for AUTOCOMMIT explicitly gets it (VACUUM, maintenance)
         uow = conn.get_execution_options().get("petiflow_uow")
         if uow is not None:
             uow.check_may_write()

@@ -336,3 +336,16 @@ def test_a_one_step_unit_is_committed_by_its_step_and_refuses_to_write_after_it(
     with rt.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == 1
         assert conn.execute(select(func.count()).select_from(agencies)).scalar_one() == 0
+
+
+def test_maintenance_that_postgres_runs_only_outside_a_transaction_still_runs(pg_runtime):
+    """VACUUM gets no BEGIN; a connection that asked for AUTOCOMMIT keeps each write on its own."""
+    from engine.schema import agencies
+    rt = pg_runtime
+    with rt.db.connect() as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE timers")
+    with rt.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(agencies.insert(), {"code": "a1", "name": "甲"})
+        conn.rollback()  # nothing to roll back: the insert committed by itself
+    with rt.db.connect() as conn:
+        assert conn.execute(select(agencies.c.code)).scalars().all() == ["a1"]
