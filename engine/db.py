@@ -76,16 +76,19 @@ def _tune_sqlite(engine: Engine) -> None:
 
 #: A statement that needs no transaction: a plain read (SELECT, SHOW) that takes no row locks.
 _PLAIN_READ = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
-_LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+_LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b|\bpg_(try_)?advisory_xact_lock",
+                      re.IGNORECASE)
 #: psycopg.pq.TransactionStatus.IDLE: the server has no transaction open on the connection.
 PG_IDLE = 0
-_LOCK_INSTANCE = "SELECT 1 FROM workflow_instances WHERE id = %(id)s FOR UPDATE"
+#: Every step of a case that locks takes this row first (engine.uow.UnitOfWork.lock_instance).
+LOCK_INSTANCE = "SELECT 1 FROM workflow_instances WHERE id = %(id)s FOR UPDATE"
 
 
 #: Statements PostgreSQL refuses inside a transaction block, and transaction control itself.
 _NO_TRANSACTION = re.compile(
     r"\s*(VACUUM|(CREATE|DROP)\s+(DATABASE|TABLESPACE)|ALTER\s+SYSTEM|"
     r"(CREATE|DROP|REINDEX)\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY|REINDEX\b.*\bCONCURRENTLY|"
+    r"REINDEX\s+(SYSTEM|DATABASE)|DISCARD|"
     r"BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT)\b", re.IGNORECASE)
 
 
@@ -130,7 +133,8 @@ def _tune_postgresql(engine: Engine) -> None:
             # A step that writes before its save (an engine action) takes its instance's row
             # lock first, as every other step of the case does, so that two steps never lock
             # the case's rows in opposite orders.
-            cursor.execute(_LOCK_INSTANCE, {"id": uow.step_instance})
+            cursor.execute(LOCK_INSTANCE, {"id": uow.step_instance})
+            uow.locked_instance = uow.step_instance
 
 
 def _log_statements(enabled: bool) -> None:

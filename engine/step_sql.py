@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 
 from .errors import StaleStep
@@ -37,7 +37,7 @@ _PARTS = {
         INSERT INTO cases (id, case_no, case_type, channel, category, district, subject, status, confidential,
                            agency_id, petitioner_id, received_at, due_at, closed_at, created_at, updated_at)
         SELECT %(case_id)s::bigint, c.no, c.type, c.channel, c.category, c.district, c.subject, c.status,
-               c.confidential, c.agency_id, coalesce(c.petitioner_id, {pet_id}), c.received_at, c.due_at,
+               c.confidential, c.agency_id, {petitioner_id}, c.received_at, c.due_at,
                c.closed_at, %(now)s, %(now)s
         FROM json_to_record(%(case)s::json) AS c(no text, type text, channel text, category text, district text,
              subject text, status text, confidential boolean, agency_id bigint, petitioner_id bigint,
@@ -104,16 +104,16 @@ _PARTS = {
         WHERE id = %(case_id)s::bigint AND EXISTS (SELECT FROM inst))""",
     "history": """history AS (
         INSERT INTO case_events (case_id, at, kind, actor_id, work_item_id, data)
-        SELECT e.case_id, e.at, e.kind, e.actor_id, {work_item_id}, coalesce(e.data, 'null')
+        SELECT e.case_id, e.at, e.kind, e.actor_id, {work_item_id}, e.data::json
         FROM ({events}) AS e {join_opened}
         WHERE EXISTS (SELECT FROM inst)
         ORDER BY e.part, e.ord)""",
 }
 _EVENTS = """SELECT e.*, 0 AS part FROM json_to_recordset(%(events)s::json) AS e(case_id bigint, at timestamptz,
-             kind text, actor_id bigint, work_item_id bigint, item_task text, data json, ord bigint)"""
-_GONE_EVENTS = """SELECT %(case_id)s::bigint, %(now)s, 'task_cancelled', NULL, gone.id, NULL, NULL, gone.id, 1
+             kind text, actor_id bigint, work_item_id bigint, item_task text, data text, ord bigint)"""
+_GONE_EVENTS = """SELECT %(case_id)s::bigint, %(now)s, 'task_cancelled', NULL, gone.id, NULL, 'null', gone.id, 1
              FROM gone"""
-_CLOSED_EVENT = """SELECT %(case_id)s::bigint, %(now)s, 'case_closed', NULL, NULL, NULL, %(closed)s::json, 0, 2"""
+_CLOSED_EVENT = """SELECT %(case_id)s::bigint, %(now)s, 'case_closed', NULL, NULL, NULL, %(closed)s::text, 0, 2"""
 
 #: The order of the parts in the statement: each refers only to parts before it.
 _ORDER = ("pet", "case", "inst_new", "inst_old", "done", "done_timers", "opened", "ladder", "gone", "timers",
@@ -126,7 +126,9 @@ def statement(parts: frozenset) -> str:
     events = [_EVENTS] + ([_GONE_EVENTS] if "gone" in parts else []) + (
         [_CLOSED_EVENT] if "closing" in parts else [])
     texts = {**_PARTS}
-    texts["case"] = texts["case"].format(pet_id="(SELECT id FROM pet)" if "pet" in parts else "NULL")
+    # A petitioner written with the case is the case's, as on SQLite, whatever id came with it.
+    texts["case"] = texts["case"].format(
+        petitioner_id="(SELECT id FROM pet)" if "pet" in parts else "c.petitioner_id")
     texts["history"] = texts["history"].format(
         events=" UNION ALL ".join(events),
         work_item_id="coalesce(e.work_item_id, opened.id)" if "opened" in parts else "e.work_item_id",
@@ -152,7 +154,10 @@ class Written:
 
 
 def _json_value(value):
-    if isinstance(value, (datetime, date)):
+    # Only the rows' own timestamps, aware as UTCDateTime requires on both databases.
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; use UTC")
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
@@ -184,7 +189,9 @@ def save_step(uow, *, ref, state_text: str, status: str, next_timer_at, now, ite
     parts = {"inst_new" if ref.is_new else "inst_old", "history"}
     params = {"now": now, "case_id": ref.case_id, "state": state_text, "status": status,
               "next_timer_at": next_timer_at,
-              "events": _json([{**e, "ord": i} for i, e in enumerate(events)])}
+              # Each event's data as the JSON column writes it (json.dumps, which refuses what
+              # it cannot write, as on SQLite), inside the rows' document.
+              "events": _json([{**e, "data": json.dumps(e["data"]), "ord": i} for i, e in enumerate(events)])}
     if ref.is_new:
         params["definition_id"] = ref.definition_id
     else:
@@ -219,12 +226,15 @@ def save_step(uow, *, ref, state_text: str, status: str, next_timer_at, now, ite
     if completed:
         parts.add("closing")
         params["closed"] = _json({"outcome": outcome} if outcome else None)
-    alone, began = uow.open_for_step()
+    if "timers" in parts and not ref.is_new:
+        # The statement reads the instance's timer rows on the snapshot it starts with; under
+        # the instance's lock that snapshot holds every step saved before it, including one it
+        # would otherwise wait for at the version gate (which re-reads only the rows it writes).
+        uow.lock_instance(ref.id)
+    alone = uow.open_for_step()
     instance_id, opened, cancelled = uow.conn.exec_driver_sql(
         statement(frozenset(parts)), params, execution_options={"petiflow_atomic": True}).one()
     if instance_id is None:
-        if began:
-            uow.undo_begin()  # nothing of the unit was written: as if it had not begun
         raise StaleStep()
     uow.saved_alone = alone
     by_task = {task_id: item_id for item_id, task_id in opened or []}

@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from .db import PG_IDLE
+from .db import LOCK_INSTANCE, PG_IDLE
 from .errors import NotReady
 
 
@@ -49,6 +49,8 @@ class UnitOfWork:
         #: PostgreSQL: a workflow step was saved by one statement with no transaction open; it is
         #: committed, and the unit may not write any more (check_may_write).
         self.saved_alone = False
+        #: PostgreSQL: the instance whose row lock this unit's transaction holds.
+        self.locked_instance: int | None = None
 
     @property
     def dialect(self) -> str:
@@ -85,6 +87,7 @@ class UnitOfWork:
         self.flush_deferred()
         self.conn.commit()
         self.saved_alone = False
+        self.locked_instance = None
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -93,6 +96,12 @@ class UnitOfWork:
         self.conn.rollback()
         self._after_commit.clear()
         self._deferred.clear()
+        self.locked_instance = None
+
+    @property
+    def untouched(self) -> bool:
+        """True while the unit has written nothing and awaits nothing after commit (PostgreSQL only)."""
+        return self.dialect == "postgresql" and not self.writing and not self._after_commit
 
     @property
     def writing(self) -> bool:
@@ -104,8 +113,8 @@ class UnitOfWork:
     def _server_transaction_open(self) -> bool:
         return self.conn.connection.driver_connection.info.transaction_status != PG_IDLE
 
-    def open_for_step(self) -> tuple[bool, bool]:
-        """PostgreSQL, before a step's statement: (save it alone, transaction begun here).
+    def open_for_step(self) -> bool:
+        """PostgreSQL, before a step's statement: True if it is to be saved alone.
 
         Alone only in a one-step unit (see __init__) that has written nothing: the step is then
         committed by its own statement, and the unit may read afterwards but not write
@@ -113,15 +122,22 @@ class UnitOfWork:
         """
         self.check_may_write()
         if self._server_transaction_open():
-            return False, False
+            return False
         if self.one_step:
-            return True, False
+            return True
         self.begin()
-        return False, True
+        return False
 
-    def undo_begin(self) -> None:
-        """Roll back a transaction open_for_step began, in which nothing was written."""
-        self.conn.connection.driver_connection.rollback()
+    def lock_instance(self, instance_id: int) -> None:
+        """PostgreSQL: hold the instance's row lock until the end of the transaction (begun here if need be).
+
+        A statement that then reads the case's rows sees every step saved before it.
+        """
+        if self.locked_instance == instance_id:
+            return
+        self.begin()
+        self.conn.connection.driver_connection.execute(LOCK_INSTANCE, {"id": instance_id})
+        self.locked_instance = instance_id
 
     def check_may_write(self) -> None:
         """Refuse a write after a step that saved itself alone: it could not be rolled back with it."""

@@ -158,6 +158,9 @@ def _check_texts(cmd: StartCase) -> None:
         if unknown:
             raise InvalidInput("unknown petitioner fields", details={"fields": {k: ["unknown field"] for k in unknown}})
         problems.update(_text_problems(petitioners, cmd.petitioner, "petitioner."))
+    if cmd.received_at is not None and (not isinstance(cmd.received_at, datetime)
+                                        or cmd.received_at.utcoffset() is None):
+        problems["received_at"] = ["must be a date and time with its UTC offset"]
     if problems:
         raise InvalidInput("the case has fields that cannot be stored", details={"fields": problems})
 

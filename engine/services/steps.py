@@ -37,6 +37,7 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
         raise NotFound(f"workflow instance {cmd.instance_id} does not exist")
     if row.status in ("completed", "cancelled"):
         return None
+    uow.locked_instance = row.id  # _load took its row lock
     definition = uow.specs.get(uow.conn, row.definition_id)
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     before = runner.task_states(workflow)

@@ -81,15 +81,17 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     expected_version), InvalidInput or WorkflowFailed; nothing is saved on error.
     """
     runner.check_data(cmd.data)
+    untouched = uow.untouched  # PostgreSQL, and nothing of the unit written before this call
     for attempt in range(_ATTEMPTS):
         try:
             return _complete(cmd, uow)
         except StaleStep:
-            # Another step of the case was saved between our load and our save, and nothing of
-            # ours was written: load the new state and run again, unless the caller asked for
-            # exactly the version it saw.
-            if cmd.expected_version is not None or uow.writing or attempt == _ATTEMPTS - 1:
+            # Another step of the case was saved between our load and our save: drop what this
+            # attempt wrote (an engine action, the item's close) and run again on the new state,
+            # unless the caller asked for exactly the version it saw.
+            if cmd.expected_version is not None or not untouched or attempt == _ATTEMPTS - 1:
                 raise
+            uow.rollback()
         finally:
             uow.step_instance = None
 

@@ -176,17 +176,20 @@ def _parallel_case(rt, clock):
     return started, items
 
 
-def _before_the_step_is_saved(rt, action):
-    """Run `action` once, just before the next workflow step statement reaches the server."""
+def _after_the_item_is_loaded(rt, action):
+    """Run `action` once, right after the next completion has loaded its work item and case.
+
+    It then runs against the state loaded before `action` saved its own step.
+    """
     from sqlalchemy import event
     fired = []
 
     def hook(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("WITH") and not fired:
+        if statement.startswith("SELECT work_items.id") and not fired:
             fired.append(True)
             action()
-    event.listen(rt.db, "before_cursor_execute", hook)
-    return lambda: event.remove(rt.db, "before_cursor_execute", hook)
+    event.listen(rt.db, "after_cursor_execute", hook)
+    return lambda: event.remove(rt.db, "after_cursor_execute", hook)
 
 
 @pytest.mark.parametrize("one_step", [False, True], ids=["in-a-transaction", "one-step"])
@@ -201,7 +204,7 @@ def test_a_completion_that_another_step_beat_to_the_save_runs_again_on_the_new_s
             colleague.append(complete_work_item(CompleteWorkItem(items["b"], {"by": "colleague"}, SYSTEM), other))
             other.commit()
 
-    undo = _before_the_step_is_saved(rt, complete_b)
+    undo = _after_the_item_is_loaded(rt, complete_b)
     try:
         with rt.uow(one_step=one_step) as uow:
             done = complete_work_item(CompleteWorkItem(items["a"], {"by": "us"}, SYSTEM), uow)
@@ -229,7 +232,7 @@ def test_a_completion_pinned_to_the_version_it_saw_is_refused_when_another_step_
             complete_work_item(CompleteWorkItem(items["b"], {}, SYSTEM), other)
             other.commit()
 
-    undo = _before_the_step_is_saved(rt, complete_b)
+    undo = _after_the_item_is_loaded(rt, complete_b)
     try:
         with rt.uow() as uow, pytest.raises(Conflict, match="changed by someone else"):
             complete_work_item(CompleteWorkItem(items["a"], {}, SYSTEM, expected_version=1), uow)
@@ -349,3 +352,42 @@ def test_maintenance_that_postgres_runs_only_outside_a_transaction_still_runs(pg
         conn.rollback()  # nothing to roll back: the insert committed by itself
     with rt.db.connect() as conn:
         assert conn.execute(select(agencies.c.code)).scalars().all() == ["a1"]
+
+
+def test_a_completion_that_waits_for_another_step_sees_the_timers_that_step_recorded(pg_runtime, clock):
+    """A timer worker re-records b's timer (a no-op run) while our completion of a waits on the case."""
+    from datetime import timedelta
+    from engine.schema import timers
+    rt = pg_runtime
+    started, items = _parallel_case(rt, clock)
+    with rt.db.begin() as conn:  # the row was recorded for another instant than the workflow's own
+        timer = conn.execute(select(timers)).one()
+        conn.execute(timers.update().values(due_at=timer.due_at - timedelta(hours=1)))
+    outcome = []
+
+    def complete_a():
+        try:
+            with rt.uow() as uow:
+                outcome.append(complete_work_item(CompleteWorkItem(items["a"], {}, SYSTEM), uow).status)
+                uow.commit()
+        except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+            outcome.append(f"{type(exc).__name__}: {exc}")
+
+    with rt.db.connect() as worker:
+        worker.execute(text("SELECT 1 FROM workflow_instances WHERE id = :id FOR UPDATE"),
+                       {"id": started.instance_id})
+        thread = threading.Thread(target=complete_a)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _waiting_on_locks(rt):
+            time.sleep(0.02)
+        worker.execute(timers.update().values(status="done"))
+        worker.execute(timers.insert().values(
+            kind="bpmn_timer", instance_id=started.instance_id, case_id=started.case_id, task_id=timer.task_id,
+            due_at=timer.due_at, status="pending", payload=timer.payload, created_at=clock.now()))
+        worker.commit()
+    thread.join(20)
+    assert outcome == ["waiting"]
+    with rt.db.connect() as conn:
+        pending = conn.execute(select(timers.c.task_id, timers.c.due_at).where(timers.c.status == "pending")).all()
+    assert pending == [(timer.task_id, timer.due_at)]  # the worker's row, not a second one beside it

@@ -184,3 +184,23 @@ def test_unknown_agency_is_refused(deployed):
     with pytest.raises(InvalidInput):
         start(deployed, agency_code="no-such-agency")
     assert count(deployed, cases) == 0
+
+
+def test_a_petitioner_given_with_the_case_is_its_petitioner_even_beside_an_existing_id(deployed):
+    """The same on both databases, whether the case row goes in alone or with the step."""
+    from engine.schema import petitioners
+    first = start(deployed, petitioner={"name": "王小明"})
+    first_petitioner = rows(deployed, cases)[0].petitioner_id
+    second = start(deployed, petitioner={"name": "李大華"}, petitioner_id=first_petitioner)
+    with deployed.db.connect() as conn:
+        names = dict(conn.execute(select(cases.c.id, petitioners.c.name)
+                                  .join(petitioners, petitioners.c.id == cases.c.petitioner_id)).all())
+    assert names == {first.case_id: "王小明", second.case_id: "李大華"}
+
+
+def test_a_receipt_time_without_its_utc_offset_is_refused_and_changes_nothing(deployed):
+    from datetime import datetime
+    with pytest.raises(InvalidInput) as refused:
+        start(deployed, received_at=datetime(2026, 11, 26, 9, 0))
+    assert refused.value.details["fields"] == {"received_at": ["must be a date and time with its UTC offset"]}
+    assert count(deployed, cases) == 0 and count(deployed, workflow_instances) == 0
