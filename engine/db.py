@@ -126,15 +126,15 @@ def _tune_postgresql(engine: Engine) -> None:
                 or options.get("petiflow_atomic") or options.get("isolation_level") == "AUTOCOMMIT"):
             return  # a connection asked for AUTOCOMMIT explicitly gets it (VACUUM, maintenance)
         uow = conn.get_execution_options().get("petiflow_uow")
-        if uow is not None:
-            uow.check_may_write()
-        cursor.execute("BEGIN")
-        if uow is not None and uow.step_instance is not None:
+        if uow is None:
+            cursor.execute("BEGIN")
+        elif uow.step_instance is not None:
             # A step that writes before its save (an engine action) takes its instance's row
             # lock first, as every other step of the case does, so that two steps never lock
             # the case's rows in opposite orders.
-            cursor.execute(LOCK_INSTANCE, {"id": uow.step_instance})
-            uow.locked_instance = uow.step_instance
+            uow.lock_instance(uow.step_instance)
+        else:
+            uow.begin()
 
 
 def _log_statements(enabled: bool) -> None:

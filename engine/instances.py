@@ -140,13 +140,18 @@ def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
     return opened, cancelled
 
 
+def _timers_to_sync(ref: InstanceRef, waiting: list) -> bool:
+    """Whether the instance's bpmn_timer rows may differ from what it waits on (it waits, or waited)."""
+    return bool(waiting) or ref.next_timer_at is not None
+
+
 def sync_timers(conn, ref: InstanceRef, waiting: list, now) -> None:
     """Make the pending bpmn_timer rows of the instance match the timers the workflow waits on.
 
     A timer that failed keeps its row (its incident is how it is retried) and is not armed
     again beside it; pending rows the workflow no longer waits on are cancelled.
     """
-    if not waiting and ref.next_timer_at is None:
+    if not _timers_to_sync(ref, waiting):
         return
     rows = [] if ref.is_new else conn.execute(_open_timers, {"b_instance": ref.id}).all()
     known = {(r.task_id, r.due_at) for r in rows}
@@ -215,7 +220,7 @@ def _save_in_one_statement(uow, ref: InstanceRef, workflow, text: str, status: s
     written = step_sql.save_step(
         uow, ref=ref, state_text=text, status=status, next_timer_at=next_timer_at, now=now, item_rows=rows,
         ladder_rows=ladders, gone=sorted(before - snapshot.ready_ids), waiting=snapshot.timers,
-        sync_timers=bool(snapshot.timers) or ref.next_timer_at is not None, events=events,
+        sync_timers=_timers_to_sync(ref, snapshot.timers), events=events,
         outcome=workflow.data.get("outcome") if status == "completed" else None)
     ref.id = written.instance_id
     version = 1 if ref.is_new else ref.version + 1

@@ -100,8 +100,9 @@ class UnitOfWork:
 
     @property
     def untouched(self) -> bool:
-        """True while the unit has written nothing and awaits nothing after commit (PostgreSQL only)."""
-        return self.dialect == "postgresql" and not self.writing and not self._after_commit
+        """True while the unit has written nothing and awaits nothing after commit (never on SQLite,
+        whose units hold the write lock from their first statement)."""
+        return not self.writing and not self._after_commit
 
     @property
     def writing(self) -> bool:

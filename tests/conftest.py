@@ -132,3 +132,16 @@ def pg_runtime(pg_database, tmp_path, clock) -> Runtime:
 def bundle(*names: str) -> dict[str, str]:
     """Test diagrams by file name, as a deployable bundle."""
     return {name: (DATA / name).read_text(encoding="utf-8") for name in names}
+
+
+def start_parallel_case(runtime, clock):
+    """Deploy parallel_timer.bpmn and open a case waiting on its two tasks, with b's timer 3 days out."""
+    from datetime import timedelta
+    from engine.services.cases import StartCase, start_case
+    from engine.services.deployment import DeployBundle, deploy_bundle
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("parallel_timer.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="parallel_timer",
+                                       data={"reply_due": (clock.now() + timedelta(days=3)).isoformat()}), uow)
+        uow.commit()
+    return started

@@ -97,17 +97,13 @@ def _hold_case_back(uow, cmd: StartCase, row: dict) -> tuple[int, str]:
     are written first, on their own (UnitOfWork.defer).
     """
     case_id = uow.conn.execute(_next_case_id).scalar_one()
-    case_no = case_number(cmd.case_type, row["received_at"], case_id)
+    row.update(id=case_id, case_no=case_number(cmd.case_type, row["received_at"], case_id))
     if cmd.petitioner:
         uow.defer((step_sql.PETITIONER, case_id), {**cmd.petitioner, "created_at": row["created_at"]},
                   lambda conn, values: row.update(
                       petitioner_id=conn.execute(_insert_petitioner, values).scalar_one()))
-    uow.defer((step_sql.CASE, case_id), {
-        "no": case_no, "type": row["case_type"], **{k: row[k] for k in (
-            "channel", "category", "district", "subject", "confidential", "agency_id", "petitioner_id",
-            "received_at", "due_at")}},
-        lambda conn, _values: conn.execute(_insert_case_row, {**row, "id": case_id, "case_no": case_no}))
-    return case_id, case_no
+    uow.defer((step_sql.CASE, case_id), row, lambda conn, values: conn.execute(_insert_case_row, values))
+    return case_id, row["case_no"]
 
 
 def _agency_id(conn, code: str | None) -> int | None:

@@ -11,7 +11,7 @@ from engine.schema import case_events, process_definitions, work_items, workflow
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
-from tests.conftest import bundle
+from tests.conftest import bundle, start_parallel_case
 
 pytestmark = pytest.mark.postgres
 
@@ -165,12 +165,7 @@ def _waiting_on_locks(rt) -> int:
 
 def _parallel_case(rt, clock):
     """A case waiting on two tasks at once (a and b), with a timer on b."""
-    from datetime import timedelta
-    with rt.uow() as uow:
-        deploy_bundle(DeployBundle(bundle("parallel_timer.bpmn")), uow)
-        started = start_case(StartCase("petition", process_key="parallel_timer",
-                                       data={"reply_due": (clock.now() + timedelta(days=3)).isoformat()}), uow)
-        uow.commit()
+    started = start_parallel_case(rt, clock)
     with rt.db.connect() as conn:
         items = dict(conn.execute(select(work_items.c.task_spec, work_items.c.id)).all())
     return started, items

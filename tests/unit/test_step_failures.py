@@ -16,7 +16,7 @@ from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import FireTimer, fire_timer
 from handlers.error_text import redact
-from tests.conftest import bundle
+from tests.conftest import bundle, start_parallel_case
 
 
 def count(runtime, table) -> int:
@@ -155,11 +155,7 @@ def test_a_failed_timer_is_not_scheduled_again_by_a_later_step_of_its_case(runti
     from engine.services.incidents import fail_timer
     from engine.services.work import CompleteWorkItem, complete_work_item
     from engine.schema import work_items
-    with runtime.uow() as uow:
-        deploy_bundle(DeployBundle(bundle("parallel_timer.bpmn")), uow)
-        started = start_case(StartCase("petition", process_key="parallel_timer",
-                                       data={"reply_due": (clock.now() + timedelta(days=3)).isoformat()}), uow)
-        uow.commit()
+    started = start_parallel_case(runtime, clock)
     with runtime.uow() as uow:
         timer_id = uow.conn.execute(select(timers.c.id)).scalar_one()
         assert fail_timer(uow, timer_id, "the workflow failed when the timer fired: boom") is not None
