@@ -12,7 +12,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from engine.db import is_outage, is_schema_behind
 from engine.errors import (
-    Conflict, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady, PetiflowError,
+    Conflict, DeliveryFailed, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady, PetiflowError,
     WorkflowFailed,
 )
 
@@ -27,6 +27,7 @@ STATUS_BY_ERROR: dict[type[PetiflowError], int] = {
     InvalidDefinition: 422,
     WorkflowFailed: 422,
     NotReady: 503,
+    DeliveryFailed: 502,  # a mail server or gateway failed us: not the caller's fault
     PetiflowError: 400,
 }
 

@@ -16,7 +16,7 @@ from typing import Callable
 
 from sqlalchemy import bindparam, select, update
 
-from .errors import InvalidInput, PetiflowError
+from .errors import ActionFailed, InvalidInput
 from .history import event
 from .schema import agencies, cases, work_items
 
@@ -37,12 +37,6 @@ class StepContext:
 ACTIONS: dict[str, Callable[[StepContext, dict], object]] = {}
 
 _current: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar("petiflow_step", default=None)
-
-
-class ActionFailed(PetiflowError):
-    """Raised when a service task names an unknown action or its action refuses the call."""
-
-    code = "action_failed"
 
 
 def action(name: str):

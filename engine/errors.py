@@ -65,6 +65,24 @@ class WorkflowFailed(PetiflowError):
     code = "workflow_failed"
 
 
+class ActionFailed(WorkflowFailed):
+    """Raised when a service task names an unknown engine action or its action refuses the call."""
+
+    code = "action_failed"
+
+
+class DeliveryFailed(PetiflowError):
+    """Raised when a notification could not be delivered this time (it is retried)."""
+
+    code = "delivery_failed"
+
+
+class DeliveryRejected(DeliveryFailed):
+    """Raised when a notification can never be delivered as it is (a bad address, a 4xx answer)."""
+
+    code = "delivery_rejected"
+
+
 class NotReady(PetiflowError):
     """Raised when the service needed is not available (database down, migrations behind)."""
 

@@ -117,6 +117,81 @@ def _timezone(name: str, value: str) -> str:
     return value
 
 
+def _whole(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise InvalidInput(f"{name} must be a whole number above zero, not {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where and how e-mail leaves (handlers/notify_email.py); host None: e-mail is not configured."""
+
+    host: str | None = None
+    port: int = 25
+    sender: str = "petiflow@localhost"
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, env) -> "EmailSettings":
+        """The PETIFLOW_SMTP_* variables; STARTTLS defaults to on when a user logs in."""
+        user = env.get("PETIFLOW_SMTP_USER") or None
+        starttls = env.get("PETIFLOW_SMTP_STARTTLS") or ""
+        return cls(host=env.get("PETIFLOW_SMTP_HOST") or None,
+                   port=_port("PETIFLOW_SMTP_PORT", env.get("PETIFLOW_SMTP_PORT") or "25"),
+                   sender=env.get("PETIFLOW_SMTP_FROM") or "petiflow@localhost",
+                   user=user, password=env.get("PETIFLOW_SMTP_PASSWORD") or None,
+                   starttls=_flag("PETIFLOW_SMTP_STARTTLS", starttls) if starttls else user is not None,
+                   timeout=_seconds("PETIFLOW_SMTP_TIMEOUT", env.get("PETIFLOW_SMTP_TIMEOUT") or "30"))
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where webhooks go and the secret that signs them (handlers/notify_webhook.py); url None: not configured."""
+
+    url: str | None = None
+    secret: str | None = None
+    timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, env) -> "WebhookSettings":
+        """The PETIFLOW_WEBHOOK_* variables."""
+        url = env.get("PETIFLOW_WEBHOOK_URL") or None
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise InvalidInput(f"PETIFLOW_WEBHOOK_URL must be an http(s) URL, not {url!r}")
+        return cls(url=url, secret=env.get("PETIFLOW_WEBHOOK_SECRET") or None,
+                   timeout=_seconds("PETIFLOW_WEBHOOK_TIMEOUT", env.get("PETIFLOW_WEBHOOK_TIMEOUT") or "10"))
+
+
+#: The Redis broker's key prefix when PETIFLOW_REDIS_NAMESPACE is not set.
+DEFAULT_REDIS_NAMESPACE = "petiflow"
+
+
+@dataclass(frozen=True)
+class BrokerOptions:
+    """The Redis broker's options (handlers/broker.py); None keeps Dramatiq's default."""
+
+    namespace: str = DEFAULT_REDIS_NAMESPACE
+    heartbeat_ms: int | None = None
+    maintenance_chance: int | None = None
+
+    @classmethod
+    def from_env(cls, env) -> "BrokerOptions":
+        """The PETIFLOW_REDIS_* variables."""
+        heartbeat = env.get("PETIFLOW_REDIS_HEARTBEAT_MS")
+        chance = env.get("PETIFLOW_REDIS_MAINTENANCE_CHANCE")
+        return cls(namespace=env.get("PETIFLOW_REDIS_NAMESPACE") or DEFAULT_REDIS_NAMESPACE,
+                   heartbeat_ms=_whole("PETIFLOW_REDIS_HEARTBEAT_MS", heartbeat) if heartbeat else None,
+                   maintenance_chance=(_whole("PETIFLOW_REDIS_MAINTENANCE_CHANCE", chance) if chance else None))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything petiflow reads from its environment, in one place."""
@@ -132,6 +207,9 @@ class Settings:
     port: int = 8080
     load_demo_data: bool = True
     sql_echo: bool = False
+    email: EmailSettings = field(default_factory=EmailSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    broker: BrokerOptions = field(default_factory=BrokerOptions)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -172,4 +250,7 @@ class Settings:
             port=port,
             load_demo_data=_flag("PETIFLOW_DEMO_DATA", env.get("PETIFLOW_DEMO_DATA", "1")),
             sql_echo=_flag("PETIFLOW_SQL_ECHO", env.get("PETIFLOW_SQL_ECHO", "0")),
+            email=EmailSettings.from_env(env),
+            webhook=WebhookSettings.from_env(env),
+            broker=BrokerOptions.from_env(env),
         )

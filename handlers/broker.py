@@ -2,7 +2,7 @@
 
 Set explicitly before any actor module is imported, never Dramatiq's implicit global.
 
-Redis broker options, read from the environment (unset means Dramatiq's default, which is
+Redis broker options, read once from the environment into Settings.broker (unset means Dramatiq's default, which is
 what production runs with):
 
 * ``PETIFLOW_REDIS_NAMESPACE`` (default ``petiflow``): prefix of every key; tests and
@@ -29,7 +29,6 @@ a Redis host that vanishes is noticed instead of hanging a worker or a sweep.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -47,9 +46,6 @@ from .outage import FailureStreak, is_broker_outage
 
 log = logging.getLogger(__name__)
 
-#: The key prefix of petiflow's queues in Redis unless PETIFLOW_REDIS_NAMESPACE says otherwise.
-DEFAULT_NAMESPACE = "petiflow"
-
 #: Seconds to wait for Redis to accept a connection, and for the reply to a command (every
 #: command of the broker is a short script: no reply this late means Redis is gone).
 CONNECT_TIMEOUT = 5.0
@@ -64,21 +60,12 @@ _UNEXPECTED_ERROR = "Consumer encountered an unexpected error."
 _RESTARTING = "Restarting consumer in %0.2f seconds."
 
 
-def redis_options(environ=None) -> dict:
-    """RedisBroker keyword arguments from the environment (only those that are set)."""
-    env = os.environ if environ is None else environ
-    options = {"namespace": env.get("PETIFLOW_REDIS_NAMESPACE") or DEFAULT_NAMESPACE}
-    for var, name in (("PETIFLOW_REDIS_HEARTBEAT_MS", "heartbeat_timeout"),
-                      ("PETIFLOW_REDIS_MAINTENANCE_CHANCE", "maintenance_chance")):
-        value = env.get(var)
-        if value:
-            try:
-                options[name] = int(value)
-            except ValueError:
-                raise ValueError(f"{var} must be a whole number, not {value!r}") from None
-            if options[name] <= 0:
-                raise ValueError(f"{var} must be above zero, not {value!r}")
-    return options
+def redis_options(settings: Settings) -> dict:
+    """RedisBroker keyword arguments from the settings (Dramatiq's defaults where none is set)."""
+    options = settings.broker
+    found = {"namespace": options.namespace, "heartbeat_timeout": options.heartbeat_ms,
+             "maintenance_chance": options.maintenance_chance}
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def queue_backlog(broker: dramatiq.Broker, queue_name: str) -> int:
@@ -189,7 +176,7 @@ class PetiflowRedisBroker(RedisBroker):
 def make_broker(settings: Settings) -> dramatiq.Broker:
     """The broker the settings ask for (Redis when REDIS_URL is set)."""
     if settings.redis_url:
-        return PetiflowRedisBroker(settings.redis_url, **redis_options())
+        return PetiflowRedisBroker(settings.redis_url, **redis_options(settings))
     broker = StubBroker()
     broker.emit_after("process_boot")  # starts the TimeLimit watchdog in-process
     return broker

@@ -4,7 +4,6 @@ Import only after handlers.broker.install_broker(), or bind_to() a broker made l
 """
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
@@ -14,12 +13,14 @@ from datetime import timedelta
 
 import dramatiq
 
+from engine.errors import DeliveryRejected
 from engine.outbox import set_publisher
-from engine.services.notifications import (Delivery, DeliveryRejected, claim_delivery, deliver_in_app,
-                                           fail_delivery, mark_delivered, record_failed_attempt)
+from engine.services.notifications import (Delivery, claim_delivery, deliver_in_app, fail_delivery, mark_delivered,
+                                           record_failed_attempt)
+from engine.settings import EmailSettings, WebhookSettings
 
-from .notify_email import EmailSettings, send_email
-from .notify_webhook import WebhookSettings, send_webhook
+from .notify_email import send_email
+from .notify_webhook import send_webhook
 from .outage import is_broker_outage, outage_reason, retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
 
@@ -48,14 +49,10 @@ class Channels:
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
 
-@functools.cache
-def _channels_from_env() -> Channels:
-    return Channels(EmailSettings.from_env(), WebhookSettings.from_env())
-
-
 def channels_for(runtime) -> Channels:
-    """The runtime's channels (settings.extra["channels"], as tests pass), else the environment's."""
-    return runtime.settings.extra.get("channels") or _channels_from_env()
+    """The runtime's channels (settings.extra["channels"], as tests pass), else its settings'."""
+    settings = runtime.settings
+    return settings.extra.get("channels") or Channels(settings.email, settings.webhook)
 
 
 def worker_name() -> str:

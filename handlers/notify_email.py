@@ -1,6 +1,6 @@
 """E-mail over SMTP: one message per outbox row, in UTF-8, identified by its dedup key.
 
-Settings come from the environment (read once, see EmailSettings.from_env):
+Settings come from the environment, read once into engine.settings.Settings.email:
 
 | variable | default | meaning |
 |---|---|---|
@@ -14,46 +14,17 @@ Settings come from the environment (read once, see EmailSettings.from_env):
 from __future__ import annotations
 
 import hashlib
-import os
 import smtplib
 import ssl
-from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from engine.services.notifications import Delivery, DeliveryFailed, DeliveryRejected
+from engine.errors import DeliveryFailed, DeliveryRejected
+from engine.services.notifications import Delivery
+from engine.settings import EmailSettings
 
 from .error_text import redact
-
-
-def _flag(value: str | None, default: bool) -> bool:
-    return default if value in (None, "") else value.lower() in ("1", "true", "yes")
-
-
-@dataclass(frozen=True)
-class EmailSettings:
-    """Where and how e-mail leaves; host None means e-mail is not configured."""
-
-    host: str | None = None
-    port: int = 25
-    sender: str = "petiflow@localhost"
-    user: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    timeout: float = 30.0
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "EmailSettings":
-        """Read the PETIFLOW_SMTP_* variables."""
-        env = os.environ if environ is None else environ
-        user = env.get("PETIFLOW_SMTP_USER") or None
-        return cls(host=env.get("PETIFLOW_SMTP_HOST") or None,
-                   port=int(env.get("PETIFLOW_SMTP_PORT") or 25),
-                   sender=env.get("PETIFLOW_SMTP_FROM") or "petiflow@localhost",
-                   user=user, password=env.get("PETIFLOW_SMTP_PASSWORD") or None,
-                   starttls=_flag(env.get("PETIFLOW_SMTP_STARTTLS"), default=user is not None),
-                   timeout=float(env.get("PETIFLOW_SMTP_TIMEOUT") or 30))
 
 
 def message_id(dedup_key: str, sender: str) -> str:

@@ -5,6 +5,8 @@ header `X-Petiflow-Signature: sha256=<hex HMAC-SHA256 of the body under the secr
 gateway check it came from petiflow, and `Idempotency-Key` (the same for every attempt at one
 row) lets it drop a repeat. A 2xx answer is success; anything else fails the attempt.
 
+Settings come from the environment, read once into engine.settings.Settings.webhook:
+
 | variable | default | meaning |
 |---|---|---|
 | PETIFLOW_WEBHOOK_URL | unset | where to POST; unset means webhooks are not configured (incidents) |
@@ -16,35 +18,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
-from engine.services.notifications import Delivery, DeliveryFailed, DeliveryRejected
+from engine.errors import DeliveryFailed, DeliveryRejected
+from engine.services.notifications import Delivery
+from engine.settings import WebhookSettings
 
 #: The header carrying the signature of the body.
 SIGNATURE_HEADER = "X-Petiflow-Signature"
 
 #: 4xx answers that mean "not now" rather than "never": timeout, too early, too many requests.
 RETRYABLE_4XX = frozenset({408, 425, 429})
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    """Where webhooks go and the secret that signs them; url None means not configured."""
-
-    url: str | None = None
-    secret: str | None = None
-    timeout: float = 10.0
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "WebhookSettings":
-        """Read the PETIFLOW_WEBHOOK_* variables."""
-        env = os.environ if environ is None else environ
-        return cls(url=env.get("PETIFLOW_WEBHOOK_URL") or None,
-                   secret=env.get("PETIFLOW_WEBHOOK_SECRET") or None,
-                   timeout=float(env.get("PETIFLOW_WEBHOOK_TIMEOUT") or 10))
 
 
 def sign(body: bytes, secret: str) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..errors import Forbidden, InvalidInput, NotFound, PetiflowError
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..identity import Principal
 from ..history import event
 from ..outbox import RELAY, queue_message
@@ -23,18 +23,6 @@ from .incidents import NOTIFICATION_FAILED, open_incident
 
 #: How long a worker holds a row it is delivering: longer than any adapter's timeout.
 DELIVERY_LEASE = timedelta(minutes=5)
-
-
-class DeliveryFailed(PetiflowError):
-    """Raised when a notification could not be delivered this time (it is retried)."""
-
-    code = "delivery_failed"
-
-
-class DeliveryRejected(DeliveryFailed):
-    """Raised when a notification can never be delivered as it is (a bad address, a 4xx answer)."""
-
-    code = "delivery_rejected"
 
 
 @dataclass(frozen=True)

@@ -201,8 +201,15 @@ _EXAMPLES = "use sqlite:///path/to/petiflow.sqlite3 or postgresql://user:passwor
     ("PETIFLOW_SQL_ECHO", "loud", "PETIFLOW_SQL_ECHO must be 1 or 0 (true/false, yes/no, on/off), not 'loud'"),
     ("PETIFLOW_VAR_DIR", "/proc/petiflow",
      "PETIFLOW_VAR_DIR '/proc/petiflow' cannot hold petiflow's data: No such file or directory"),
+    ("PETIFLOW_SMTP_PORT", "smtp", "PETIFLOW_SMTP_PORT must be a port number from 1 to 65535, not 'smtp'"),
+    ("PETIFLOW_SMTP_STARTTLS", "sure", "PETIFLOW_SMTP_STARTTLS must be 1 or 0 (true/false, yes/no, on/off), "
+     "not 'sure'"),
+    ("PETIFLOW_WEBHOOK_URL", "sms.city.example/notify",
+     "PETIFLOW_WEBHOOK_URL must be an http(s) URL, not 'sms.city.example/notify'"),
+    ("PETIFLOW_REDIS_HEARTBEAT_MS", "1.5",
+     "PETIFLOW_REDIS_HEARTBEAT_MS must be a whole number above zero, not '1.5'"),
 ], ids=["not a URL", "MySQL", "refused", "port", "script time limit", "time zone", "demo data", "sql echo",
-        "var dir"])
+        "var dir", "smtp port", "starttls", "webhook url", "redis heartbeat"])
 @pytest.mark.parametrize("command", [("db", "check"), ("db", "upgrade"), ("deploy",), ("calendar", "show")],
                          ids=" ".join)
 def test_a_setting_that_cannot_work_is_named_in_one_line(env, monkeypatch, command, variable, value, message):
@@ -332,6 +339,19 @@ def test_a_postgres_url_in_its_short_form_is_taken_as_postgresql():
     from engine.settings import Settings
     settings = Settings.from_env({"DATABASE_URL": "postgres://petiflow@db.city.example/petiflow", "SECRET_KEY": "k"})
     assert settings.database_url == "postgresql://petiflow@db.city.example/petiflow"
+
+
+@pytest.mark.parametrize("env_vars, starttls", [
+    ({}, False), ({"PETIFLOW_SMTP_USER": "petiflow"}, True),
+    ({"PETIFLOW_SMTP_USER": "petiflow", "PETIFLOW_SMTP_STARTTLS": "off"}, False),
+    ({"PETIFLOW_SMTP_STARTTLS": "yes"}, True)], ids=["anonymous", "login", "login without", "anonymous with"])
+def test_mail_and_webhook_settings_are_read_with_the_rest(env_vars, starttls):
+    from engine.settings import Settings
+    settings = Settings.from_env({"SECRET_KEY": "k", "PETIFLOW_SMTP_HOST": "mail.city.example",
+                                  "PETIFLOW_SMTP_PORT": "587", "PETIFLOW_WEBHOOK_URL": "https://sms.city.example/n",
+                                  "PETIFLOW_WEBHOOK_TIMEOUT": "3.5", **env_vars})
+    assert (settings.email.host, settings.email.port, settings.email.starttls) == ("mail.city.example", 587, starttls)
+    assert (settings.webhook.url, settings.webhook.timeout) == ("https://sms.city.example/n", 3.5)
 
 
 def test_serve_on_a_host_that_is_not_one_says_so(env, monkeypatch):

@@ -19,8 +19,9 @@ from engine.schema import outbox
 from engine.schema_notifications import incidents
 from engine.services.incidents import retry_incident
 from engine.services.notifications import queue_email
-from handlers.notify_email import EmailSettings, message_id
-from handlers.notify_webhook import SIGNATURE_HEADER, WebhookSettings, verify
+from engine.settings import EmailSettings, WebhookSettings
+from handlers.notify_email import message_id
+from handlers.notify_webhook import SIGNATURE_HEADER, verify
 from tests.conftest import _truncate_all
 
 SECRET = "gateway-shared-secret"

@@ -95,6 +95,8 @@ def test_wrong_method_gets_405_with_allow_header(client):
     (errors.InvalidDefinition("no start event", file="intake.bpmn", line=3, element_id="p1"), 422),
     (errors.WorkflowFailed("The routing gateway matched no flow."), 422),
     (errors.NotReady("The database is unreachable."), 503),
+    (errors.ActionFailed("No engine action is named 'sms'."), 422),
+    (errors.DeliveryRejected("invalid e-mail address 'x'"), 502),
     (Unlisted("Something petiflow did not plan a status for."), 400),
     (StaleCase("The case changed since you read it."), 409),
 ], ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v))

@@ -68,6 +68,8 @@ CORPUS = [
     # helper classes expose no modules
     pytest.param("datetime.__module__", Refused, id="helper-module-name"),
     pytest.param("datetime.sys.modules['os'].system('touch ' + MARKER)", AttributeError, id="helper-module-attribute"),
+    pytest.param("uuid.os.system('touch ' + MARKER)", NameError, id="uuid-module-attribute"),
+    pytest.param("__import__('uuid').os.system('touch ' + MARKER)", Refused, id="uuid-via-import"),
     pytest.param("timezone.utc.utcoffset.__self__", Refused, id="helper-method-self"),
     # no I/O and no code generation
     pytest.param("open(MARKER, 'w').write('x')", NameError, id="open-file"),
