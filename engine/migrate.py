@@ -6,7 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy import CheckConstraint, inspect
+from sqlalchemy.engine import Connection, Engine
 
 from .schema import metadata
 from .settings import PROJECT_ROOT
@@ -47,8 +48,28 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
 
 
-def schema_differences(engine: Engine) -> list:
-    """What differs between the tables the code declares and the migrated database."""
-    with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(ctx, metadata)
+def schema_differences(bind: Engine | Connection) -> list:
+    """What differs between the tables the code declares and the migrated database.
+
+    Alembic's comparison (tables, columns, types, server defaults, indexes, unique and
+    foreign keys) and, which Alembic does not compare, the CHECK constraints by name.
+    """
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return schema_differences(conn)
+    ctx = MigrationContext.configure(bind, opts={"compare_type": True, "compare_server_default": True})
+    return compare_metadata(ctx, metadata) + _check_constraint_differences(bind)
+
+
+def _check_constraint_differences(conn: Connection) -> list:
+    inspector = inspect(conn)
+    present = set(inspector.get_table_names())
+    found = []
+    for table in metadata.sorted_tables:
+        if table.name not in present:
+            continue  # compare_metadata reports the missing table
+        declared = {c.name for c in table.constraints if isinstance(c, CheckConstraint)}
+        stored = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        found += [("add_check_constraint", table.name, name) for name in sorted(declared - stored)]
+        found += [("remove_check_constraint", table.name, name) for name in sorted(stored - declared)]
+    return found

@@ -31,3 +31,16 @@ def test_engine_modules_import_no_web_or_queue_library(path):
 def test_models_and_migrations_agree(runtime):
     assert migrate.schema_differences(runtime.db) == []
     assert migrate.is_current(runtime.db)
+
+
+def test_a_dropped_server_default_or_check_constraint_is_a_difference(pg_runtime):
+    """PostgreSQL runs DDL in a transaction: the schema is changed, compared and put back."""
+    with pg_runtime.db.connect().execution_options(isolation_level="READ COMMITTED") as conn:
+        with conn.begin() as tx:
+            conn.exec_driver_sql("ALTER TABLE cases ALTER COLUMN status DROP DEFAULT")
+            conn.exec_driver_sql("ALTER TABLE timers DROP CONSTRAINT ck_timers_status")
+            found = migrate.schema_differences(conn)
+            tx.rollback()
+    assert ("add_check_constraint", "timers", "ck_timers_status") in found
+    assert [(d[0][0], d[0][2], d[0][3]) for d in found if isinstance(d, list)] == [("modify_default", "cases", "status")]
+    assert migrate.schema_differences(pg_runtime.db) == []
