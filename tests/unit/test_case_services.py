@@ -1,6 +1,7 @@
 """Engine services through units of work: start a case, complete its work, refuse bad requests."""
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
 from engine.identity import SYSTEM, Principal
@@ -49,6 +50,20 @@ def test_started_case_gets_a_number_an_instance_and_an_inbox_item(deployed):
     (item,) = rows(deployed, work_items)
     assert (item.task_spec, item.role, item.status, item.agency_id) == ("confirm", "dispatcher", "open", None)
     assert [e.kind for e in rows(deployed, case_events)] == ["case_received", "task_ready"]
+
+
+@pytest.mark.parametrize("statement", [
+    update(case_events).values(kind="case_closed"),
+    update(case_events).values(data=None),
+    delete(case_events),
+], ids=["rewrite kind", "erase data", "delete"])
+def test_the_case_history_cannot_be_changed_or_deleted(deployed, statement):
+    start(deployed, petitioner={"name": "王小明"})
+    before = rows(deployed, case_events)
+    with pytest.raises(DBAPIError, match="case_events is append-only"):
+        with deployed.db.begin() as conn:
+            conn.execute(statement)
+    assert rows(deployed, case_events) == before
 
 
 def test_case_numbers_follow_the_ids_and_grow_past_six_digits(deployed):
