@@ -97,7 +97,7 @@ def _guard_translate(obj, method):
     def guarded(table, *args):
         if isinstance(obj, str):
             if not isinstance(table, dict):
-                raise TypeError("str.translate() in scripts takes a dict, as made by str.maketrans()")
+                raise TypeError("translate() in scripts takes a dict, as text.maketrans() makes")
             longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
             check_items(len(obj) * max(longest, 1), "translate()")
         return method(table, *args)

@@ -179,6 +179,58 @@ def test_string_methods_work(env):
     assert data["padded"] == "007|x  |"
 
 
+def test_the_methods_guarded_against_size_bombs_work_at_ordinary_sizes(env):
+    """What a designer writes to format a notice or a file number: each guarded method gives its plain result."""
+    data = run(env, (
+        "roc = received.strftime('%Y-%m-%d') + ' ' + date(2026, 11, 26).strftime('%m/%d')\n"
+        "parsed = datetime.strptime('2026-11-26 09:30', '%Y-%m-%d %H:%M').hour\n"
+        "table = raw.translate(raw.maketrans({'路': '路段', '\\t': ' '}))\n"
+        "tabs = 'a\\tb'.expandtabs(4)\n"
+        "size = len(raw.encode('big5'))\n"
+        "decoded = raw.encode('big5').decode('big5')\n"
+        "number = (0).from_bytes((1234).to_bytes(2, 'big'), 'big')\n"
+        "items = [1]\n"
+        "items.extend([2, 3])\n"
+        "flags = {}.fromkeys(['road', 'water'], False)\n"
+        "try:\n"
+        "    int('x')\n"
+        "except ValueError as e:\n"
+        "    reason = len(e.args)\n"
+    ), raw="中山路\t坑洞", received=datetime(2026, 11, 26, 9, 30, tzinfo=timezone.utc))
+    assert data["roc"] == "2026-11-26 11/26"
+    assert data["parsed"] == 9
+    assert data["table"] == "中山路段 坑洞"
+    assert data["tabs"] == "a   b"
+    assert (data["size"], data["decoded"]) == (11, "中山路\t坑洞")
+    assert data["number"] == 1234
+    assert data["items"] == [1, 2, 3]
+    assert data["flags"] == {"road": False, "water": False}
+    assert data["reason"] == 1
+
+
+def test_lists_and_dicts_can_be_changed_in_place(env):
+    """Item assignment, deletion and in-place + and * on lists, as a designer writes them."""
+    data = run(env, (
+        "items = [1, 2, 3]\n"
+        "items[0] = 10\n"
+        "items[1:2] = [20, 21]\n"
+        "del items[-1]\n"
+        "items += [4]\n"
+        "pair = ['x']\n"
+        "pair *= 2\n"
+        "counts = {}\n"
+        "counts['roads'] = 1\n"
+        "counts['roads'] += 1\n"
+        "shown = f'{name!s}/{name!a}'\n"
+        "text = str(b'ok', 'utf-8')\n"
+    ), name="王")
+    assert data["items"] == [10, 20, 21, 4]
+    assert data["pair"] == ["x", "x"]
+    assert data["counts"] == {"roads": 2}
+    assert data["shown"] == "王/'\\u738b'"
+    assert data["text"] == "ok"
+
+
 def test_lists_and_dicts_can_be_built_and_read(env):
     """append, dict.get, items, item assignment and augmented item assignment work."""
     data = run(env, (
