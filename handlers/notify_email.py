@@ -33,6 +33,12 @@ def message_id(dedup_key: str, sender: str) -> str:
     return f"<{digest}@{sender.rpartition('@')[2] or 'localhost'}>"
 
 
+def _shown(address) -> str:
+    """An address that cannot be mailed, as an error may show it: its first character and its domain."""
+    local, at, domain = str(address).rpartition("@")
+    return f"{local[:1]}***@{domain}" if at else f"{domain[:1]}***"
+
+
 def _recipients(to) -> list[str]:
     addresses = [to] if isinstance(to, str) else list(to or [])
     if not addresses:
@@ -41,9 +47,10 @@ def _recipients(to) -> list[str]:
         try:
             parsed = Address(addr_spec=address)
         except Exception:  # the parser raises ValueError, HeaderParseError or a defect
-            raise DeliveryRejected(redact(f"invalid e-mail address {address!r}")) from None
-        if not parsed.username or "." not in parsed.domain:
-            raise DeliveryRejected(redact(f"invalid e-mail address {address!r}"))
+            parsed = None
+        if parsed is None or not parsed.username or "." not in parsed.domain:
+            # Not the address itself: it is personal data, and a wrong one is no less so.
+            raise DeliveryRejected(f"invalid e-mail address {_shown(address)!r}")
     return addresses
 
 

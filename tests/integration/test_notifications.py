@@ -1,5 +1,6 @@
 """Notifications end to end: a real SMTP server and webhook gateway, a Dramatiq worker, the relay."""
 import json
+import re
 import logging
 import socket
 import threading
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 import engine.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.bootstrap import bootstrap
+from engine.errors import DeliveryFailed, DeliveryRejected
 from engine.outbox import queue_message, set_publisher
 from engine.schema import outbox
 from engine.schema_notifications import incidents
@@ -301,3 +303,54 @@ def test_a_message_committed_while_redis_is_away_waits_for_the_relay_with_one_wa
         "Error 111 connecting to 127.0.0.1:6390. Connection refused.); "
         "the relay will send it"]
     assert lines[0].exc_info is None
+
+
+def _delivery(topic="email", **payload):
+    from engine.services.notifications import Delivery
+    return Delivery(id=1, topic=topic, dedup_key="reminder:P20261126000001:1",
+                    payload={"subject": SUBJECT, "body": BODY, **payload}, attempts=0)
+
+
+@pytest.mark.parametrize("to, reason", [
+    (None, "the e-mail has no recipient address"), ([], "the e-mail has no recipient address"),
+    ("chen", "invalid e-mail address 'c***'"), ("chen@localhost", "invalid e-mail address 'c***@localhost'"),
+    ("chen@example.tw\r\nBcc: all@example.tw", "invalid e-mail address"),
+], ids=["none", "empty list", "no domain", "domain without a dot", "header injection"])
+def test_an_address_that_cannot_be_mailed_is_refused_for_good_without_contacting_the_server(mailbox, to, reason):
+    from handlers.notify_email import send_email
+    with pytest.raises(DeliveryRejected, match=re.escape(reason)) as refused:
+        send_email(_delivery(to=to), EmailSettings(host="127.0.0.1", port=mailbox.port, timeout=5))
+    assert "chen@" not in str(refused.value) and "all@" not in str(refused.value)
+    assert mailbox.attempts == 0
+
+
+def test_mail_without_a_server_configured_is_refused_for_good():
+    from handlers.notify_email import send_email
+    with pytest.raises(DeliveryRejected, match="PETIFLOW_SMTP_HOST is unset"):
+        send_email(_delivery(to="chen@example.tw"), EmailSettings())
+
+
+def test_a_mail_server_that_is_down_fails_the_attempt_to_be_retried():
+    from handlers.notify_email import send_email
+    with pytest.raises(DeliveryFailed) as failed:
+        send_email(_delivery(to="chen@example.tw"), EmailSettings(host="127.0.0.1", port=_free_port(), timeout=5))
+    assert type(failed.value) is DeliveryFailed and "ConnectionRefusedError" in str(failed.value)
+
+
+@pytest.mark.parametrize("settings, reason", [
+    (WebhookSettings(), "webhooks are not configured"),
+    (WebhookSettings(url="http://127.0.0.1:9/notify"), "webhooks are not configured"),
+    (WebhookSettings(url="ftp://sms.city.example/notify", secret=SECRET), "must be http"),
+], ids=["nothing", "no secret", "not http"])
+def test_a_webhook_that_is_not_configured_is_refused_for_good(settings, reason):
+    from handlers.notify_webhook import send_webhook
+    with pytest.raises(DeliveryRejected, match=reason):
+        send_webhook(_delivery("webhook"), settings)
+
+
+def test_a_gateway_that_is_down_fails_the_attempt_to_be_retried():
+    from handlers.notify_webhook import send_webhook
+    settings = WebhookSettings(url=f"http://127.0.0.1:{_free_port()}/notify", secret=SECRET, timeout=5)
+    with pytest.raises(DeliveryFailed) as failed:
+        send_webhook(_delivery("webhook"), settings)
+    assert type(failed.value) is DeliveryFailed and "Connection refused" in str(failed.value)
