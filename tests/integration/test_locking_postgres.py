@@ -52,6 +52,51 @@ def test_two_simultaneous_completions_of_one_item_give_one_success_and_one_confl
                             .where(case_events.c.kind == "task_completed")).scalar_one() == 1
 
 
+def test_two_completions_that_both_read_the_open_item_are_decided_by_the_version_check(pg_runtime, monkeypatch):
+    """Both load the item while it is open and run the step; only then does either save."""
+    import engine.services.work as work
+    rt = pg_runtime
+    with rt.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("approval.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="approval"), uow)
+        uow.commit()
+    both_ran = threading.Barrier(2, timeout=10)
+    saves = []
+    real_persist = work.persist_step
+
+    def persist_after_both_ran(uow, ref, *args, **kwargs):
+        saves.append(ref.version)
+        if len(saves) <= 2:
+            both_ran.wait()
+        return real_persist(uow, ref, *args, **kwargs)
+
+    monkeypatch.setattr(work, "persist_step", persist_after_both_ran)
+    outcomes = []
+
+    def attempt(label):
+        try:
+            with rt.uow(one_step=True) as uow:
+                complete_work_item(CompleteWorkItem(started.work_item_ids[0], {"who": label}, SYSTEM), uow)
+                uow.commit()
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    # Both saved from version 1: the version check let one through; the other ran again, found
+    # the item done, and did not save.
+    assert saves == [1, 1]
+    assert sorted(outcomes) == ["ok", f"work item {started.work_item_ids[0]} is already completed"]
+    with rt.db.connect() as conn:
+        assert conn.execute(select(workflow_instances.c.version)).scalar_one() == 2
+        assert conn.execute(select(func.count()).select_from(case_events)
+                            .where(case_events.c.kind == "task_completed")).scalar_one() == 1
+
+
 def test_a_save_from_a_stale_read_is_refused_not_overwritten(pg_runtime):
     """Even without the row lock, the version check refuses a write based on an old read."""
     from engine import state
