@@ -144,3 +144,44 @@ def test_a_firing_that_fails_unexpectedly_keeps_its_error_on_the_timer_for_the_r
     with live.db.connect() as conn:
         timer = conn.execute(select(timers)).one()
     assert timer.status == "pending" and timer.last_error.startswith("JSONDecodeError")
+
+
+def test_a_firing_that_keeps_failing_is_given_up_after_its_retries_with_an_incident(live, monkeypatch):
+    """Through a real worker: every retry fails, then the retries-exhausted hook fails the timer."""
+    import dramatiq
+    from dramatiq.brokers.stub import StubBroker
+    from sqlalchemy import update
+
+    from engine.schema import workflow_instances
+    from engine.schema_notifications import incidents
+    from handlers import actors
+    from handlers.runtime import set_runtime
+    start(live, datetime.now(timezone.utc) + timedelta(seconds=0.3))
+    time.sleep(0.4)
+    with live.uow() as uow:
+        (timer_id,) = claim_due_timers(ClaimDueTimers("test"), uow)
+        uow.conn.execute(update(workflow_instances).values(state="{damaged"))
+        uow.commit()
+    broker = StubBroker()
+    dramatiq.set_broker(broker)
+    actors.bind_to(broker)
+    # Retries in milliseconds rather than minutes, so the whole ladder runs within the test.
+    for option, value in (("max_retries", 2), ("min_backoff", 10), ("max_backoff", 40)):
+        monkeypatch.setitem(actors.fire_timer.options, option, value)
+    set_runtime(live)
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+    worker.start()
+    try:
+        actors.fire_timer.send(timer_id)
+        broker.join("timers", fail_fast=False, timeout=20_000)
+    finally:
+        worker.stop()
+        set_runtime(None)
+        broker.close()
+    with live.db.connect() as conn:
+        timer = conn.execute(select(timers)).one()
+        incident = conn.execute(select(incidents)).one()
+    assert timer.status == "failed"
+    assert timer.last_error.startswith("json.decoder.JSONDecodeError: ")
+    assert timer.last_error.endswith("(gave up after 3 attempts)") and incident.message == timer.last_error
+    assert (incident.kind, incident.subject_id, incident.status) == ("timer_failed", timer_id, "open")
