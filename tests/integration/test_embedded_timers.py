@@ -122,19 +122,25 @@ def test_a_timer_whose_path_fails_opens_an_incident_instead_of_retrying(settings
     rt.close()
 
 
-def test_a_firing_that_fails_unexpectedly_keeps_its_error_on_the_timer_for_the_retry(live):
-    """A fault the worker cannot classify is retried by Dramatiq; the timer row says why it is late."""
+def _claimed_timer_of_a_damaged_case(live) -> int:
+    """A due timer, claimed, whose case's stored state no longer loads (a fault no retry mends)."""
     from sqlalchemy import update
 
     from engine.schema import workflow_instances
-    from handlers import actors
-    from handlers.runtime import set_runtime
     start(live, datetime.now(timezone.utc) + timedelta(seconds=0.3))
     time.sleep(0.4)
     with live.uow() as uow:
         (timer_id,) = claim_due_timers(ClaimDueTimers("test"), uow)
         uow.conn.execute(update(workflow_instances).values(state="{damaged"))
         uow.commit()
+    return timer_id
+
+
+def test_a_firing_that_fails_unexpectedly_keeps_its_error_on_the_timer_for_the_retry(live):
+    """A fault the worker cannot classify is retried by Dramatiq; the timer row says why it is late."""
+    from handlers import actors
+    from handlers.runtime import set_runtime
+    timer_id = _claimed_timer_of_a_damaged_case(live)
     set_runtime(live)
     try:
         with pytest.raises(ValueError):
@@ -150,18 +156,11 @@ def test_a_firing_that_keeps_failing_is_given_up_after_its_retries_with_an_incid
     """Through a real worker: every retry fails, then the retries-exhausted hook fails the timer."""
     import dramatiq
     from dramatiq.brokers.stub import StubBroker
-    from sqlalchemy import update
 
-    from engine.schema import workflow_instances
     from engine.schema_notifications import incidents
     from handlers import actors
     from handlers.runtime import set_runtime
-    start(live, datetime.now(timezone.utc) + timedelta(seconds=0.3))
-    time.sleep(0.4)
-    with live.uow() as uow:
-        (timer_id,) = claim_due_timers(ClaimDueTimers("test"), uow)
-        uow.conn.execute(update(workflow_instances).values(state="{damaged"))
-        uow.commit()
+    timer_id = _claimed_timer_of_a_damaged_case(live)
     broker = StubBroker()
     dramatiq.set_broker(broker)
     actors.bind_to(broker)
