@@ -7,7 +7,7 @@ from flask_smorest import Api
 from engine.bootstrap import Runtime, bootstrap
 from engine.settings import Settings
 
-from . import errors
+from . import errors, security
 
 #: Where the runtime is kept in app.extensions.
 EXTENSION_KEY = "petiflow"
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     api = PetiflowApi(app)
     errors.register_error_handlers(app)
+    security.install(app)
 
     # Imported here because blueprint modules import get_runtime from this module.
     from . import health, home

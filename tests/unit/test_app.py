@@ -258,3 +258,25 @@ def test_startup_warns_of_missing_deadline_rules_and_holidays_on_either_database
         load_public_holidays(LoadPublicHolidays(2026), uow)
         uow.commit()
     assert [w.split(":")[0] for w in _reference_data_warnings(runtime)] == ["no deadline rules"]
+
+
+@pytest.mark.parametrize("path, status", [("/", 200), ("/health", 200), ("/ready", 200), ("/openapi.json", 200),
+                                          ("/no-such-page", 404), ("/static/petiflow.css", 200)])
+def test_every_response_tells_the_browser_to_keep_to_petiflows_own_content(client, path, status):
+    response = client.get(path)
+    response.close()  # a static file is sent from an open file
+    assert response.status_code == status
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self';")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert (response.headers["X-Content-Type-Options"], response.headers["X-Frame-Options"],
+            response.headers["Referrer-Policy"]) == ("nosniff", "DENY", "same-origin")
+    if response.mimetype == "application/json":
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_page_keeps_to_the_policy_with_its_stylesheet_and_no_inline_code(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/static/petiflow.css">' in page
+    assert "<style" not in page and "<script" not in page and " style=" not in page
+    with client.get("/static/petiflow.css") as css:
+        assert css.mimetype == "text/css" and "#1d4e89" in css.get_data(as_text=True)
