@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -133,6 +134,29 @@ def db_check() -> None:
     if differences:
         _fail("models and migrations disagree:\n" + "\n".join(map(str, differences)))
     click.echo("database schema is current and matches the models")
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(target: Path) -> None:
+    """Copy the embedded SQLite database, while petiflow runs, to a new file TARGET (checked before it is kept)."""
+    from engine.backup import backup_sqlite
+    runtime = _runtime(_settings())
+    shown = {"last": time.monotonic()}
+
+    def progress(written: int, expected: int) -> None:
+        if time.monotonic() - shown["last"] >= 1:
+            shown["last"] = time.monotonic()
+            click.echo(f"  {written / 1e6:,.1f} of about {expected / 1e6:,.1f} MB", err=True)
+
+    try:
+        done = backup_sqlite(runtime.db, target, progress=progress)
+    except KeyboardInterrupt:
+        _fail(f"backup interrupted: nothing was written to {target}")
+    finally:
+        runtime.close()
+    click.echo(f"backed up {masked_url(runtime.settings.database_url)} to {done.target}: "
+               f"{done.bytes / 1e6:,.1f} MB in {done.seconds:.1f} s, integrity check ok")
 
 
 def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:

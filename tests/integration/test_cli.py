@@ -366,3 +366,12 @@ def test_web_refuses_zero_workers_or_threads(env):
     for option in ("--workers", "--threads"):
         result = CliRunner().invoke(main, ["web", option, "0"])
         assert result.exit_code == 2 and "0 is not in the range" in result.output
+
+
+def test_db_backup_writes_a_checked_copy_and_never_overwrites(env, tmp_path):
+    assert run("db", "upgrade")[0] == 0
+    target = tmp_path / "petiflow-2026-11-26.sqlite3"
+    code, output = run("db", "backup", str(target))
+    assert code == 0 and f"to {target}: " in output and output.rstrip().endswith("integrity check ok")
+    assert fails("db", "backup", str(target)) == (
+        1, f"petiflow: {target} already exists: choose a new file name (a backup never overwrites)\n")
