@@ -140,8 +140,14 @@ def db_check() -> None:
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def db_backup(target: Path) -> None:
     """Copy the embedded SQLite database, while petiflow runs, to a new file TARGET (checked before it is kept)."""
+    from sqlalchemy.engine import make_url
+
     from engine.backup import backup_sqlite
-    runtime = _runtime(_settings())
+    settings = _settings()
+    if settings.is_sqlite and not Path(make_url(settings.database_url).database or "").is_file():
+        _fail(f"there is no database at {masked_url(settings.database_url)}: nothing to back up "
+              "(is PETIFLOW_VAR_DIR or DATABASE_URL the one petiflow runs with?)")
+    runtime = _migrated_runtime(settings)
     shown = {"last": time.monotonic()}
 
     def progress(written: int, expected: int) -> None:
@@ -150,7 +156,8 @@ def db_backup(target: Path) -> None:
             click.echo(f"  {written / 1e6:,.1f} of about {expected / 1e6:,.1f} MB", err=True)
 
     try:
-        done = backup_sqlite(runtime.db, target, progress=progress)
+        with _sigterm_as_ctrl_c():
+            done = backup_sqlite(runtime.db, target, progress=progress)
     except KeyboardInterrupt:
         _fail(f"backup interrupted: nothing was written to {target}")
     finally:

@@ -3,9 +3,9 @@
 Copying the file with `cp` while petiflow writes gives a copy that may not open, or holds
 half a step: the database is the file *and* its write-ahead log. `VACUUM INTO` reads one
 snapshot of both (writers carry on meanwhile: the database is in WAL mode) and writes it
-compacted to a new file. The copy is written beside the target as `<target>.partial`,
-checked with `PRAGMA quick_check`, and only then renamed to the target, so the target is
-either a whole, checked backup or absent. PostgreSQL is backed up with its own tools.
+compacted to a new file. The copy is written beside the target under a hidden name of its
+own, checked with `PRAGMA quick_check`, and only then given the target's name (never over an
+existing file), so the target is either a whole, checked backup or absent. PostgreSQL is backed up with its own tools.
 """
 from __future__ import annotations
 
@@ -44,15 +44,36 @@ def _source_file(db: Engine) -> Path:
     return Path(name).resolve()
 
 
+def _exists(target: Path) -> InvalidInput:
+    return InvalidInput(f"{target} already exists: choose a new file name (a backup never overwrites)")
+
+
 def _check_target(target: Path, source: Path) -> Path:
-    target = target.expanduser().resolve()
-    if target == source:
-        raise InvalidInput(f"{target} is the database itself: choose another file")
-    if target.exists():
-        raise InvalidInput(f"{target} already exists: choose a new file name (a backup never overwrites)")
-    if not target.parent.is_dir():
-        raise InvalidInput(f"the folder {target.parent} does not exist")
+    try:
+        target = target.expanduser().resolve()
+        if target == source:
+            raise InvalidInput(f"{target} is the database itself: choose another file")
+        if target.exists():
+            raise _exists(target)
+        if not target.parent.is_dir():
+            raise InvalidInput(f"the folder {target.parent} does not exist")
+    except OSError as exc:  # a name too long for the file system, say
+        raise InvalidInput(f"cannot write a backup to {target}: {exc.strerror or exc}") from None
     return target
+
+
+def _keep(partial: Path, target: Path) -> None:
+    """Give the checked copy its name, never over a file that appeared meanwhile."""
+    try:
+        os.link(partial, target)  # fails if target exists, unlike a rename
+    except FileExistsError:
+        raise _exists(target) from None
+    except OSError:  # a file system without hard links
+        if target.exists():
+            raise _exists(target) from None
+        os.replace(partial, target)
+        return
+    partial.unlink()
 
 
 def _live_size(source: Path) -> int:
@@ -73,8 +94,8 @@ def backup_sqlite(db: Engine, target: Path,
     """
     source = _source_file(db)
     target = _check_target(Path(target), source)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)  # left by a copy stopped before it could tidy up
+    # A name of this run's own: an older copy stopped by kill -9, or a file someone named so, is left alone.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     expected = _live_size(source)
     started = time.monotonic()
     conn = sqlite3.connect(source, check_same_thread=False, timeout=10)
@@ -94,6 +115,8 @@ def backup_sqlite(db: Engine, target: Path,
             if progress is not None and worker.is_alive():
                 progress(partial.stat().st_size if partial.exists() else 0, expected)
         if failure:
+            if isinstance(failure[0], sqlite3.OperationalError):  # the target's disk is full, read-only, ...
+                raise InvalidInput(f"cannot write a backup to {target}: {failure[0]}")
             raise failure[0]
         check = sqlite3.connect(f"file:{partial}?mode=ro", uri=True)
         try:
@@ -102,11 +125,12 @@ def backup_sqlite(db: Engine, target: Path,
             check.close()
         if verdict != "ok":
             raise RuntimeError(f"the copy failed its integrity check: {verdict}")
-        os.replace(partial, target)
+        _keep(partial, target)
     except BaseException:
         conn.interrupt()  # stops VACUUM INTO at its next page
         worker.join()
-        partial.unlink(missing_ok=True)
+        for leftover in (partial, partial.with_name(partial.name + "-journal")):
+            leftover.unlink(missing_ok=True)
         raise
     finally:
         conn.close()

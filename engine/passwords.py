@@ -8,12 +8,13 @@ import secrets
 
 #: scrypt cost parameters (n, r, p): about 50 ms on the 2-core machines we run on.
 _N, _R, _P = 2**14, 8, 1
+_DKLEN = 32
 
 
 def hash_password(password: str) -> str:
     """A salted scrypt hash, self-describing: scrypt$n$r$p$salt$hash."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    digest = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=_N, r=_R, p=_P, dklen=_DKLEN)
     enc = lambda b: base64.b64encode(b).decode()  # noqa: E731
     return f"scrypt${_N}${_R}${_P}${enc(salt)}${enc(digest)}"
 
@@ -25,8 +26,10 @@ def check_password(password: str, stored: str | None) -> bool:
     try:
         _, n, r, p, salt, digest = stored.split("$")
         expected = base64.b64decode(digest, validate=True)
+        if len(expected) != _DKLEN:  # a shortened digest would be easy to match
+            return False
         computed = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=base64.b64decode(salt, validate=True),
-                                  n=int(n), r=int(r), p=int(p), dklen=len(expected) or 32)
-    except ValueError:  # a damaged hash (binascii.Error is a ValueError) never lets anyone in
+                                  n=int(n), r=int(r), p=int(p), dklen=_DKLEN)
+    except (ValueError, TypeError, OverflowError, MemoryError):  # a damaged hash never lets anyone in
         return False
     return hmac.compare_digest(computed, expected)

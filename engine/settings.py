@@ -164,8 +164,11 @@ class WebhookSettings:
     def from_env(cls, env) -> "WebhookSettings":
         """The PETIFLOW_WEBHOOK_* variables."""
         url = env.get("PETIFLOW_WEBHOOK_URL") or None
-        if url is not None and not url.startswith(("https://", "http://")):
-            raise InvalidInput(f"PETIFLOW_WEBHOOK_URL must be an http(s) URL, not {url!r}")
+        if url is not None and not url.lower().startswith(("https://", "http://")):
+            # Not the URL itself: a gateway's URL may carry its token.
+            scheme = url.partition("://")[0][:20] if "://" in url else "scheme-less"
+            raise InvalidInput(f"PETIFLOW_WEBHOOK_URL must be an http(s) URL such as https://sms.city.example/notify, "
+                               f"not a {scheme!r} one")
         return cls(url=url, secret=env.get("PETIFLOW_WEBHOOK_SECRET") or None,
                    timeout=_seconds("PETIFLOW_WEBHOOK_TIMEOUT", env.get("PETIFLOW_WEBHOOK_TIMEOUT") or "10"))
 

@@ -50,7 +50,7 @@ def _recipients(to) -> list[str]:
             parsed = None
         if parsed is None or not parsed.username or "." not in parsed.domain:
             # Not the address itself: it is personal data, and a wrong one is no less so.
-            raise DeliveryRejected(f"invalid e-mail address {_shown(address)!r}")
+            raise DeliveryRejected(redact(f"invalid e-mail address {_shown(address)!r}"))
     return addresses
 
 

@@ -59,7 +59,7 @@ def send_webhook(delivery: Delivery, settings: WebhookSettings) -> None:
     """
     if not settings.url or not settings.secret:
         raise DeliveryRejected("webhooks are not configured (PETIFLOW_WEBHOOK_URL and _SECRET)")
-    if not settings.url.startswith(("https://", "http://")):
+    if not settings.url.lower().startswith(("https://", "http://")):
         raise DeliveryRejected(f"the webhook URL must be http(s), not {settings.url!r}")
     body = json.dumps({"id": delivery.dedup_key, "topic": delivery.topic, "data": delivery.payload},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")

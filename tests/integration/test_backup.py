@@ -48,7 +48,7 @@ def test_the_backup_holds_every_case_written_before_it_including_those_still_in_
     done = backup_sqlite(embedded.db, tmp_path / "backup.sqlite3", progress=lambda w, e: seen.append((w, e)))
     assert cases_in(done.target) == 3  # the cases are in the write-ahead log, not yet in the file
     assert done.bytes == done.target.stat().st_size and seen[-1] == (done.bytes, done.bytes)
-    assert not (tmp_path / "backup.sqlite3.partial").exists()
+    assert sorted(p.name for p in tmp_path.glob("*backup*")) == ["backup.sqlite3"]
 
 
 def test_a_backup_taken_while_cases_are_opened_is_consistent_and_petiflow_carries_on(embedded, tmp_path):
@@ -101,8 +101,28 @@ def test_an_interrupted_backup_leaves_no_file_behind(embedded, tmp_path, monkeyp
                              "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n)", (big,))
     with pytest.raises(KeyboardInterrupt):
         backup_sqlite(embedded.db, tmp_path / "backup.sqlite3", progress=interrupt)
-    assert len(calls) == 1 and sorted(p.name for p in tmp_path.glob("backup*")) == []
+    assert len(calls) == 1 and sorted(p.name for p in tmp_path.glob("*backup*")) == []
     assert cases_in(tmp_path / "petiflow.sqlite3") == 3
+
+
+def test_a_backup_never_replaces_a_file_that_appears_while_it_runs(embedded, tmp_path, monkeypatch):
+    import engine.backup
+    target = tmp_path / "backup.sqlite3"
+    measure = engine.backup._live_size
+
+    def someone_writes_the_target_meanwhile(source):
+        target.write_text("mine")  # after the target was found free, before the copy is kept
+        return measure(source)
+
+    monkeypatch.setattr(engine.backup, "_live_size", someone_writes_the_target_meanwhile)
+    with pytest.raises(InvalidInput, match="already exists"):
+        backup_sqlite(embedded.db, target)
+    assert target.read_text() == "mine" and sorted(p.name for p in tmp_path.glob("*backup*")) == [target.name]
+
+
+def test_a_target_that_cannot_be_written_is_named_in_a_clear_error(embedded, tmp_path):
+    with pytest.raises(InvalidInput, match="cannot write a backup to .*too long"):
+        backup_sqlite(embedded.db, tmp_path / ("x" * 300))
 
 
 def test_postgresql_is_referred_to_its_own_tools(pg_runtime, tmp_path):

@@ -204,8 +204,8 @@ _EXAMPLES = "use sqlite:///path/to/petiflow.sqlite3 or postgresql://user:passwor
     ("PETIFLOW_SMTP_PORT", "smtp", "PETIFLOW_SMTP_PORT must be a port number from 1 to 65535, not 'smtp'"),
     ("PETIFLOW_SMTP_STARTTLS", "sure", "PETIFLOW_SMTP_STARTTLS must be 1 or 0 (true/false, yes/no, on/off), "
      "not 'sure'"),
-    ("PETIFLOW_WEBHOOK_URL", "sms.city.example/notify",
-     "PETIFLOW_WEBHOOK_URL must be an http(s) URL, not 'sms.city.example/notify'"),
+    ("PETIFLOW_WEBHOOK_URL", "sms.city.example/notify?token=s3cret",
+     "PETIFLOW_WEBHOOK_URL must be an http(s) URL such as https://sms.city.example/notify, not a 'scheme-less' one"),
     ("PETIFLOW_REDIS_HEARTBEAT_MS", "1.5",
      "PETIFLOW_REDIS_HEARTBEAT_MS must be a whole number above zero, not '1.5'"),
 ], ids=["not a URL", "MySQL", "refused", "port", "script time limit", "time zone", "demo data", "sql echo",
@@ -369,6 +369,9 @@ def test_web_refuses_zero_workers_or_threads(env):
 
 
 def test_db_backup_writes_a_checked_copy_and_never_overwrites(env, tmp_path):
+    code, stderr = fails("db", "backup", str(tmp_path / "empty.sqlite3"))  # a wrong PETIFLOW_VAR_DIR, say
+    assert code == 1 and stderr.startswith("petiflow: there is no database at sqlite:///") and "nothing to back up" in stderr
+    assert not list(tmp_path.rglob("*.sqlite3*"))  # neither a backup nor a new, empty database
     assert run("db", "upgrade")[0] == 0
     target = tmp_path / "petiflow-2026-11-26.sqlite3"
     code, output = run("db", "backup", str(target))

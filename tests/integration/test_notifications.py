@@ -315,7 +315,8 @@ def _delivery(topic="email", **payload):
     (None, "the e-mail has no recipient address"), ([], "the e-mail has no recipient address"),
     ("chen", "invalid e-mail address 'c***'"), ("chen@localhost", "invalid e-mail address 'c***@localhost'"),
     ("chen@example.tw\r\nBcc: all@example.tw", "invalid e-mail address"),
-], ids=["none", "empty list", "no domain", "domain without a dot", "header injection"])
+    ("chen@example.tw 王小明 A123456789 0912345678", "invalid e-mail address 'c***@example.tw 王小明 A1*** 09***'"),
+], ids=["none", "empty list", "no domain", "domain without a dot", "header injection", "identifiers after the @"])
 def test_an_address_that_cannot_be_mailed_is_refused_for_good_without_contacting_the_server(mailbox, to, reason):
     from handlers.notify_email import send_email
     with pytest.raises(DeliveryRejected, match=re.escape(reason)) as refused:

@@ -27,9 +27,11 @@ def test_a_password_that_is_not_valid_text_can_still_be_set_and_checked():
     None, "", "plain-text-password", "bcrypt$2b$12$abc", "scrypt$", "scrypt$16384$8$1$c2FsdA==",
     "scrypt$16384$8$1$not base64!$aGFzaA==", "scrypt$many$8$1$c2FsdA==$aGFzaA==",
     "scrypt$1000$8$1$c2FsdA==$aGFzaA==",  # n not a power of two
-    "scrypt$1048576$8$1$c2FsdA==$aGFzaA==",  # past scrypt's memory bound
+    "scrypt$1048576$8$1$c2FsdA==$" + "A" * 43 + "=",  # past scrypt's memory bound
+    "scrypt$1180591620717411303424$8$1$c2FsdA==$" + "A" * 43 + "=",  # n = 2**70
+    "scrypt$-2$8$1$c2FsdA==$" + "A" * 43 + "=",
 ], ids=["none", "empty", "plain", "other scheme", "truncated", "no digest", "bad salt", "bad n", "n not 2^k",
-        "too much memory"])
+        "too much memory", "n beyond 64 bits", "negative n"])
 def test_a_missing_or_damaged_hash_lets_nobody_in(stored):
     assert check_password("anything", stored) is False
 
@@ -47,3 +49,12 @@ def test_every_demo_account_opens_with_the_demo_password(runtime):
     assert len(accounts) >= 10
     assert all(check_password(DEMO_PASSWORD, stored) for _, stored in accounts)
     assert not any(check_password("petiflow", stored) for _, stored in accounts)
+
+
+def test_a_hash_whose_digest_was_shortened_matches_no_password():
+    stored = hash_password("petiflow-demo")
+    head, _, digest = stored.rpartition("$")
+    import base64
+    short = f"{head}${base64.b64encode(base64.b64decode(digest)[:1]).decode()}"
+    assert not any(check_password(f"guess-{i}", short) for i in range(300))
+    assert not check_password("petiflow-demo", short)
