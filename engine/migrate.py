@@ -1,6 +1,8 @@
 """Schema migrations: upgrade, check that models and migrations agree, report currency."""
 from __future__ import annotations
 
+import re
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -61,15 +63,46 @@ def schema_differences(bind: Engine | Connection) -> list:
     return compare_metadata(ctx, metadata) + _check_constraint_differences(bind)
 
 
+#: Triggers the migrations create, by dialect: the case history is append-only (0006).
+TRIGGERS = {"sqlite": {"case_events": {"case_events_no_update", "case_events_no_delete"}},
+            "postgresql": {"case_events": {"case_events_append_only"}}}
+
+
+def _text(sql) -> str:
+    return re.sub(r"\s+", " ", str(sql)).strip()
+
+
 def _check_constraint_differences(conn: Connection) -> list:
+    """CHECK constraints by name, and on SQLite (which keeps them as written) by their text too.
+
+    PostgreSQL rewrites a CHECK's text into its own form, so there only names are compared;
+    the SQLite run of the tests compares the text.
+    """
     inspector = inspect(conn)
     present = set(inspector.get_table_names())
+    by_text = conn.dialect.name == "sqlite"
     found = []
     for table in metadata.sorted_tables:
         if table.name not in present:
             continue  # compare_metadata reports the missing table
-        declared = {c.name for c in table.constraints if isinstance(c, CheckConstraint)}
-        stored = {c["name"] for c in inspector.get_check_constraints(table.name)}
-        found += [("add_check_constraint", table.name, name) for name in sorted(declared - stored)]
-        found += [("remove_check_constraint", table.name, name) for name in sorted(stored - declared)]
-    return found
+        declared = {c.name: _text(c.sqltext) for c in table.constraints if isinstance(c, CheckConstraint)}
+        stored = {c["name"]: _text(c["sqltext"]) for c in inspector.get_check_constraints(table.name)}
+        found += [("add_check_constraint", table.name, name) for name in sorted(declared.keys() - stored.keys())]
+        found += [("remove_check_constraint", table.name, name) for name in sorted(stored.keys() - declared.keys())]
+        if by_text:
+            found += [("modify_check_constraint", table.name, name, stored[name], text)
+                      for name, text in sorted(declared.items()) if name in stored and stored[name] != text]
+    return found + _trigger_differences(conn)
+
+
+def _trigger_differences(conn: Connection) -> list:
+    """Triggers the migrations made that are missing, or on PostgreSQL disabled."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
+    else:
+        rows = conn.exec_driver_sql("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                                    "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'")
+    working = {(table, name) for table, name in rows}
+    return [("missing_trigger", table, name)
+            for table, names in sorted(TRIGGERS.get(conn.dialect.name, {}).items())
+            for name in sorted(names) if (table, name) not in working]
