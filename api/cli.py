@@ -140,11 +140,9 @@ def db_check() -> None:
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def db_backup(target: Path) -> None:
     """Copy the embedded SQLite database, while petiflow runs, to a new file TARGET (checked before it is kept)."""
-    from sqlalchemy.engine import make_url
-
-    from engine.backup import backup_sqlite
+    from engine.backup import backup_sqlite, sqlite_file
     settings = _settings()
-    if settings.is_sqlite and not Path(make_url(settings.database_url).database or "").is_file():
+    if settings.is_sqlite and not sqlite_file(settings.database_url).is_file():
         _fail(f"there is no database at {masked_url(settings.database_url)}: nothing to back up "
               "(is PETIFLOW_VAR_DIR or DATABASE_URL the one petiflow runs with?)")
     runtime = _migrated_runtime(settings)
@@ -162,7 +160,7 @@ def db_backup(target: Path) -> None:
         _fail(f"backup interrupted: nothing was written to {target}")
     finally:
         runtime.close()
-    click.echo(f"backed up {masked_url(runtime.settings.database_url)} to {done.target}: "
+    click.echo(f"backed up {masked_url(settings.database_url)} to {done.target}: "
                f"{done.bytes / 1e6:,.1f} MB in {done.seconds:.1f} s, integrity check ok")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from .errors import InvalidInput
 
@@ -34,14 +34,15 @@ class BackupDone:
     seconds: float
 
 
-def _source_file(db: Engine) -> Path:
-    if db.dialect.name != "sqlite":
+def sqlite_file(database_url) -> Path:
+    """The file of a SQLite database URL; InvalidInput for PostgreSQL or an in-memory database."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite"):
         raise InvalidInput("the database is PostgreSQL: back it up with the server's tools, e.g. "
                            "pg_dump --format=custom --file=petiflow.dump DATABASE_URL")
-    name = db.url.database
-    if not name or name == ":memory:":
+    if not url.database or url.database == ":memory:":
         raise InvalidInput("an in-memory database has nothing to back up")
-    return Path(name).resolve()
+    return Path(url.database).resolve()
 
 
 def _exists(target: Path) -> InvalidInput:
@@ -92,7 +93,7 @@ def backup_sqlite(db: Engine, target: Path,
     KeyboardInterrupt (Ctrl+C) or an exception from progress stops the copy and removes
     what was written; the target is never left half written.
     """
-    source = _source_file(db)
+    source = sqlite_file(db.url)
     target = _check_target(Path(target), source)
     # A name of this run's own: an older copy stopped by kill -9, or a file someone named so, is left alone.
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")

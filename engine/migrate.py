@@ -54,13 +54,14 @@ def schema_differences(bind: Engine | Connection) -> list:
     """What differs between the tables the code declares and the migrated database.
 
     Alembic's comparison (tables, columns, types, server defaults, indexes, unique and
-    foreign keys) and, which Alembic does not compare, the CHECK constraints by name.
+    foreign keys) and what Alembic does not compare: CHECK constraints and the triggers the
+    migrations made.
     """
     if isinstance(bind, Engine):
         with bind.connect() as conn:
             return schema_differences(conn)
     ctx = MigrationContext.configure(bind, opts={"compare_type": True, "compare_server_default": True})
-    return compare_metadata(ctx, metadata) + _check_constraint_differences(bind)
+    return compare_metadata(ctx, metadata) + _check_constraint_differences(bind) + _trigger_differences(bind)
 
 
 #: Triggers the migrations create, by dialect: the case history is append-only (0006).
@@ -92,7 +93,7 @@ def _check_constraint_differences(conn: Connection) -> list:
         if by_text:
             found += [("modify_check_constraint", table.name, name, stored[name], text)
                       for name, text in sorted(declared.items()) if name in stored and stored[name] != text]
-    return found + _trigger_differences(conn)
+    return found
 
 
 def _trigger_differences(conn: Connection) -> list:
