@@ -52,7 +52,7 @@ def _connect_failure(exc) -> str:
 
 def _schema_problem(runtime) -> str | None:
     """Why the database is not at the latest schema (and what to run), or None when it is."""
-    from engine import migrate
+    from engine.store import migrate
     current, head = migrate.current_revision(runtime.db), migrate.head_revision()
     if current == head:
         return None
@@ -115,7 +115,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database schema up to the latest revision."""
-    from engine import migrate
+    from engine.store import migrate
     runtime = _runtime(_settings())
     before = migrate.current_revision(runtime.db)
     migrate.upgrade(runtime.db, revision)
@@ -125,7 +125,7 @@ def db_upgrade(revision: str) -> None:
 @db.command("check")
 def db_check() -> None:
     """Fail if the database is behind the migrations or differs from the models."""
-    from engine import migrate
+    from engine.store import migrate
     runtime = _runtime(_settings())
     problem = _schema_problem(runtime)
     if problem:
@@ -140,7 +140,7 @@ def db_check() -> None:
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def db_backup(target: Path) -> None:
     """Copy the embedded SQLite database, while petiflow runs, to a new file TARGET (checked before it is kept)."""
-    from engine.backup import backup_sqlite, sqlite_file
+    from engine.store.backup import backup_sqlite, sqlite_file
     settings = _settings()
     if settings.is_sqlite and not sqlite_file(settings.database_url).is_file():
         _fail(f"there is no database at {masked_url(settings.database_url)}: nothing to back up "
@@ -166,7 +166,7 @@ def db_backup(target: Path) -> None:
 
 def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
     """Deploy every diagram of the workflows folder; returns what each process became."""
-    from engine.definitions import read_bundle
+    from engine.workflow.definitions import read_bundle
     from engine.errors import InvalidInput
     from engine.services.deployment import DeployBundle, deploy_bundle
     folder = Path(directory or runtime.settings.workflows_dir)
@@ -222,7 +222,7 @@ def _reference_data_warnings(runtime) -> list[str]:
 
     from sqlalchemy import func, select
 
-    from engine.schema import calendar_days, deadline_rules
+    from engine.store.schema import calendar_days, deadline_rules
     year = runtime.clock.now().year
     with runtime.db.connect() as conn:
         rules = conn.execute(select(func.count()).select_from(deadline_rules)).scalar_one()
@@ -251,7 +251,7 @@ def serve(host, port) -> None:
     """
     from api.app import create_app
     from api.embedded import Background
-    from engine import migrate
+    from engine.store import migrate
     from engine.scripting.budget import use_deep_stacks
     from engine.services.demo import SeedDemo, seed_demo as seed
     settings = _settings()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine.calendar import DEFAULT_CITY
+from engine.deadlines.calendar import DEFAULT_CITY
 from engine.errors import InvalidInput
 
 
@@ -117,7 +117,7 @@ def close(day, reason: str, city: str) -> None:
 @click.option("--city", default=DEFAULT_CITY, show_default=True)
 def show(start, end, city: str) -> None:
     """List each date with how it counts for the city's deadlines, and why."""
-    from engine.calendar import calendar_for
+    from engine.deadlines.calendar import calendar_for
     from engine.services.calendar_admin import list_days
     runtime = _runtime()
     try:
@@ -164,7 +164,7 @@ def load_defaults(reset: bool, path) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include inactive rules.")
 def list_rules(show_all: bool) -> None:
     """List the deadline rules, by case type."""
-    from engine.deadlines import load_rules
+    from engine.deadlines.rules import load_rules
     runtime = _runtime()
     try:
         with runtime.uow() as uow:

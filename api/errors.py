@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from engine.db import is_outage, is_schema_behind
+from engine.store.db import is_outage, is_schema_behind
 from engine.errors import (
     Conflict, DeliveryFailed, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady, PetiflowError,
     WorkflowFailed,

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import migrate
+from engine.store import migrate
 from engine.errors import NotReady
 from handlers.broker import ping
 from handlers.error_text import summary

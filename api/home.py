@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
-from engine.schema import cases, process_definitions, work_items
+from engine.store.schema import cases, process_definitions, work_items
 
 from .app import get_runtime
 

@@ -5,12 +5,12 @@ One lifecycle of the small process (tests/data/simple.bpmn: start -> script -> u
 * sqlite / postgres: start_case in one unit of work (committed), then complete_work_item on
   its one work item in a second unit of work (committed), through the engine services, no HTTP.
   Both are one-step units, as an API call opening a case or completing an item would run them
-  (on PostgreSQL the step's statement commits itself: engine.uow.UnitOfWork.one_step).
+  (on PostgreSQL the step's statement commits itself: engine.store.uow.UnitOfWork.one_step).
 * bare: SpiffWorkflow in memory, the spec parsed once; per lifecycle create the workflow, set
   the start data, do_engine_steps, serialize_json, deserialize_json, complete the user task,
   do_engine_steps, serialize_json. Run with our restricted script engine ("bare") and with
   SpiffWorkflow's default engine ("bare_default", for reference only). "bare_lean" is the same
-  loop through engine.state.dump/load (instance state without the spec, restored onto the
+  loop through engine.workflow.state.dump/load (instance state without the spec, restored onto the
   cached spec objects), i.e. exactly the library work our layer does, with no database.
 * floor_sqlite / floor_postgres: the "bare" loop with its state stored by the plain driver
   (sqlite3 / psycopg, hand-written SQL, one table) in the same two transactions as petiflow:

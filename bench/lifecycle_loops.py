@@ -52,13 +52,13 @@ class BareLoop:
 
     def _save(self, workflow) -> str:
         if self.lean:
-            from engine import state
+            from engine.workflow import state
             return state.dump(workflow)
         return self.serializer.serialize_json(workflow)
 
     def _restore(self, text: str):
         if self.lean:
-            from engine import state
+            from engine.workflow import state
             return state.load(text, self.spec, self.subprocess_specs, self.script_engine)
         workflow = self.serializer.deserialize_json(text)
         if self.script_engine is not None:
@@ -260,7 +260,7 @@ class EngineLoop:
     """petiflow's services on one database: start a case, complete its work item, two commits."""
 
     def __init__(self, mode: str, settings):
-        from engine import migrate
+        from engine.store import migrate
         from engine.bootstrap import bootstrap
         from engine.services.deployment import DeployBundle, deploy_bundle
 
@@ -275,7 +275,7 @@ class EngineLoop:
         self.record = False
 
     def lifecycle(self) -> None:
-        from engine.identity import SYSTEM
+        from engine.accounts.identity import SYSTEM
         from engine.services.cases import StartCase, start_case
         from engine.services.work import CompleteWorkItem, complete_work_item
 
@@ -296,7 +296,7 @@ class EngineLoop:
 
     def count_statements(self) -> dict:
         """Run one extra lifecycle with the statement counter on, per unit of work."""
-        from engine.identity import SYSTEM
+        from engine.accounts.identity import SYSTEM
         from engine.services.cases import StartCase, start_case
         from engine.services.work import CompleteWorkItem, complete_work_item
 

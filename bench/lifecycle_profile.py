@@ -309,8 +309,9 @@ class Breakdown:
     def __enter__(self):
         from sqlalchemy import event
 
-        from engine import runner, state
-        from engine.uow import UnitOfWork
+        from engine.workflow import runner
+        from engine.workflow import state
+        from engine.store.uow import UnitOfWork
 
         for name, layer in self.LAYERS.items():
             module, attr = name.split(".")

@@ -93,7 +93,7 @@ class BenchDb:
             admin.dispose()
 
     def create(self) -> str:
-        from engine import migrate
+        from engine.store import migrate
         from engine.bootstrap import bootstrap
         from engine.services.cases import StartCase, start_case
         from engine.services.deployment import DeployBundle, deploy_bundle
@@ -120,14 +120,14 @@ class BenchDb:
 
     def pending(self) -> int:
         from sqlalchemy import func, select
-        from engine.schema import timers
+        from engine.store.schema import timers
         with self.runtime.db.connect() as conn:
             return conn.execute(select(func.count()).select_from(timers).where(timers.c.status == "pending")).scalar_one()
 
     def add_future_rows(self, n: int) -> None:
         """n cheap pending rows on the dummy instance, due between 2 hours and 30 days ahead."""
         from sqlalchemy import insert
-        from engine.schema import timers
+        from engine.store.schema import timers
         now = datetime.now(timezone.utc)
         case_id, instance_id = self.dummy
         rng = random.Random(n)
@@ -165,7 +165,7 @@ class BenchDb:
 
     def make_batch_due(self, batch: int) -> None:
         from sqlalchemy import insert
-        from engine.schema import timers
+        from engine.store.schema import timers
         now = datetime.now(timezone.utc)
         case_id, instance_id = self.dummy
         with self.runtime.db.begin() as conn:
@@ -177,7 +177,7 @@ class BenchDb:
     def mark_done(self, ids: list[int]) -> None:
         """What the workers do to claimed rows (outside the timed claim)."""
         from sqlalchemy import update
-        from engine.schema import timers
+        from engine.store.schema import timers
         with self.runtime.db.begin() as conn:
             conn.execute(update(timers).where(timers.c.id.in_(ids)).values(
                 status="done", fired_at=datetime.now(timezone.utc), lease_owner=None, lease_expires_at=None))
@@ -324,7 +324,7 @@ class Bench:
 
     def lateness(self) -> None:
         from sqlalchemy import func, select
-        from engine.schema import timers, workflow_instances
+        from engine.store.schema import timers, workflow_instances
         args = self.args
         db = self.big
         # How long does starting a case take here? Due times must come after all are started.

@@ -1,4 +1,8 @@
-"""Build the runtime every adapter uses: database, clock, spec cache and script engine."""
+"""Build the runtime every adapter uses: database, clock, spec cache, script engine and actions.
+
+The one place where the engine is put together: the adapters (api/, handlers/) and the tests
+call bootstrap() and work through the runtime's units of work.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,14 +10,17 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from . import actions, citizen_notices, deadline_actions, spiff_clock  # noqa: F401  (registers the actions)
-from .clock import SystemClock
-from .db import make_engine
-from .reference import ReferenceCache
-from .scripting import make_script_engine
-from .settings import Settings
-from .specs import SpecCache
-from .uow import UnitOfWork
+from engine.actions import ACTIONS
+from engine.clock import SystemClock
+from engine.scripting import make_script_engine
+from engine.scripting.budget import use_deep_stacks  # noqa: F401  (adapters start their threads with it)
+from engine.settings import Settings
+from engine.store.db import make_engine
+from engine.store.reference import ReferenceCache
+from engine.store.uow import UnitOfWork
+from engine.workflow import spiff_clock
+from engine.workflow.service_tasks import ServiceTasks
+from engine.workflow.specs import SpecCache
 
 
 @dataclass
@@ -26,16 +33,20 @@ class Runtime:
     specs: SpecCache
     script_engine: object
     cache: ReferenceCache = field(default_factory=ReferenceCache)
+    #: The engine actions service tasks may call, by operation name (engine.actions.ACTIONS).
+    actions: dict = field(default_factory=lambda: dict(ACTIONS))
     forms_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.forms_dir = self.settings.workflows_dir / "forms"  # user-task forms
+        self.script_engine.services = ServiceTasks(self.actions).perform  # service tasks run engine actions
 
     def uow(self, *, read_only: bool = False, one_step: bool = False) -> UnitOfWork:
         """A new unit of work; use it as a context manager. Read-only ones never take the write lock;
         one-step ones run one workflow step and commit it (UnitOfWork.one_step)."""
         return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
-                          cache=self.cache, read_only=read_only, forms_dir=self.forms_dir, one_step=one_step)
+                          cache=self.cache, read_only=read_only, forms_dir=self.forms_dir, one_step=one_step,
+                          actions=self.actions)
 
     def close(self) -> None:
         self.db.dispose()
@@ -44,12 +55,10 @@ class Runtime:
 def bootstrap(settings: Settings, *, clock=None, db: Engine | None = None) -> Runtime:
     """Create the runtime from settings; tests pass their own clock or engine."""
     spiff_clock.use_local_zone(settings.timezone)
-    script_engine = make_script_engine(time_limit=settings.script_time_limit)
-    script_engine.services = actions.perform  # service tasks run engine actions
     return Runtime(
         settings=settings,
         db=db or make_engine(settings),
         clock=clock or SystemClock(),
         specs=SpecCache(),
-        script_engine=script_engine,
+        script_engine=make_script_engine(time_limit=settings.script_time_limit),
     )

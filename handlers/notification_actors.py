@@ -14,7 +14,7 @@ from datetime import timedelta
 import dramatiq
 
 from engine.errors import DeliveryRejected
-from engine.outbox import set_publisher
+from engine.store.outbox import set_publisher
 from engine.services.notifications import (Delivery, claim_delivery, deliver_in_app, fail_delivery, mark_delivered,
                                            record_failed_attempt)
 from engine.settings import EmailSettings, WebhookSettings

@@ -11,7 +11,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from engine.outbox import DEFAULT_RELAY_LEASE, claim_unsent, release_unsent
+from engine.store.outbox import DEFAULT_RELAY_LEASE, claim_unsent, release_unsent
 
 from .outage import FailureStreak, send_or_give_back
 

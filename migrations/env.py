@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from engine.schema import metadata
+from engine.store.schema import metadata
 
 config = context.config
 

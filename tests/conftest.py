@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import migrate
+from engine.store import migrate
 from engine.bootstrap import Runtime, bootstrap
 from engine.clock import FixedClock
-from engine.db import make_engine
-from engine.schema import metadata
+from engine.store.db import make_engine
+from engine.store.schema import metadata
 from engine.settings import Settings
 
 #: Test data (diagrams written for the tests) lives here.

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from ..spiff_clock import ClockedDatetime
+from engine.clock import ClockedDatetime
 from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, charge, check_items, refuse, ticked_if_many
 from .guards import ALLOWED_CODECS, checked_source
 

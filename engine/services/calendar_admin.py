@@ -19,10 +19,10 @@ from pathlib import Path
 import holidays
 from sqlalchemy import and_, delete, insert, or_, select, update
 
-from ..calendar import DEFAULT_CITY, invalidate
-from ..deadlines import DeadlineRule, validate_rule
+from engine.deadlines.calendar import DEFAULT_CITY, invalidate
+from engine.deadlines.rules import DeadlineRule, validate_rule
 from ..errors import InvalidInput
-from ..schema import calendar_days, deadline_rules
+from engine.store.schema import calendar_days, deadline_rules
 from ..settings import PROJECT_ROOT
 
 #: The shipped default deadline rules.

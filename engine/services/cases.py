@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Text, bindparam, func, insert, literal_column, select
 
-from .. import actions, runner, step_sql
-from ..deadlines import deadline_for
+from engine.workflow import service_tasks
+from engine.workflow import runner
+from engine.store import step_sql
+from engine.deadlines.rules import deadline_for
 from ..errors import InvalidInput, NotFound
-from ..identity import SYSTEM, Principal
-from ..history import event
-from ..instances import InstanceRef, persist_step
-from ..schema import agencies, cases, petitioners
+from engine.accounts.identity import SYSTEM, Principal
+from engine.cases.history import event
+from engine.cases.steps import InstanceRef, persist_step
+from engine.store.schema import agencies, cases, petitioners
 from ..scripting.datacheck import has_lone_surrogate
 
 #: Case number prefixes per case type; the number reads as prefix + local date + sequence.
@@ -199,7 +201,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
         events.append(event(case_id, now, "deadline_set", rule=deadline.rule_code, rule_id=deadline.rule_id,
                             due_at=deadline.due_at.isoformat(), limit=deadline.limit, unit=deadline.unit))
     due_at = deadline.due_at if deadline else None
-    with actions.step(actions.StepContext(uow, case_id, agency_id, cmd.principal.user_id, events, due_at)) as ctx:
+    with service_tasks.step(service_tasks.StepContext(uow, case_id, agency_id, cmd.principal.user_id, events, due_at)) as ctx:
         workflow = runner.start(definition, data, uow.script_engine, uow.clock)
     ref = InstanceRef(None, case_id, definition_id, 0, ctx.agency_id, is_new=True, due_at=ctx.due_at)
     result = persist_step(uow, ref, workflow, events)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from ..passwords import hash_password
-from ..schema import agencies, group_members, groups, units, users
+from engine.accounts.passwords import hash_password
+from engine.store.schema import agencies, group_members, groups, units, users
 from ..settings import PROJECT_ROOT
 from .calendar_admin import LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules, load_public_holidays
 from .cases import StartCase, start_case

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ..definitions import split_bundle
+from engine.workflow.definitions import split_bundle
 from ..errors import Conflict
-from ..schema import process_definitions
+from engine.store.schema import process_definitions
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def deploy_bundle(cmd: DeployBundle, uow) -> list[ProcessDeployed]:
 
     Raises InvalidDefinition (naming file, line and element) before anything is written.
     """
-    bundles = split_bundle(cmd.sources, forms_dir=uow.forms_dir)
+    bundles = split_bundle(cmd.sources, forms_dir=uow.forms_dir, actions=uow.actions)
     now = uow.clock.now()
     results = []
     for bundle in bundles:

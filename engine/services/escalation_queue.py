@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, func, select
 
-from ..calendar import calendar_for
-from ..schema import agencies, cases, work_items
+from engine.deadlines.calendar import calendar_for
+from engine.store.schema import agencies, cases, work_items
 
 #: Work due within this many working days counts as at risk.
 AT_RISK_WORKING_DAYS = 1

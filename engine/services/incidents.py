@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy import and_, insert, select, update
 
-from .. import outbox as outbox_queue
+from engine.store import outbox as outbox_queue
 from ..errors import Conflict, InvalidInput, NotFound
-from ..history import event
-from ..schema import case_events, timers
-from ..schema_notifications import incidents
+from engine.cases.history import event
+from engine.store.schema import case_events, timers
+from engine.store.schema_notifications import incidents
 
 #: Kinds of incident the engine opens (others may be added without a migration).
 TIMER_FAILED = "timer_failed"

@@ -14,11 +14,11 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import Forbidden, InvalidInput, NotFound
-from ..identity import Principal
-from ..history import event
-from ..outbox import RELAY, queue_message
-from ..schema import case_events, outbox, users
-from ..schema_notifications import notifications
+from engine.accounts.identity import Principal
+from engine.cases.history import event
+from engine.store.outbox import RELAY, queue_message
+from engine.store.schema import case_events, outbox, users
+from engine.store.schema_notifications import notifications
 from .incidents import NOTIFICATION_FAILED, open_incident
 
 #: How long a worker holds a row it is delivering: longer than any adapter's timeout.

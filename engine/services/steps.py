@@ -5,11 +5,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
-from .. import actions, runner, state
+from engine.workflow import service_tasks
+from engine.workflow import runner
+from engine.workflow import state
 from ..errors import NotFound
-from ..history import event
-from ..instances import InstanceRef, StepResult, persist_step, sync_timers
-from ..schema import cases, workflow_instances
+from engine.cases.history import event
+from engine.cases.steps import InstanceRef, StepResult, persist_step, sync_timers
+from engine.store.schema import cases, workflow_instances
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,8 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     before = runner.task_states(workflow)
     ready_before = runner.inspect(workflow).ready_ids
     events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
-    context = actions.StepContext(uow, row.case_id, row.agency_id, None, events, row.due_at)
-    with actions.step(context):
+    context = service_tasks.StepContext(uow, row.case_id, row.agency_id, None, events, row.due_at)
+    with service_tasks.step(context):
         runner.run_steps(workflow, uow.clock)
     ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id,
                       row.next_timer_at, due_at=context.due_at)

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
 
-from .. import escalation
-from ..schema import cases, timers, workflow_instances
-from .steps import RunInstance, run_instance
+from engine.deadlines.ladder import KINDS as LADDER_KINDS
+from engine.store.schema import cases, timers, workflow_instances
+from engine.services.escalation import fire_rung
+from engine.services.steps import RunInstance, run_instance
 
 #: How long a claimed timer stays with its claimer before another scheduler may take it.
 #: It must be longer than a message waits in the queue plus the time a firing takes (the
@@ -185,8 +186,8 @@ def fire_timer(cmd: FireTimer, uow) -> bool:
         status="done", fired_at=now, lease_owner=None, lease_expires_at=None))
     if row.kind == "bpmn_timer":
         run_instance(RunInstance(row.instance_id, reason="timer"), uow)
-    elif row.kind in escalation.KINDS:
-        escalation.fire(uow, row)
+    elif row.kind in LADDER_KINDS:
+        fire_rung(uow, row)
     return True
 
 

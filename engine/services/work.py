@@ -5,12 +5,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 
-from .. import actions, escalation, forms, runner, state, step_sql
+from engine.workflow import service_tasks
+from engine.deadlines import ladder
+from engine.workflow import forms
+from engine.workflow import runner
+from engine.workflow import state
+from engine.store import step_sql
 from ..errors import Conflict, Forbidden, NotFound, StaleStep
-from ..identity import Principal
-from ..history import event
-from ..instances import InstanceRef, persist_step
-from ..schema import cases, work_items, workflow_instances
+from engine.accounts.identity import Principal
+from engine.cases.history import event
+from engine.cases.steps import InstanceRef, persist_step
+from engine.store.schema import cases, work_items, workflow_instances
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ _load = (
     .where(work_items.c.id == bindparam("b_item"))
 )
 # SQLite serialises units of work from their first statement (BEGIN IMMEDIATE). On PostgreSQL
-# the load takes no lock: the step is saved only at the version it loaded (engine.step_sql), and
+# the load takes no lock: the step is saved only at the version it loaded (engine.store.step_sql), and
 # a step that lost that race is run again on the new state. The item's own row is not what
 # decides: runner.complete refuses a task that is no longer READY in the loaded state.
 _complete_item = (
@@ -62,7 +67,7 @@ _complete_item = (
 def _close_item(conn, item: dict) -> None:
     conn.execute(_complete_item, {"b_item": item["item_id"], "b_now": item["now"], "b_by": item["by"]})
     if item["cancel_timers"]:
-        escalation.cancel(conn, [item["item_id"]])
+        ladder.cancel(conn, [item["item_id"]])
 
 
 def may_complete(principal: Principal, row) -> bool:
@@ -120,7 +125,7 @@ def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     now = uow.clock.now()
     events = [event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
                     work_item_id=row.id, task=row.task_spec, name=row.name)]
-    context = actions.StepContext(uow, row.case_id, row.case_agency_id, cmd.principal.user_id, events,
+    context = service_tasks.StepContext(uow, row.case_id, row.case_agency_id, cmd.principal.user_id, events,
                                   row.case_due_at)
     # Closed before the step runs, so what the step's actions do to the case's open work (a
     # deadline moved, rungs rescheduled) leaves it alone; rolled back with the step if it fails.
@@ -128,7 +133,7 @@ def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
               {"item_id": row.id, "by": cmd.principal.user_id, "now": now,
                "cancel_timers": row.item_due_at is not None},  # its reminders and rungs are moot now
               _close_item)
-    with actions.step(context):
+    with service_tasks.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
                       context.agency_id, row.next_timer_at, due_at=context.due_at)

@@ -14,7 +14,7 @@ Create Date: 2026-11-26 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.schema
+import engine.store.schema
 
 
 revision = '0002'
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=True),
     sa.Column('source', sa.String(length=16), nullable=False),
-    sa.Column('created_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind in ('holiday', 'makeup_workday', 'closure', 'adjusted')",
                        name=op.f('ck_calendar_days_kind')),
     sa.CheckConstraint("source in ('holidays.TW', 'dgpa_csv', 'admin')", name=op.f('ck_calendar_days_source')),
@@ -61,7 +61,7 @@ def upgrade() -> None:
     sa.Column('max_extensions', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), server_default='1', nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('updated_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('limit_value > 0', name=op.f('ck_deadline_rules_limit_positive')),
     sa.CheckConstraint("limit_unit in ('working_days', 'calendar_days', 'hours')",
                        name=op.f('ck_deadline_rules_limit_unit')),

@@ -17,7 +17,7 @@ Create Date: 2026-11-26 12:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.schema
+import engine.store.schema
 
 
 revision = '0003'
@@ -31,7 +31,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 def upgrade() -> None:
     with op.batch_alter_table('outbox') as batch:
         batch.add_column(sa.Column('lease_owner', sa.String(length=100), nullable=True))
-        batch.add_column(sa.Column('lease_expires_at', engine.schema.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('lease_expires_at', engine.store.schema.UTCDateTime(timezone=True), nullable=True))
     op.create_table('notifications',
     sa.Column('id', _ID, autoincrement=True, nullable=False),
     sa.Column('user_id', _ID, nullable=True),
@@ -43,8 +43,8 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=True),
     sa.Column('dedup_key', sa.String(length=200), nullable=False),
-    sa.Column('created_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', engine.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', engine.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('read_by', _ID, nullable=True),
     sa.CheckConstraint('user_id is not null or role is not null', name=op.f('ck_notifications_recipient')),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_notifications_agency_id_agencies')),
@@ -69,8 +69,8 @@ def upgrade() -> None:
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('status', sa.String(length=16), server_default='open', nullable=False),
-    sa.Column('created_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('resolved_at', engine.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', engine.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolved_by', sa.String(length=100), nullable=True),
     sa.Column('resolution', sa.Text(), nullable=True),
     sa.CheckConstraint("status in ('open', 'retried', 'resolved')", name=op.f('ck_incidents_status')),

@@ -6,10 +6,10 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine.backup import backup_sqlite
+from engine.store.backup import backup_sqlite
 from engine.bootstrap import bootstrap
 from engine.errors import InvalidInput
-from engine.schema import cases
+from engine.store.schema import cases
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import Settings
@@ -86,14 +86,14 @@ def test_a_target_that_would_overwrite_or_cannot_be_written_is_refused(embedded,
 
 
 def test_an_interrupted_backup_leaves_no_file_behind(embedded, tmp_path, monkeypatch):
-    import engine.backup
+    import engine.store.backup
     calls = []
 
     def interrupt(written, expected):
         calls.append(written)
         raise KeyboardInterrupt  # Ctrl+C while the copy runs
 
-    monkeypatch.setattr(engine.backup, "PROGRESS_EVERY", 0.001)
+    monkeypatch.setattr(engine.store.backup, "PROGRESS_EVERY", 0.001)
     big = "x" * 100_000  # 20 MB: the copy is still running at the first progress report
     with embedded.db.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE ballast (t TEXT)")
@@ -106,15 +106,15 @@ def test_an_interrupted_backup_leaves_no_file_behind(embedded, tmp_path, monkeyp
 
 
 def test_a_backup_never_replaces_a_file_that_appears_while_it_runs(embedded, tmp_path, monkeypatch):
-    import engine.backup
+    import engine.store.backup
     target = tmp_path / "backup.sqlite3"
-    measure = engine.backup._live_size
+    measure = engine.store.backup._live_size
 
     def someone_writes_the_target_meanwhile(source):
         target.write_text("mine")  # after the target was found free, before the copy is kept
         return measure(source)
 
-    monkeypatch.setattr(engine.backup, "_live_size", someone_writes_the_target_meanwhile)
+    monkeypatch.setattr(engine.store.backup, "_live_size", someone_writes_the_target_meanwhile)
     with pytest.raises(InvalidInput, match="already exists"):
         backup_sqlite(embedded.db, target)
     assert target.read_text() == "mine" and sorted(p.name for p in tmp_path.glob("*backup*")) == [target.name]

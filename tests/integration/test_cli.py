@@ -45,7 +45,7 @@ def test_deploy_before_migrating_says_what_to_run(env):
 
 
 def test_upgrade_check_deploy_and_seed_are_idempotent(env):
-    from engine.migrate import head_revision
+    from engine.store.migrate import head_revision
     assert run("db", "upgrade") == (0, f"database schema: empty -> {head_revision()}\n")
     assert run("db", "check")[0] == 0
     code, output = run("deploy")

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
-from engine.schema import timers, work_items
+from engine.store.schema import timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
@@ -85,7 +85,7 @@ def test_embedded_background_fires_a_due_timer_without_help(live):
 
 
 def test_a_timer_whose_path_fails_opens_an_incident_instead_of_retrying(settings):
-    from engine.schema_notifications import incidents
+    from engine.store.schema_notifications import incidents
     from handlers import actors
     from handlers.runtime import set_runtime
     xml = bundle("deadline.bpmn")["deadline.bpmn"].replace(
@@ -126,7 +126,7 @@ def _claimed_timer_of_a_damaged_case(live) -> int:
     """A due timer, claimed, whose case's stored state no longer loads (a fault no retry mends)."""
     from sqlalchemy import update
 
-    from engine.schema import workflow_instances
+    from engine.store.schema import workflow_instances
     start(live, datetime.now(timezone.utc) + timedelta(seconds=0.3))
     time.sleep(0.4)
     with live.uow() as uow:
@@ -157,7 +157,7 @@ def test_a_firing_that_keeps_failing_is_given_up_after_its_retries_with_an_incid
     import dramatiq
     from dramatiq.brokers.stub import StubBroker
 
-    from engine.schema_notifications import incidents
+    from engine.store.schema_notifications import incidents
     from handlers import actors
     from handlers.runtime import set_runtime
     timer_id = _claimed_timer_of_a_damaged_case(live)

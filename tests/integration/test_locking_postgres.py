@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from engine.errors import Conflict
-from engine.identity import SYSTEM
-from engine.schema import case_events, process_definitions, work_items, workflow_instances
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import case_events, process_definitions, work_items, workflow_instances
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
@@ -99,8 +99,8 @@ def test_two_completions_that_both_read_the_open_item_are_decided_by_the_version
 
 def test_a_save_from_a_stale_read_is_refused_not_overwritten(pg_runtime):
     """Even without the row lock, the version check refuses a write based on an old read."""
-    from engine import state
-    from engine.instances import InstanceRef, persist_step
+    from engine.workflow import state
+    from engine.cases.steps import InstanceRef, persist_step
     rt = pg_runtime
     with rt.uow() as uow:
         deploy_bundle(DeployBundle(bundle("approval.bpmn")), uow)
@@ -160,7 +160,7 @@ def test_a_caseworker_completing_work_while_a_worker_fires_its_reminder_waits_in
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from engine.schema import timers
+    from engine.store.schema import timers
     from engine.services import timers as timer_service
     from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
     from tests.unit.test_escalation import open_petition
@@ -286,7 +286,7 @@ def test_a_completion_pinned_to_the_version_it_saw_is_refused_when_another_step_
 
 def test_units_of_work_begin_their_transaction_at_the_first_write_and_stay_atomic(pg_runtime):
     """Reads go without BEGIN; from the first write on, everything commits or rolls back together."""
-    from engine.schema import agencies
+    from engine.store.schema import agencies
     rt = pg_runtime
     with rt.uow(read_only=True) as uow:
         uow.conn.execute(select(func.count()).select_from(agencies)).scalar_one()
@@ -308,7 +308,7 @@ def test_units_of_work_begin_their_transaction_at_the_first_write_and_stay_atomi
 def test_a_new_case_is_written_by_one_statement_and_a_failed_first_step_leaves_no_trace(pg_runtime):
     """The case number is drawn first; the case, its petitioner and workflow go in together, or not at all."""
     from engine.errors import WorkflowFailed
-    from engine.schema import cases, petitioners
+    from engine.store.schema import cases, petitioners
     rt = pg_runtime
     with rt.uow() as uow:
         deploy_bundle(DeployBundle(bundle("simple.bpmn", "failing.bpmn")), uow)
@@ -342,7 +342,7 @@ def test_a_new_case_is_written_by_one_statement_and_a_failed_first_step_leaves_n
 def test_a_step_that_writes_before_its_save_holds_its_case_like_every_other_step(pg_runtime, clock):
     """An engine action writing mid-step takes the instance's row lock first: no opposite lock orders."""
     from sqlalchemy.exc import OperationalError
-    from engine.schema import agencies
+    from engine.store.schema import agencies
     rt = pg_runtime
     started, _ = _parallel_case(rt, clock)
     with rt.uow() as uow:
@@ -361,7 +361,7 @@ def test_a_step_that_writes_before_its_save_holds_its_case_like_every_other_step
 def test_a_one_step_unit_is_committed_by_its_step_and_refuses_to_write_after_it(pg_runtime):
     """Opening a case as an API call does: the step's statement commits it; a later write would be
     outside any rollback, so it is refused. A unit that is not one-step keeps everything together."""
-    from engine.schema import agencies, cases
+    from engine.store.schema import agencies, cases
     rt = pg_runtime
     with rt.uow() as uow:
         deploy_bundle(DeployBundle(bundle("simple.bpmn")), uow)
@@ -383,7 +383,7 @@ def test_a_one_step_unit_is_committed_by_its_step_and_refuses_to_write_after_it(
 
 def test_maintenance_that_postgres_runs_only_outside_a_transaction_still_runs(pg_runtime):
     """VACUUM gets no BEGIN; a connection that asked for AUTOCOMMIT keeps each write on its own."""
-    from engine.schema import agencies
+    from engine.store.schema import agencies
     rt = pg_runtime
     with rt.db.connect() as conn:
         conn.exec_driver_sql("VACUUM ANALYZE timers")
@@ -397,7 +397,7 @@ def test_maintenance_that_postgres_runs_only_outside_a_transaction_still_runs(pg
 def test_a_completion_that_waits_for_another_step_sees_the_timers_that_step_recorded(pg_runtime, clock):
     """A timer worker re-records b's timer (a no-op run) while our completion of a waits on the case."""
     from datetime import timedelta
-    from engine.schema import timers
+    from engine.store.schema import timers
     rt = pg_runtime
     started, items = _parallel_case(rt, clock)
     with rt.db.begin() as conn:  # the row was recorded for another instant than the workflow's own

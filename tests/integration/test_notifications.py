@@ -13,12 +13,12 @@ from aiosmtpd.controller import Controller
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
 
-import engine.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
+import engine.store.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.bootstrap import bootstrap
 from engine.errors import DeliveryFailed, DeliveryRejected
-from engine.outbox import queue_message, set_publisher
-from engine.schema import outbox
-from engine.schema_notifications import incidents
+from engine.store.outbox import queue_message, set_publisher
+from engine.store.schema import outbox
+from engine.store.schema_notifications import incidents
 from engine.services.incidents import retry_incident
 from engine.services.notifications import queue_email
 from engine.settings import EmailSettings, WebhookSettings
@@ -236,7 +236,7 @@ def test_a_webhook_answered_with_an_error_fails_with_an_incident_after_its_retri
 
 
 def test_the_relay_sends_again_a_message_whose_send_was_lost(live, mailbox, clock):
-    from engine.outbox import set_publisher
+    from engine.store.outbox import set_publisher
     from handlers import relay
     # Given a committed reminder whose send never reached the broker (a crash, a Redis flush)
     set_publisher(live.db, None)

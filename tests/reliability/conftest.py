@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock
-from engine.schema import case_events, timers, work_items
+from engine.store.schema import case_events, timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import Settings

@@ -22,7 +22,7 @@ from dramatiq import Message
 from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
-from engine.schema import timers
+from engine.store.schema import timers
 from engine.services.cases import StartCase, start_case
 from handlers import relay, scheduler
 from handlers.broker import PetiflowRedisBroker, queue_backlog
@@ -97,8 +97,8 @@ def test_a_timer_claimed_while_redis_is_down_is_given_back_and_sent_by_the_next_
 
 @pytest.mark.redis
 def test_notifications_claimed_while_redis_is_down_are_given_back_and_sent_by_the_next_sweep(rt, clock, namespace):
-    from engine.outbox import queue_message
-    from engine.schema import outbox
+    from engine.store.outbox import queue_message
+    from engine.store.schema import outbox
     with rt.uow() as uow:
         for n in range(3):
             queue_message(uow, "email", {"to": "citizen@example.tw", "subject": "s", "body": "b"}, f"k:{n}")

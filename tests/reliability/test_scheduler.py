@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.schema import timers
+from engine.store.schema import timers
 from engine.services.cases import StartCase, start_case
 from engine.services.timers import ClaimDueTimers, claim_due_timers
 from handlers.broker import queue_backlog

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text, update
 
-from engine.identity import SYSTEM
-from engine.schema import cases, timers, work_items, workflow_instances
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import cases, timers, work_items, workflow_instances
 from engine.services.timers import FireTimer, fire_timer
 from engine.services.work import CompleteWorkItem, complete_work_item
 from handlers.scheduler import sweep

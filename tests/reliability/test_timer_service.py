@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock
-from engine.schema import timers, work_items
+from engine.store.schema import timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine.schema import timers
+from engine.store.schema import timers
 from handlers.scheduler import sweep
 from tests.reliability.conftest import (HEARTBEAT_MS, ONCE, WORKER_TIER, counts_per_case, start_overdue_cases,
                                         timer_locked, timer_statuses, wait_until)

@@ -8,10 +8,10 @@ from uuid import UUID
 import pytest
 from sqlalchemy import insert, select
 
-from engine import state
-from engine.definitions import read_bundle
-from engine.identity import SYSTEM
-from engine.schema import agencies, case_events, cases, work_items, workflow_instances
+from engine.workflow import state
+from engine.workflow.definitions import read_bundle
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import agencies, case_events, cases, work_items, workflow_instances
 from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
                                             load_public_holidays)
 from engine.services.cases import StartCase, start_case

@@ -1,7 +1,7 @@
 """The citizen is told: the reply, a request for more (補陳), a dispatch outcome, by e-mail when on file."""
 from sqlalchemy import select
 
-from engine.schema import outbox
+from engine.store.schema import outbox
 from tests.scenarios.test_dispatch import FIXED
 from tests.scenarios.test_petition import SUBMIT, open_pothole_petition, reply_approve
 

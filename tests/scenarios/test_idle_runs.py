@@ -39,7 +39,7 @@ def test_an_idle_run_writes_nothing_whatever_form_the_stored_state_is_in(library
 
     from sqlalchemy import update
 
-    from engine.schema import workflow_instances
+    from engine.store.schema import workflow_instances
 
     started = open_pothole_petition(library)
     workflow = library.workflow(started.case_id)

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from engine.errors import InvalidInput, WorkflowFailed
-from engine.schema import deadline_rules, timers
+from engine.store.schema import deadline_rules, timers
 
 SUBMIT = {"draft_action": "submit_reply", "reply_text": "本局已於 11 月 27 日完成路面修補。",
           "legal_basis": "市區道路條例第 9 條"}

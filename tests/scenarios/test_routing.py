@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from lxml import etree
 
-from engine.definitions import parse_process, read_bundle
+from engine.workflow.definitions import parse_process, read_bundle
 from engine.scripting import make_script_engine
 from tests.scenarios.conftest import WORKFLOWS
 

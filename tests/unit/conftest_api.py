@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from api.app import create_app
-from engine import migrate
+from engine.store import migrate
 from engine.settings import Settings
 
 

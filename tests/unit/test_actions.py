@@ -3,8 +3,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from engine.errors import WorkflowFailed
-from engine.identity import SYSTEM
-from engine.schema import agencies, case_events, cases, work_items
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import agencies, case_events, cases, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
@@ -75,7 +75,7 @@ def test_a_service_task_naming_no_action_is_refused_at_deployment(runtime):
 
 
 def test_a_version_deployed_before_naming_no_action_fails_the_step_clearly(runtime):
-    from engine.schema import process_definitions
+    from engine.store.schema import process_definitions
     from sqlalchemy import update
     with runtime.uow() as uow:
         deploy_bundle(DeployBundle(bundle("transfer.bpmn")), uow)
@@ -94,8 +94,8 @@ def test_a_version_deployed_before_naming_no_action_fails_the_step_clearly(runti
 
 @pytest.mark.parametrize("params", [{"kind": "reply", "body": "  "}, {"body": "答復"}, {}])
 def test_a_notice_to_the_citizen_without_a_kind_or_a_text_is_refused(org, params):
-    from engine.actions import StepContext
-    from engine.citizen_notices import notify_citizen
+    from engine.actions.case_actions import StepContext
+    from engine.actions.citizen_notices import notify_citizen
     from engine.errors import InvalidInput
     runtime, started = org
     with runtime.uow() as uow:

@@ -9,7 +9,8 @@ from flask_smorest import Blueprint
 
 from api.app import create_app
 from api.errors import GENERIC_500_MESSAGE
-from engine import errors, migrate
+from engine import errors
+from engine.store import migrate
 from engine.settings import Settings
 from tests.unit.conftest_api import app, app_settings, client, make_app  # noqa: F401
 
@@ -233,7 +234,7 @@ def test_a_missing_table_or_column_means_the_schema_is_behind(message, behind):
 
     from sqlalchemy.exc import OperationalError
 
-    from engine.db import is_schema_behind
+    from engine.store.db import is_schema_behind
     assert is_schema_behind(OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))) is behind
 
 
@@ -241,7 +242,7 @@ def test_postgresqls_undefined_table_and_column_mean_the_schema_is_behind():
     import psycopg.errors as pg
     from sqlalchemy.exc import ProgrammingError
 
-    from engine.db import is_schema_behind
+    from engine.store.db import is_schema_behind
     for missing in (pg.UndefinedTable('relation "cases" does not exist'),
                     pg.UndefinedColumn("column work_items.deadline_mode does not exist")):
         assert is_schema_behind(ProgrammingError("SELECT 1", {}, missing))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import migrate
+from engine.store import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,7 @@ def test_on_sqlite_a_check_whose_text_changed_or_a_dropped_trigger_is_a_differen
 
     from sqlalchemy import CheckConstraint, create_engine, text
 
-    from engine.schema import timers
+    from engine.store.schema import timers
     path = tmp_path / "copy.sqlite3"
     shutil.copy(sqlite_template, path)
     db = create_engine(f"sqlite:///{path}")

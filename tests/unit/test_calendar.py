@@ -4,9 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, select
 
-from engine.calendar import LOCAL_TZ, WorkingCalendar, calendar_for, load_calendar
+from engine.deadlines.calendar import LOCAL_TZ, WorkingCalendar, calendar_for, load_calendar
 from engine.errors import InvalidInput
-from engine.schema import calendar_days
+from engine.store.schema import calendar_days
 from engine.services.calendar_admin import (AddClosureDay, LoadPublicHolidays, add_closure_day, list_days,
                                             load_public_holidays)
 

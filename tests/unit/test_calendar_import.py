@@ -8,10 +8,10 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from api.cli_calendar import register
-from engine.calendar import calendar_for
-from engine.deadlines import load_rules
+from engine.deadlines.calendar import calendar_for
+from engine.deadlines.rules import load_rules
 from engine.errors import InvalidInput
-from engine.schema import calendar_days, deadline_rules
+from engine.store.schema import calendar_days, deadline_rules
 from engine.services.calendar_admin import (AddClosureDay, ImportDgpaCalendar, LoadDeadlineRules,
                                             LoadPublicHolidays, add_closure_day, import_dgpa_calendar,
                                             load_deadline_rules, load_public_holidays)

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine.identity import SYSTEM
-from engine.schema import case_events, cases, work_items
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import case_events, cases, work_items
 from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
                                             load_public_holidays)
 from engine.services.cases import StartCase, start_case

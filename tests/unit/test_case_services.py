@@ -4,8 +4,8 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
-from engine.identity import SYSTEM, Principal
-from engine.schema import case_events, cases, timers, work_items, workflow_instances
+from engine.accounts.identity import SYSTEM, Principal
+from engine.store.schema import case_events, cases, timers, work_items, workflow_instances
 from engine.services.cases import StartCase, case_number, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
@@ -203,7 +203,7 @@ def test_unknown_agency_is_refused(deployed):
 
 def test_a_petitioner_given_with_the_case_is_its_petitioner_even_beside_an_existing_id(deployed):
     """The same on both databases, whether the case row goes in alone or with the step."""
-    from engine.schema import petitioners
+    from engine.store.schema import petitioners
     first = start(deployed, petitioner={"name": "王小明"})
     first_petitioner = rows(deployed, cases)[0].petitioner_id
     second = start(deployed, petitioner={"name": "李大華"}, petitioner_id=first_petitioner)

@@ -10,8 +10,9 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.util.task import TaskState
 
-from engine import runner, state
-from engine.compaction import compact
+from engine.workflow import runner
+from engine.workflow import state
+from engine.workflow.compaction import compact
 from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed
 
 #: SpiffWorkflow's timer clock stands still here, so both cases compute the same due times.

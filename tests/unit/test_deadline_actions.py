@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import WorkflowFailed
-from engine.identity import SYSTEM
-from engine.schema import case_events, cases, timers, work_items
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import case_events, cases, timers, work_items
 from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
                                             load_public_holidays)
 from engine.services.cases import StartCase, start_case
@@ -94,7 +94,7 @@ def test_waiting_for_the_citizen_stops_the_clock_and_resumes_with_the_time_left(
 
 
 def test_the_citizen_is_told_of_an_extension_and_why_by_email(runtime, clock):
-    from engine.schema import outbox
+    from engine.store.schema import outbox
     started = open_case(runtime, clock, petitioner={"name": "王小明", "email": "ming@example.tw"})
     extend(runtime, started.work_item_ids[0])
     with runtime.db.connect() as conn:
@@ -133,10 +133,10 @@ def test_each_round_tells_the_citizen_of_its_own_extensions(runtime, clock):
     """Sent back for a new reply (a new round), the round's first extension is announced too."""
     from sqlalchemy import insert
 
-    from engine import deadlines
-    from engine.actions import StepContext
-    from engine.deadline_actions import extend_deadline, restart_deadline
-    from engine.schema import outbox
+    from engine.deadlines import rules as deadlines
+    from engine.actions.case_actions import StepContext
+    from engine.actions.deadline_actions import extend_deadline, restart_deadline
+    from engine.store.schema import outbox
     started = open_case(runtime, clock, petitioner={"name": "王小明", "email": "ming@example.tw"})
     with runtime.uow() as uow:
         case = uow.conn.execute(select(cases)).one()

@@ -3,8 +3,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine.calendar import LOCAL_TZ, WorkingCalendar, calendar_for
-from engine.deadlines import (Deadline, DeadlineRule, compute_deadline, deadline_for, escalation_steps, extend,
+from engine.deadlines.calendar import LOCAL_TZ, WorkingCalendar, calendar_for
+from engine.deadlines.rules import (Deadline, DeadlineRule, compute_deadline, deadline_for, escalation_steps, extend,
                               find_rule, pause, pick_rule, reminder_times, remaining, restart, resume,
                               total_days, validate_rule)
 from engine.errors import InvalidInput, NotFound

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.errors import InvalidDefinition
-from engine.schema import process_definitions
+from engine.store.schema import process_definitions
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from tests.conftest import bundle
@@ -77,7 +77,7 @@ def test_running_cases_stay_on_the_version_they_started_with(runtime):
     deploy(runtime, sources)
     with runtime.db.connect() as conn:
         used = conn.execute(select(func.max(process_definitions.c.id))).scalar()
-        from engine.schema import workflow_instances
+        from engine.store.schema import workflow_instances
         on = conn.execute(select(workflow_instances.c.definition_id).where(
             workflow_instances.c.id == started.instance_id)).scalar_one()
     assert on == first.definition_id != used
@@ -192,7 +192,7 @@ def test_a_bpmn_data_property_that_happens_to_be_called_deadline_is_not_taken_fo
 
 def test_a_version_already_deployed_keeps_loading_even_if_its_properties_would_be_refused_now(runtime):
     """Running cases stay on their version: the deployment-time checks do not apply to loading it."""
-    from engine.definitions import content_hash
+    from engine.workflow.definitions import content_hash
     sources = {"simple.bpmn": _with_property("escalate", "no")}
     with runtime.uow() as uow:
         uow.conn.execute(process_definitions.insert().values(

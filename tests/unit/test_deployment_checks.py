@@ -8,9 +8,9 @@ the line and the element, and nothing already deployed changes.
 import pytest
 from sqlalchemy import func, select
 
-from engine.definitions import read_bundle
+from engine.workflow.definitions import read_bundle
 from engine.errors import InvalidDefinition
-from engine.schema import process_definitions
+from engine.store.schema import process_definitions
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import PROJECT_ROOT
 

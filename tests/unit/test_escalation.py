@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from engine.identity import SYSTEM
-from engine.schema import agencies, case_events, outbox, timers, work_items
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import agencies, case_events, outbox, timers, work_items
 from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
                                             load_public_holidays)
 from engine.services.cases import StartCase, start_case

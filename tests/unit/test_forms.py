@@ -5,10 +5,10 @@ import os
 import pytest
 from sqlalchemy import select
 
-from engine import forms
+from engine.workflow import forms
 from engine.errors import InvalidDefinition, InvalidInput
-from engine.identity import SYSTEM
-from engine.schema import work_items, workflow_instances
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import work_items, workflow_instances
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item

@@ -1,7 +1,7 @@
 """Who may act on work: a role held for the work's agency, or for every agency."""
 import pytest
 
-from engine.identity import SYSTEM, Principal
+from engine.accounts.identity import SYSTEM, Principal
 
 ROADS, PARKS = 3, 4
 CASEWORKER = Principal(user_id=7, username="cw.roads", roles=frozenset({("caseworker", ROADS)}))

@@ -4,10 +4,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-import engine.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
+import engine.store.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.outbox import queue_message, set_publisher
-from engine.schema import case_events, outbox, timers
+from engine.store.outbox import queue_message, set_publisher
+from engine.store.schema import case_events, outbox, timers
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.incidents import (fail_timer, get_incident, list_open_incidents, open_incident,

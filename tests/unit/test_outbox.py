@@ -6,13 +6,13 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import insert, select
 
-import engine.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
+import engine.store.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.errors import InvalidInput
-from engine.identity import Principal
-from engine.outbox import RELAY, claim_unsent, queue_message, set_publisher
-from engine.schema import agencies, outbox, users
+from engine.accounts.identity import Principal
+from engine.store.outbox import RELAY, claim_unsent, queue_message, set_publisher
+from engine.store.schema import agencies, outbox, users
 from engine.errors import DeliveryFailed, DeliveryRejected
-from engine.schema_notifications import incidents, notifications
+from engine.store.schema_notifications import incidents, notifications
 from engine.services.notifications import claim_delivery, list_notifications, mark_read, queue_email, queue_in_app
 
 EMAIL = {"to": "chen@example.tw", "subject": "陳情案件即將逾期", "body": "請於明日前回覆。"}

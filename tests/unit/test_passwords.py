@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import select
 
-from engine.passwords import check_password, hash_password
-from engine.schema import users
+from engine.accounts.passwords import check_password, hash_password
+from engine.store.schema import users
 
 
 def test_the_right_password_opens_its_hash_and_no_other():

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from engine import migrate
+from engine.store import migrate
 from engine.settings import Settings
 from tests.reliability.conftest import REDIS_URL, redis_server  # noqa: F401
 from tests.unit.conftest_api import app_settings, make_app  # noqa: F401

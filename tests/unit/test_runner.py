@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from engine import runner
+from engine.workflow import runner
 from engine.errors import Conflict, WorkflowFailed
 from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed, ready, reload
 
@@ -119,13 +119,13 @@ def test_timers_are_computed_and_fired_on_the_injected_clock(approval):
 
 
 def test_outside_a_step_spiffworkflow_sees_the_system_time():
-    from engine.spiff_clock import ClockedDatetime
+    from engine.workflow.spiff_clock import ClockedDatetime
     assert abs((ClockedDatetime.now(timezone.utc) - datetime.now(timezone.utc)).total_seconds()) < 5
 
 
 def test_scripts_read_now_from_the_clock_of_the_step():
     from engine.clock import FixedClock
-    from engine.spiff_clock import using
+    from engine.workflow.spiff_clock import using
     clock = FixedClock(datetime(2030, 1, 7, 1, 0, tzinfo=timezone.utc))
     env = SCRIPT_ENGINE.environment
     with using(clock):

@@ -285,7 +285,7 @@ def test_the_clock_of_the_step_cannot_be_bypassed_through_a_value():
     """datetime.min.now() reaches the class method through a value: it gives the step's time too."""
     from datetime import datetime, timezone
 
-    from engine import spiff_clock
+    from engine.workflow import spiff_clock
     from engine.clock import FixedClock
     env = make_script_engine(time_limit=0.5).environment
     data = {}
@@ -300,9 +300,9 @@ def test_the_clock_of_the_step_cannot_be_bypassed_through_a_value():
 
 def test_a_diagram_loop_of_scripts_stops_at_the_steps_time_limit():
     """Each script is under its own limit, but a loop of them in one step is bounded as a whole."""
-    from engine import runner
+    from engine.workflow import runner
     from engine.errors import WorkflowFailed
-    from engine.specs import ParsedDefinition
+    from engine.workflow.specs import ParsedDefinition
     from tests.unit.scripting_fixtures import loop_process
     engine = make_script_engine(time_limit=0.5)
     engine.environment.step_time_limit = 1.0  # the step's scripts together: 1 s
@@ -315,9 +315,9 @@ def test_a_diagram_loop_of_scripts_stops_at_the_steps_time_limit():
 
 
 def test_a_step_whose_script_time_is_spent_stops_before_the_next_script_saying_so():
-    from engine import runner
+    from engine.workflow import runner
     from engine.errors import WorkflowFailed
-    from engine.specs import ParsedDefinition
+    from engine.workflow.specs import ParsedDefinition
     from tests.unit.scripting_fixtures import loop_process
     engine = make_script_engine(time_limit=0.5)
     engine.environment.step_time_limit = 0.005

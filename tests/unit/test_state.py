@@ -6,7 +6,8 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine import runner, state
+from engine.workflow import runner
+from engine.workflow import state
 from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed, ready
 
 

@@ -8,10 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, text, update
 
-from engine import actions
 from engine.errors import InvalidInput, WorkflowFailed
-from engine.identity import SYSTEM
-from engine.schema import cases, petitioners, timers, workflow_instances
+from engine.accounts.identity import SYSTEM
+from engine.store.schema import cases, petitioners, timers, workflow_instances
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import FireTimer, fire_timer
@@ -73,7 +72,7 @@ def test_a_timer_row_recorded_early_is_recorded_again_rather_than_lost(runtime, 
     with runtime.uow() as uow:
         assert fire_timer(FireTimer(again), uow)
         uow.commit()
-    from engine.schema import work_items
+    from engine.store.schema import work_items
     with runtime.db.connect() as conn:
         open_work = conn.execute(select(work_items.c.task_spec).where(work_items.c.status == "open")).scalars().all()
     assert open_work == ["take_over"]  # the timer fired: the late reply went to the supervisor
@@ -115,12 +114,12 @@ def test_an_engine_action_that_loses_the_database_is_an_outage_not_a_workflow_fa
     """A worker must retry such a step, and the API answer 503: it is not the diagram's fault."""
     from sqlalchemy.exc import DBAPIError
 
-    from engine.db import is_outage
+    from engine.store.db import is_outage
 
-    @actions.action("lose_the_database")
     def lose_the_database(context, params):
         context.uow.conn.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
 
+    pg_runtime.actions["lose_the_database"] = lose_the_database
     xml = bundle("transfer.bpmn")["transfer.bpmn"].replace('id="transfer_case"', 'id="lose_the_database"')
     try:
         with pg_runtime.uow() as uow:
@@ -134,7 +133,7 @@ def test_an_engine_action_that_loses_the_database_is_an_outage_not_a_workflow_fa
                                                     {"transfer_to": "transport", "transfer_reason": "r"}, SYSTEM), uow)
         assert is_outage(caught.value)
     finally:
-        del actions.ACTIONS["lose_the_database"]
+        del pg_runtime.actions["lose_the_database"]
 
 
 @pytest.mark.parametrize("raw,masked", [
@@ -154,7 +153,7 @@ def test_a_failed_timer_is_not_scheduled_again_by_a_later_step_of_its_case(runti
     """Its incident is how it is retried: a step elsewhere in the case must not re-arm it behind it."""
     from engine.services.incidents import fail_timer
     from engine.services.work import CompleteWorkItem, complete_work_item
-    from engine.schema import work_items
+    from engine.store.schema import work_items
     started = start_parallel_case(runtime, clock)
     with runtime.uow() as uow:
         timer_id = uow.conn.execute(select(timers.c.id)).scalar_one()

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from engine.errors import NotReady
-from engine.schema import agencies
+from engine.store.schema import agencies
 
 
 def _count(rt):

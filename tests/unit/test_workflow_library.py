@@ -6,9 +6,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
 
-from engine import actions
-from engine.definitions import lanes_of, parse_process, read_bundle, split_bundle
-from engine.inbox import role_for_lane
+from engine.actions import ACTIONS
+from engine.workflow.definitions import lanes_of, parse_process, read_bundle, split_bundle
+from engine.cases.lanes import role_for_lane
 from engine.settings import PROJECT_ROOT
 
 WORKFLOWS = PROJECT_ROOT / "workflows"
@@ -44,7 +44,7 @@ def form_of(task) -> str | None:
 
 
 def test_every_diagram_parses_and_validates_into_the_five_processes():
-    bundles = {b.process_key: b for b in split_bundle(read_bundle(WORKFLOWS))}
+    bundles = {b.process_key: b for b in split_bundle(read_bundle(WORKFLOWS), actions=ACTIONS)}
     assert set(bundles) == PROCESSES
     assert set(bundles["petition"].sources) == {"petition.bpmn", "routing.dmn"}
     assert set(bundles["dispatch"].sources) == {"dispatch.bpmn", "dispatch_routing.dmn"}
@@ -123,7 +123,7 @@ def test_timers_take_their_due_time_from_task_data(path):
 @pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.name)
 def test_service_tasks_call_engine_actions(path):
     operators = [op.get("id") for op in xml(path).iterfind(".//spiffworkflow:serviceTaskOperator", NS)]
-    assert set(operators) <= set(actions.ACTIONS)
+    assert set(operators) <= set(ACTIONS)
 
 
 @pytest.mark.parametrize("path", BPMN_FILES, ids=lambda p: p.name)
@@ -131,4 +131,4 @@ def test_no_element_shares_its_id_with_an_engine_action(path):
     # SpiffWorkflow finds elements by id anywhere in the file: a task named like the operator it
     # calls is read as the operator element and refused ("no support implemented for this task type").
     ids = {el.get("id") for el in xml(path).iter() if etree.QName(el).namespace == NS["bpmn"]}
-    assert ids & set(actions.ACTIONS) == set()
+    assert ids & set(ACTIONS) == set()

@@ -1,8 +1,9 @@
 """Helpers for tests that drive workflows directly through the runner."""
-from engine import runner, state
-from engine.definitions import parse_process
+from engine.workflow import runner
+from engine.workflow import state
+from engine.workflow.definitions import parse_process
 from engine.scripting import make_script_engine
-from engine.specs import ParsedDefinition
+from engine.workflow.specs import ParsedDefinition
 from tests.conftest import bundle
 
 SCRIPT_ENGINE = make_script_engine(time_limit=1.0)

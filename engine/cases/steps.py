@@ -6,11 +6,14 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam, insert, select, update
 
-from . import escalation, runner, state, step_sql
-from .errors import InvalidInput, StaleStep
-from .history import event
-from .inbox import role_for_lane, work_item_agency
-from .schema import agencies, case_events, cases, timers, work_items, workflow_instances
+from engine.deadlines import ladder
+from engine.workflow import runner
+from engine.workflow import state
+from engine.store import step_sql
+from engine.errors import InvalidInput, StaleStep
+from engine.cases.history import event
+from engine.cases.lanes import role_for_lane, work_item_agency
+from engine.store.schema import agencies, case_events, cases, timers, work_items, workflow_instances
 
 
 @dataclass
@@ -131,11 +134,11 @@ def _sync_work_items(uow, ref: InstanceRef, ready: list, before: set[str], now,
             events.append(_ready_event(ref, now, task, item_id))
             if _has_ladder(ref, task):
                 ladders.append(({"id": item_id, "case_id": ref.case_id, "instance_id": ref.id}, task.deadline))
-        escalation.schedule(uow, ladders, now)
+        ladder.schedule(uow, ladders, now)
     if gone:
         cancelled = conn.execute(_cancel_items, {"b_instance": ref.id, "b_tasks": sorted(gone),
                                                  "b_now": now}).scalars().all()
-        escalation.cancel(conn, cancelled)
+        ladder.cancel(conn, cancelled)
         events.extend(event(ref.case_id, now, "task_cancelled", work_item_id=i) for i in cancelled)
     return opened, cancelled
 
@@ -211,11 +214,11 @@ def persist_step(uow, ref: InstanceRef, workflow, events: list, *,
 
 def _save_in_one_statement(uow, ref: InstanceRef, workflow, text: str, status: str, snapshot, next_timer_at,
                            events: list, before: set[str], now) -> StepResult:
-    """persist_step on PostgreSQL: the same rows, written by one statement (engine.step_sql)."""
+    """persist_step on PostgreSQL: the same rows, written by one statement (engine.store.step_sql)."""
     new = [t for t in snapshot.ready if t.task_id not in before]
     rows = _item_rows(uow, ref, new, now)
     events = events + [_ready_event(ref, now, t, item_task=t.task_id) for t in new]
-    ladders = escalation.timer_rows(uow, [({"id": t.task_id, "case_id": ref.case_id, "instance_id": None},
+    ladders = ladder.timer_rows(uow, [({"id": t.task_id, "case_id": ref.case_id, "instance_id": None},
                                            t.deadline) for t in new if _has_ladder(ref, t)], now)
     written = step_sql.save_step(
         uow, ref=ref, state_text=text, status=status, next_timer_at=next_timer_at, now=now, item_rows=rows,

@@ -1,10 +1,10 @@
 """The unit of work: one transaction per request or message, rolled back unless committed.
 
-On PostgreSQL the transaction begins at the unit's first write or locking read (engine.db),
+On PostgreSQL the transaction begins at the unit's first write or locking read (engine.store.db),
 not at its first statement: under READ COMMITTED a plain read sees the same committed rows
 inside a transaction as outside it, so reads before the first write lose nothing, and a unit
 that runs one workflow step (one_step=True) and whose only write is the step's statement
-(engine.step_sql) runs it on its own, atomic without BEGIN and COMMIT. Writes a service holds
+(engine.store.step_sql) runs it on its own, atomic without BEGIN and COMMIT. Writes a service holds
 back with defer() travel in that statement; any other statement runs them first, in the order
 they were held.
 """
@@ -15,8 +15,8 @@ from typing import Callable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from .db import LOCK_INSTANCE, PG_IDLE
-from .errors import NotReady
+from engine.store.db import LOCK_INSTANCE, PG_IDLE
+from engine.errors import NotReady
 
 
 class UnitOfWork:
@@ -27,14 +27,16 @@ class UnitOfWork:
     """
 
     def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False,
-                 forms_dir=None, one_step: bool = False):
+                 forms_dir=None, one_step: bool = False, actions=None):
         self.db = db
+        #: The engine actions diagrams may call, by name (what deployment checks diagrams against).
+        self.actions = actions
         #: The unit runs one workflow step and commits it (an API call completing a work item,
         #: opening a case). On PostgreSQL its step may then be saved by a statement that commits
         #: itself, with no BEGIN or COMMIT: the step is durable once the service returns, and the
         #: unit may read afterwards but no longer write.
         self.one_step = one_step
-        self.forms_dir = forms_dir  # user-task forms (None: engine.forms.FORMS_DIR)
+        self.forms_dir = forms_dir  # user-task forms (None: engine.workflow.forms.FORMS_DIR)
         self.cache = cache
         self.read_only = read_only
         self.clock = clock
@@ -44,7 +46,7 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._deferred: dict = {}  # key -> (payload, write), in the order deferred
         #: PostgreSQL: the instance whose step is running unlocked; its row is locked if the
-        #: unit begins a transaction before the step's save (engine.db).
+        #: unit begins a transaction before the step's save (engine.store.db).
         self.step_instance: int | None = None
         #: PostgreSQL: a workflow step was saved by one statement with no transaction open; it is
         #: committed, and the unit may not write any more (check_may_write).
@@ -60,7 +62,7 @@ class UnitOfWork:
         try:
             self.conn = self.db.connect()
             if self.dialect == "postgresql":
-                self.conn = self.conn.execution_options(petiflow_uow=self)  # see engine.db._tune_postgresql
+                self.conn = self.conn.execution_options(petiflow_uow=self)  # see engine.store.db._tune_postgresql
             if self.read_only:
                 self.conn = self.conn.execution_options(read_only=True)
             self.conn.begin()
@@ -145,7 +147,7 @@ class UnitOfWork:
         if self.saved_alone:
             raise RuntimeError(
                 "this unit of work saved its workflow step as one statement without a transaction "
-                "(engine.step_sql) and cannot write after it; call uow.begin() before the step instead")
+                "(engine.store.step_sql) and cannot write after it; call uow.begin() before the step instead")
 
     def begin(self) -> None:
         """Open the transaction now (PostgreSQL opens it at the first write otherwise).

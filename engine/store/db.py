@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-from .errors import NotReady
-from .settings import Settings
+from engine.errors import NotReady
+from engine.settings import Settings
 
 
 #: SQLite errors that mean the file cannot be used right now; its other operational errors
@@ -80,7 +80,7 @@ _LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b|\
                       re.IGNORECASE)
 #: psycopg.pq.TransactionStatus.IDLE: the server has no transaction open on the connection.
 PG_IDLE = 0
-#: Every step of a case that locks takes this row first (engine.uow.UnitOfWork.lock_instance).
+#: Every step of a case that locks takes this row first (engine.store.uow.UnitOfWork.lock_instance).
 LOCK_INSTANCE = "SELECT 1 FROM workflow_instances WHERE id = %(id)s FOR UPDATE"
 
 
@@ -109,7 +109,7 @@ def _tune_postgresql(engine: Engine) -> None:
     DATABASE...) and connections that asked for isolation_level AUTOCOMMIT themselves get none.
     Under READ COMMITTED a plain read sees the same rows outside a transaction as inside it,
     so nothing changes but the round trips saved. A statement run with the execution option
-    `petiflow_atomic` (a workflow step, complete in itself: engine.step_sql) needs no BEGIN.
+    `petiflow_atomic` (a workflow step, complete in itself: engine.store.step_sql) needs no BEGIN.
     Before any other statement of a unit of work, the writes it still holds back are run.
     """
 

@@ -11,13 +11,13 @@ from datetime import datetime
 
 from sqlalchemy import Integer, bindparam, func, select, update
 
-from . import deadlines, escalation
-from .actions import StepContext, action
-from .calendar import LOCAL_TZ, calendar_for
-from .citizen_notices import tell_citizen
-from .errors import InvalidInput
-from .history import event
-from .schema import cases, deadline_rules, work_items
+from engine.actions.citizen_notices import tell_citizen
+from engine.cases.history import event
+from engine.deadlines import ladder, rules
+from engine.deadlines.calendar import LOCAL_TZ, calendar_for
+from engine.errors import InvalidInput
+from engine.store.schema import cases, deadline_rules, work_items
+from engine.workflow.service_tasks import StepContext
 
 _set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
     due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
@@ -30,14 +30,14 @@ _set_open_work_due = update(work_items).where(
 ).returning(work_items.c.id, work_items.c.instance_id, work_items.c.deadline_mode)
 
 
-def _terms(params: dict) -> deadlines.Deadline:
+def _terms(params: dict) -> rules.Deadline:
     data = params.get("deadline")
     if not isinstance(data, dict):
         raise InvalidInput("this case carries no deadline terms (the `deadline` variable)")
-    return deadlines.Deadline.from_data(data)
+    return rules.Deadline.from_data(data)
 
 
-def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
+def _move_due(context: StepContext, terms: rules.Deadline) -> None:
     """Move the due time of the case and its open work, and their reminders and rungs with it.
 
     Work that keeps no due time (task property deadline="none") is left as it is; work that
@@ -49,15 +49,14 @@ def _move_due(context: StepContext, terms: deadlines.Deadline) -> None:
     no_longer_late = due_at is None or due_at > now
     open_items = conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at,
                                                    "b_level": 0 if no_longer_late else None}).all()
-    escalation.cancel(conn, [r.id for r in open_items])
+    ladder.cancel(conn, [r.id for r in open_items])
     if due_at is not None:
         data = terms.to_data()
-        escalation.schedule(context.uow, [({"id": r.id, "case_id": context.case_id, "instance_id": r.instance_id},
+        ladder.schedule(context.uow, [({"id": r.id, "case_id": context.case_id, "instance_id": r.instance_id},
                                            data) for r in open_items if r.deadline_mode == "case"], now)
     context.due_at = due_at
 
 
-@action("extend_deadline")
 def extend_deadline(context: StepContext, params: dict) -> dict:
     """Grant an extension within the rule's caps; the reason is recorded for the notice to the citizen."""
     reason = str(params.get("reason") or "").strip()
@@ -66,7 +65,7 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
     amount = params.get("amount")
     unit = params.get("unit") or "working_days"
     current = _terms(params)
-    extended = deadlines.extend(current, amount, calendar_for(context.uow), unit=unit)
+    extended = rules.extend(current, amount, calendar_for(context.uow), unit=unit)
     _move_due(context, extended)
     notice = _notify_citizen_of_extension(context, reason, extended)
     context.events.append(event(context.case_id, context.uow.clock.now(), "deadline_extended",
@@ -76,7 +75,7 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
     return extended.to_data()
 
 
-def _notify_citizen_of_extension(context: StepContext, reason: str, extended: deadlines.Deadline) -> str:
+def _notify_citizen_of_extension(context: StepContext, reason: str, extended: rules.Deadline) -> str:
     """The citizen must be told why (展延 needs a written notice): by e-mail when we have an address."""
     due = extended.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
     return tell_citizen(context, "extension", lambda case_no: f"您的陳情案件 {case_no} 因{reason}，答復期限展延至 {due}。",
@@ -84,7 +83,6 @@ def _notify_citizen_of_extension(context: StepContext, reason: str, extended: de
                                   f"{extended.extensions}")  # a new round counts its extensions anew
 
 
-@action("pause_clock")
 def pause_clock(context: StepContext, params: dict) -> dict:
     """Stop the clock while the case waits for the citizen; the case has no due time meanwhile.
 
@@ -94,7 +92,7 @@ def pause_clock(context: StepContext, params: dict) -> dict:
     now = context.uow.clock.now()
     reason = str(params.get("reason") or "").strip()
     respond_by = _moment(params.get("respond_by"), "respond_by") if params.get("respond_by") else None
-    paused = deadlines.pause(_terms(params), now)
+    paused = rules.pause(_terms(params), now)
     _move_due(context, paused)
     context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id, reason=reason))
     if respond_by is not None:
@@ -114,11 +112,10 @@ def _moment(value, name: str):
     return moment
 
 
-@action("resume_clock")
 def resume_clock(context: StepContext, params: dict) -> dict:
     """Restart the clock with the time that was left when it stopped."""
     now = context.uow.clock.now()
-    resumed = deadlines.resume(_terms(params), now, calendar_for(context.uow))
+    resumed = rules.resume(_terms(params), now, calendar_for(context.uow))
     _move_due(context, resumed)
     context.events.append(event(context.case_id, now, "clock_resumed", actor_id=context.actor_id,
                                 due_at=resumed.due_at.isoformat()))
@@ -128,7 +125,6 @@ def resume_clock(context: StepContext, params: dict) -> dict:
 _rule_first_day = select(deadline_rules.c.first_day).where(deadline_rules.c.id == bindparam("b_rule"))
 
 
-@action("restart_deadline")
 def restart_deadline(context: StepContext, params: dict) -> dict | None:
     """A new round of the same terms from now: a reply sent back for a new one (退回重新答復).
 
@@ -143,7 +139,7 @@ def restart_deadline(context: StepContext, params: dict) -> dict | None:
         # Terms written before they kept it: count the way the rule they came from counts.
         first_day = context.uow.conn.execute(_rule_first_day, {"b_rule": current.rule_id}).scalar_one_or_none()
         current = replace(current, first_day=first_day or current.first_day)
-    restarted = deadlines.restart(current, now, calendar_for(context.uow))
+    restarted = rules.restart(current, now, calendar_for(context.uow))
     _move_due(context, restarted)
     context.events.append(event(context.case_id, now, "deadline_restarted", actor_id=context.actor_id,
                                 reason=str(params.get("reason") or ""), rule=restarted.rule_code,

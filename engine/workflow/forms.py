@@ -17,8 +17,8 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from .errors import InvalidDefinition, InvalidInput
-from .settings import PROJECT_ROOT
+from engine.errors import InvalidDefinition, InvalidInput
+from engine.settings import PROJECT_ROOT
 
 #: Where form schemas are read from; tests (and a deployment with its own folder) may replace it.
 FORMS_DIR: Path = PROJECT_ROOT / "workflows" / "forms"

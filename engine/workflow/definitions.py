@@ -5,6 +5,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -13,8 +14,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 
-from . import definition_checks
-from .errors import InvalidDefinition
+from engine.workflow import definition_checks
+from engine.errors import InvalidDefinition
 
 #: File suffixes that make up a deployable bundle.
 BUNDLE_SUFFIXES = (".bpmn", ".dmn")
@@ -169,14 +170,14 @@ def _decision_files(parser: SpiffBpmnParser, process_id: str) -> set[str]:
     return files
 
 
-def split_bundle(sources: dict[str, str], *, forms_dir: Path | None = None) -> list[ProcessBundle]:
+def split_bundle(sources: dict[str, str], *, forms_dir: Path | None = None,
+                 actions: Collection[str] | None = None) -> list[ProcessBundle]:
     """Parse and validate a bundle for deployment; return one ProcessBundle per executable process.
 
     Beyond SpiffWorkflow's parser and validator, every script and expression must compile under
-    the script policy, every form and engine action must exist (engine/definition_checks.py).
+    the script policy, every form must exist and, when `actions` names the engine actions there
+    are, every service task must call one of them (engine/workflow/definition_checks.py).
     """
-    from . import actions, citizen_notices, deadline_actions  # noqa: F401  (register the actions)
-
     roots = parse_files(sources)
     for name, root in roots.items():
         if name.endswith(".bpmn"):
@@ -188,7 +189,8 @@ def split_bundle(sources: dict[str, str], *, forms_dir: Path | None = None) -> l
             continue
         _check_properties(name, root)
         definition_checks.check_code(name, root)
-        definition_checks.check_actions(name, root, set(actions.ACTIONS))
+        if actions is not None:
+            definition_checks.check_actions(name, root, set(actions))
         definition_checks.check_forms(name, root, forms_dir)
     bundles = []
     for process_id in sorted(parser.get_process_ids()):

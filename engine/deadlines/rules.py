@@ -33,9 +33,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from .calendar import DEFAULT_CITY, WorkingCalendar, calendar_for
-from .errors import InvalidInput, NotFound
-from .schema import deadline_rules
+from engine.deadlines.calendar import DEFAULT_CITY, WorkingCalendar, calendar_for
+from engine.errors import InvalidInput, NotFound
+from engine.store.schema import deadline_rules
 
 #: Units a limit, a reminder offset or an escalation delay may be given in.
 UNITS = ("working_days", "calendar_days", "hours")

@@ -19,7 +19,7 @@ from typing import Callable
 
 from sqlalchemy.engine import Engine, make_url
 
-from .errors import InvalidInput
+from engine.errors import InvalidInput
 
 #: How often the progress callback hears how far the copy has got, in seconds.
 PROGRESS_EVERY = 0.5

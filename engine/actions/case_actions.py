@@ -1,72 +1,13 @@
-"""Engine actions a diagram calls as BPMN service tasks (`spiffworkflow:serviceTaskOperator`).
-
-A service task names an operation and its parameters; the script engine hands the call to
-`perform`, which runs the registered action inside the unit of work of the step being run
-(set with `step()`), so what the action changes commits or rolls back with the step. The
-action's return value becomes the task's result variable.
-"""
+"""Engine actions on the case itself: transfer it, record an entry in its history, open a linked case."""
 from __future__ import annotations
-
-import contextvars
-import json
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import bindparam, select, update
 
-from .errors import ActionFailed, InvalidInput
-from .history import event
-from .schema import agencies, cases, work_items
-
-
-@dataclass
-class StepContext:
-    """What an action may read and change while a step of one case runs."""
-
-    uow: object
-    case_id: int
-    agency_id: int | None
-    actor_id: int | None = None
-    events: list = field(default_factory=list)
-    due_at: datetime | None = None  # the case's due time; work opened by the step gets it
-
-
-#: Registered actions by operation name.
-ACTIONS: dict[str, Callable[[StepContext, dict], object]] = {}
-
-_current: contextvars.ContextVar[StepContext | None] = contextvars.ContextVar("petiflow_step", default=None)
-
-
-def action(name: str):
-    """Register a function as the action behind service-task operation `name`."""
-    def register(fn):
-        ACTIONS[name] = fn
-        return fn
-    return register
-
-
-@contextmanager
-def step(context: StepContext):
-    """Let service tasks run while the enclosed workflow step runs."""
-    token = _current.set(context)
-    try:
-        yield context
-    finally:
-        _current.reset(token)
-
-
-def perform(operation_name: str, params: dict) -> str:
-    """Run the action for a service task; returns its result as JSON text (what Spiff expects)."""
-    context = _current.get()
-    if context is None:
-        raise ActionFailed(f"service task {operation_name!r} ran outside a case step")
-    fn = ACTIONS.get(operation_name)
-    if fn is None:
-        raise ActionFailed(f"no engine action is named {operation_name!r}; known: {', '.join(sorted(ACTIONS))}")
-    return json.dumps(fn(context, params), ensure_ascii=False, default=str)
-
+from engine.cases.history import event
+from engine.errors import InvalidInput
+from engine.services.cases import StartCase, start_case
+from engine.store.schema import agencies, cases, work_items
+from engine.workflow.service_tasks import StepContext
 
 _agency_by_code = select(agencies.c.id, agencies.c.name).where(agencies.c.code == bindparam("code"))
 _move_case = update(cases).where(cases.c.id == bindparam("b_case")).values(
@@ -79,7 +20,6 @@ _move_open_items = (
 )
 
 
-@action("transfer_case")
 def transfer_case(context: StepContext, params: dict) -> dict:
     """改分/移文: move the case to another agency; its open agency work moves at once."""
     code, reason = params.get("agency_code"), (params.get("reason") or "").strip()
@@ -102,7 +42,6 @@ def transfer_case(context: StepContext, params: dict) -> dict:
     return {"agency_code": code, "agency_name": found.name, "moved": True}
 
 
-@action("record_event")
 def record_event(context: StepContext, params: dict) -> dict:
     """Write a named entry in the case history (e.g. a closing reason under art. 173)."""
     kind = str(params.get("kind") or "").strip()
@@ -117,11 +56,8 @@ def record_event(context: StepContext, params: dict) -> dict:
 _caller = select(cases.c.case_no, cases.c.petitioner_id).where(cases.c.id == bindparam("b_case"))
 
 
-@action("open_case")
 def open_case(context: StepContext, params: dict) -> dict:
     """Open a new case for the same citizen (a 1999 call that becomes a petition or a dispatch)."""
-    from .services.cases import StartCase, start_case  # the service imports this module
-
     case_type = params.get("case_type")
     if not case_type:
         raise InvalidInput("open_case needs the type of case to open")

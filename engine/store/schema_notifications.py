@@ -1,12 +1,12 @@
 """Tables of in-app notifications and of incidents (failures a supervisor must see and retry).
 
-Defined on engine.schema.metadata, so Alembic and the services see one schema.
+Defined on engine.store.schema.metadata, so Alembic and the services see one schema.
 """
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, Index, Integer, String, Table, Text
 
-from .schema import Id, UTCDateTime, _fk, _pk, metadata
+from engine.store.schema import Id, UTCDateTime, _fk, _pk, metadata
 
 #: In-app notices: to one user, or to the holders of a role in an agency (agency_id NULL:
 #: the role wherever held). Group membership is resolved when the notices are read, like

@@ -180,7 +180,7 @@ work_items = Table(
     Column("form_key", String(200)),
     Column("due_at", UTCDateTime),
     Column("escalation_level", Integer, nullable=False, server_default="0"),
-    # What the item keeps of the case's deadline (engine.runner.ReadyTask): case, due_only, none.
+    # What the item keeps of the case's deadline (engine.workflow.runner.ReadyTask): case, due_only, none.
     Column("deadline_mode", String(8), nullable=False, server_default="case"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime),
@@ -294,4 +294,4 @@ deadline_rules = Table(
 )
 
 
-from . import schema_notifications  # noqa: E402,F401  (notifications and incidents share this metadata)
+from engine.store import schema_notifications  # noqa: E402,F401  (notifications and incidents share this metadata)

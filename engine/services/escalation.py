@@ -1,32 +1,21 @@
-"""Reminders and the escalation ladder of each work item (以案管制, 稽催).
+"""Fire a reminder or climb a rung of a work item's escalation ladder (稽催).
 
-When a work item opens with a due time, its reminders and the rungs of the ladder from the
-case's deadline terms become `timers` rows (kind 'reminder' and 'escalation'), written in the
-same transaction; they are cancelled when the item closes and rescheduled when the due time
-moves. Firing one is recorded in the case history with the rule that caused it and sends a
+Firing one is recorded in the case history with the rule that caused it and sends a
 notification through the outbox, keyed so the same step is never announced twice.
 """
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
 
-from . import deadlines
-from .calendar import LOCAL_TZ, calendar_for
-from .history import event
-from .schema import agencies, case_events, cases, timers, work_items
-from .services.notifications import queue_in_app
-
-#: Timer kinds this module owns.
-KINDS = ("reminder", "escalation")
+from engine.cases.history import event
+from engine.deadlines.calendar import LOCAL_TZ, calendar_for
+from engine.services.notifications import queue_in_app
+from engine.store.schema import agencies, case_events, cases, work_items
 
 #: Who each rung of the ladder goes to: (role, scoped to the item's agency).
 LADDER_ROLES = {"section_chief": ("supervisor", True), "agency_head": ("agency_head", True),
                 "commission": ("reviewer", False)}
 
-_insert_timers = insert(timers)
-_cancel = (update(timers).where(timers.c.work_item_id.in_(bindparam("b_items", expanding=True)),
-                                timers.c.status == "pending", timers.c.kind.in_(KINDS))
-           .values(status="cancelled", lease_owner=None, lease_expires_at=None))
 _item = (select(work_items.c.id, work_items.c.status, work_items.c.name, work_items.c.role,
                 work_items.c.agency_id, work_items.c.assignee_id, work_items.c.due_at,
                 work_items.c.escalation_level, work_items.c.case_id, cases.c.case_no)
@@ -34,56 +23,6 @@ _item = (select(work_items.c.id, work_items.c.status, work_items.c.name, work_it
 _raise_level = (update(work_items).where(work_items.c.id == bindparam("b_item"),
                                           work_items.c.escalation_level < bindparam("level"))
                 .values(escalation_level=bindparam("level")))
-
-
-def schedule(uow, items: list[tuple[dict, dict | None]], now) -> None:
-    """One insert of the reminders and rungs of new work items: ({id, case_id, instance_id}, terms) pairs."""
-    rows = timer_rows(uow, items, now)
-    if rows:
-        uow.conn.execute(_insert_timers, rows)
-
-
-def timer_rows(uow, items: list[tuple[dict, dict | None]], now) -> list[dict]:
-    """The timers rows of the reminders and rungs of new work items (see schedule), not written.
-
-    Work that opens late (its case already past a reminder or rungs: the approval of a draft
-    finished late, work reopened by a loop) gets no reminder of a time gone by, and of the rungs
-    already passed only the highest, which fires at once: one escalation to where the case
-    stands, not every step of the ladder in the same minute.
-    """
-    cal, rows, plans = None, [], {}
-    for item, terms in items:
-        if not isinstance(terms, dict):
-            continue
-        key = repr(sorted(terms.items()))  # items opened by one step usually share the case's terms
-        if key not in plans:
-            deadline = deadlines.Deadline.from_data(terms)
-            cal = cal or calendar_for(uow)
-            plans[key] = [] if deadline.is_paused else _plan(deadline, cal, now)
-        rows += [{"kind": kind, "instance_id": item["instance_id"], "case_id": item["case_id"],
-                  "work_item_id": item["id"], "due_at": at, "status": "pending", "payload": payload,
-                  "created_at": now} for kind, at, payload in plans[key]]
-    return rows
-
-
-def _plan(deadline: deadlines.Deadline, cal, now) -> list[tuple[str, object, dict]]:
-    """(kind, at, payload) of the reminders and rungs of work opening at `now` under these terms."""
-    reminders = [("reminder", at, {"rule": deadline.rule_code})
-                 for at in deadlines.reminder_times(deadline, cal) if at > now]
-    steps = deadlines.escalation_steps(deadline, cal)
-    passed = [step for step in steps if step.at <= now]
-    kept = [max(passed, key=lambda step: step.level)] if passed else []
-    kept += [step for step in steps if step.at > now]
-    return reminders + [("escalation", step.at, {"rule": deadline.rule_code, "level": step.level, "to": step.to})
-                        for step in kept]
-
-
-def cancel(conn, item_ids: list[int]) -> None:
-    """Cancel the pending reminders and rungs of work items that closed or whose due time moved."""
-    if item_ids:
-        conn.execute(_cancel, {"b_items": list(item_ids)})
-
-
 _commission = select(agencies.c.id).where(agencies.c.kind == "commission").order_by(agencies.c.id).limit(1)
 
 
@@ -99,7 +38,7 @@ def _recipient(uow, item, role: str, scoped: bool) -> dict:
     return {"role": role, "agency_id": agency_id}
 
 
-def fire(uow, timer) -> bool:
+def fire_rung(uow, timer) -> bool:
     """Send a reminder or climb a rung for the timer's work item; False if the item is closed."""
     item = uow.conn.execute(_item, {"b_item": timer.work_item_id}).one_or_none()
     if item is None or item.status != "open":

@@ -6,8 +6,8 @@ import json
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from .compaction import compact
-from .errors import WorkflowFailed
+from engine.workflow.compaction import compact
+from engine.errors import WorkflowFailed
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)

@@ -13,11 +13,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import DBAPIError
 
-from . import spiff_clock
-from .db import is_outage, is_schema_behind
-from .errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
-from .scripting.datacheck import Allowance, find_unstorable
-from .specs import ParsedDefinition
+from engine.workflow import spiff_clock
+from engine.store.db import is_outage, is_schema_behind
+from engine.errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
+from engine.scripting.datacheck import Allowance, find_unstorable
+from engine.workflow.specs import ParsedDefinition
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ all, and a unit of work whose only write is this statement needs no transaction 
 
 The case and petitioner rows of a new case and the close of the completed work item travel
 here too when their services held them back (UnitOfWork.defer). On SQLite the same step is
-saved statement by statement (engine.instances); both paths write the same rows.
+saved statement by statement (engine.cases.steps); both paths write the same rows.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from .errors import StaleStep
+from engine.errors import StaleStep
 
 #: Keys of the writes that services hold back for the step's statement (UnitOfWork.defer).
 PETITIONER, CASE, COMPLETE_ITEM = "petitioner", "case", "complete_item"
@@ -176,7 +176,7 @@ def save_step(uow, *, ref, state_text: str, status: str, next_timer_at, now, ite
               outcome) -> Written:
     """Write one step; raises StaleStep (nothing written) if the instance moved past ref.version.
 
-    `item_rows` are the work_items rows to open (as engine.instances builds them); `ladder_rows`
+    `item_rows` are the work_items rows to open (as engine.cases.steps builds them); `ladder_rows`
     the reminder and rung timers of those items, their work_item_id holding the item's task id;
     `events` the history so far, where an event about an item opened here names the item's task
     id under "item_task" instead of its work_item_id.

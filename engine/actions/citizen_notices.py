@@ -12,11 +12,11 @@ from typing import Callable
 
 from sqlalchemy import bindparam, select
 
-from .actions import StepContext, action
-from .errors import InvalidInput
-from .history import event
-from .schema import cases, petitioners
-from .services.notifications import queue_email
+from engine.cases.history import event
+from engine.errors import InvalidInput
+from engine.services.notifications import queue_email
+from engine.store.schema import cases, petitioners
+from engine.workflow.service_tasks import StepContext
 
 _petitioner = (select(cases.c.case_no, petitioners.c.email)
                .outerjoin(petitioners, petitioners.c.id == cases.c.petitioner_id)
@@ -54,7 +54,6 @@ def tell_citizen(context: StepContext, kind: str, body: str | Callable[[str], st
     return channel
 
 
-@action("notify_citizen")
 def notify_citizen(context: StepContext, params: dict) -> dict:
     """Tell the citizen `body` (a notice of `kind`: reply, supplement_request, outcome...)."""
     kind = str(params.get("kind") or "").strip()

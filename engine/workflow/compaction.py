@@ -24,9 +24,9 @@ re-attached to their nearest kept ancestor, in the same depth-first order. What 
 A re-attached task stores its data as a delta against its new parent, written the way
 `TaskConverter.to_dict` writes one (the keys in the order the restored task will have them),
 so the stored form is the one SpiffWorkflow itself writes. (Whether a run did anything is
-decided on task states, not on the text: engine.runner.task_states.) Subprocesses are compacted the same way; a subprocess whose owning task was
+decided on task states, not on the text: engine.workflow.runner.task_states.) Subprocesses are compacted the same way; a subprocess whose owning task was
 removed is dropped. Workflows without unfinished tasks and ad hoc subprocesses (which read the
-root's children) are left as they are. Meant to run on every save (engine.state.dump), it is
+root's children) are left as they are. Meant to run on every save (engine.workflow.state.dump), it is
 linear in the number of tasks.
 """
 from __future__ import annotations
@@ -81,7 +81,7 @@ def compact(dct: dict, spec, subprocess_specs: dict | None = None) -> dict:
     """Remove finished history from a serialized workflow, in place; returns the same dict.
 
     `dct` is `BpmnWorkflowSerializer.to_dict(workflow)` (with or without its spec keys, as
-    stored by engine.state); `spec` and `subprocess_specs` are the parsed spec objects the
+    stored by engine.workflow.state); `spec` and `subprocess_specs` are the parsed spec objects the
     state belongs to (task spec names alone do not say which tasks are joins). Compacting an
     already compacted state changes nothing.
     """

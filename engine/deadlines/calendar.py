@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .schema import calendar_days
+from engine.store.schema import calendar_days
 
 #: The city's time zone: working days are local dates.
 LOCAL_TZ = ZoneInfo("Asia/Taipei")
