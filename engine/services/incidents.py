@@ -15,7 +15,7 @@ from engine.store import outbox as outbox_queue
 from ..errors import Conflict, InvalidInput, NotFound
 from engine.cases.history import event
 from engine.store.schema import case_events, timers
-from engine.store.schema_notifications import incidents
+from engine.store.schema import incidents
 
 #: Kinds of incident the engine opens (others may be added without a migration).
 TIMER_FAILED = "timer_failed"

@@ -18,7 +18,7 @@ from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.store.outbox import RELAY, queue_message
 from engine.store.schema import case_events, outbox, users
-from engine.store.schema_notifications import notifications
+from engine.store.schema import notifications
 from .incidents import NOTIFICATION_FAILED, open_incident
 
 #: How long a worker holds a row it is delivering: longer than any adapter's timeout.

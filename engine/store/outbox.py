@@ -15,7 +15,6 @@ from typing import Callable
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.store import schema_notifications  # noqa: F401  (adds the outbox's lease columns)
 from engine.errors import InvalidInput
 from engine.store.schema import outbox
 

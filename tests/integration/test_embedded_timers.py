@@ -85,7 +85,7 @@ def test_embedded_background_fires_a_due_timer_without_help(live):
 
 
 def test_a_timer_whose_path_fails_opens_an_incident_instead_of_retrying(settings):
-    from engine.store.schema_notifications import incidents
+    from engine.store.schema import incidents
     from handlers import actors
     from handlers.runtime import set_runtime
     xml = bundle("deadline.bpmn")["deadline.bpmn"].replace(
@@ -157,7 +157,7 @@ def test_a_firing_that_keeps_failing_is_given_up_after_its_retries_with_an_incid
     import dramatiq
     from dramatiq.brokers.stub import StubBroker
 
-    from engine.store.schema_notifications import incidents
+    from engine.store.schema import incidents
     from handlers import actors
     from handlers.runtime import set_runtime
     timer_id = _claimed_timer_of_a_damaged_case(live)

@@ -12,13 +12,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
-
-import engine.store.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.bootstrap import bootstrap
 from engine.errors import DeliveryFailed, DeliveryRejected
 from engine.store.outbox import queue_message, set_publisher
 from engine.store.schema import outbox
-from engine.store.schema_notifications import incidents
+from engine.store.schema import incidents
 from engine.services.incidents import retry_incident
 from engine.services.notifications import queue_email
 from engine.settings import EmailSettings, WebhookSettings

@@ -1,4 +1,4 @@
-"""The shape of the code: engine/ imports point inward, models and migrations agree."""
+"""The shape of the code: imports point inward along the engine's layers, models and migrations agree."""
 import ast
 from pathlib import Path
 
@@ -12,20 +12,123 @@ ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN_IN_ENGINE = ("flask", "flask_smorest", "marshmallow", "webargs", "dramatiq", "redis",
                        "api", "handlers", "waitress", "gunicorn")
 
+#: The engine's packages from the bottom up: a module imports its own package and lower layers
+#: only, never a higher layer nor another package of its own layer (README, "Layout").
+LAYERS = (
+    ("engine.errors",),
+    ("engine.clock", "engine.settings"),
+    ("engine.store", "engine.scripting", "engine.accounts"),
+    ("engine.deadlines",),
+    ("engine.workflow",),
+    ("engine.cases",),
+    ("engine.services", "engine.queries"),
+    ("engine.actions",),
+    ("engine.bootstrap",),
+)
 
-def _imports(path: Path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported(path: Path):
+    """Every module an import statement names (function-level ones too), relative ones resolved;
+    `from package import name` yields both the package and package.name."""
+    module, is_package = _module_name(path), path.name == "__init__.py"
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            yield node.module
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")[: None if is_package else -1]
+                base = base[: len(base) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module
+            yield source
+            yield from (f"{source}.{alias.name}" for alias in node.names)
+
+
+ENGINE_MODULES = {_module_name(p): p for p in sorted((ROOT / "engine").rglob("*.py"))}
+ENGINE_GRAPH = {name: sorted({i for i in _imported(path) if i in ENGINE_MODULES and i != name})
+                for name, path in ENGINE_MODULES.items()}
+
+
+def _package(module: str) -> str:
+    """The layer entry a module belongs to: engine.store.uow -> engine.store."""
+    for layer in LAYERS:
+        for package in layer:
+            if module == package or module.startswith(package + "."):
+                return package
+    return module
+
+
+def _rank(package: str) -> int | None:
+    return next((i for i, layer in enumerate(LAYERS) if package in layer), None)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "engine").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_engine_modules_import_no_web_or_queue_library(path):
-    bad = [name for name in _imports(path) if name.split(".")[0] in FORBIDDEN_IN_ENGINE]
+    bad = [name for name in _imported(path) if name.split(".")[0] in FORBIDDEN_IN_ENGINE]
     assert bad == []
+
+
+def test_every_engine_module_belongs_to_a_layer():
+    assert [m for m in ENGINE_MODULES if m != "engine" and _rank(_package(m)) is None] == []
+
+
+@pytest.mark.parametrize("module", sorted(ENGINE_MODULES))
+def test_engine_modules_import_only_their_own_package_and_lower_layers(module):
+    own = _package(module)
+    upward = [i for i in ENGINE_GRAPH[module]
+              if i != "engine" and _package(i) != own and _rank(_package(i)) >= _rank(own)]
+    assert upward == [], f"{module} imports a layer above it or beside it"
+
+
+def test_no_module_below_the_services_imports_them():
+    callers = {m for m, imported in ENGINE_GRAPH.items()
+               if any(_package(i) == "engine.services" for i in imported)}
+    assert {_package(m) for m in callers} <= {"engine.services", "engine.actions", "engine.bootstrap"}
+
+
+def _cycle(graph: dict) -> list | None:
+    """One import cycle of the graph, as a list of modules, or None."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        state[node] = "done"
+        stack.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_engine_has_no_import_cycle():
+    # Package __init__ files are left out: `from engine.store import schema` names the package
+    # only as the way to reach the module.
+    graph = {m: [i for i in deps if not ENGINE_MODULES[i].name == "__init__.py"]
+             for m, deps in ENGINE_GRAPH.items() if ENGINE_MODULES[m].name != "__init__.py"}
+    assert _cycle(graph) is None
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": ["b"], "b": []}) is None
 
 
 def test_models_and_migrations_agree(runtime):

@@ -3,8 +3,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
-
-import engine.store.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.store.outbox import queue_message, set_publisher
 from engine.store.schema import case_events, outbox, timers

@@ -5,14 +5,12 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import insert, select
-
-import engine.store.schema_notifications  # noqa: F401  (until engine/schema.py imports it)
 from engine.errors import InvalidInput
 from engine.accounts.identity import Principal
 from engine.store.outbox import RELAY, claim_unsent, queue_message, set_publisher
 from engine.store.schema import agencies, outbox, users
 from engine.errors import DeliveryFailed, DeliveryRejected
-from engine.store.schema_notifications import incidents, notifications
+from engine.store.schema import incidents, notifications
 from engine.services.notifications import claim_delivery, list_notifications, mark_read, queue_email, queue_in_app
 
 EMAIL = {"to": "chen@example.tw", "subject": "陳情案件即將逾期", "body": "請於明日前回覆。"}
