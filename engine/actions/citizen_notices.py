@@ -14,13 +14,12 @@ from sqlalchemy import bindparam, select
 
 from engine.cases.history import event
 from engine.errors import InvalidInput
-from engine.services.notifications import queue_email
-from engine.store.schema import cases, petitioners
+from engine.services.notifications import email_payload
+from engine.store import outbox
+from engine.store.schema import petitioners
 from engine.workflow.service_tasks import StepContext
 
-_petitioner = (select(cases.c.case_no, petitioners.c.email)
-               .outerjoin(petitioners, petitioners.c.id == cases.c.petitioner_id)
-               .where(cases.c.id == bindparam("b_case")))
+_email = select(petitioners.c.email).where(petitioners.c.id == bindparam("b_petitioner"))
 
 #: Subjects of the notices by kind, with the case number filled in.
 SUBJECTS = {
@@ -41,17 +40,30 @@ def tell_citizen(context: StepContext, kind: str, body: str | Callable[[str], st
     for the outbox; by default the case, the kind and the step's time.
     """
     now = context.uow.clock.now()
-    row = context.uow.conn.execute(_petitioner, {"b_case": context.case_id}).one()
+    email = _petitioner_email(context)
     channel = "no_email"
-    if row.email:
-        subject = SUBJECTS.get(kind, "案件 {case_no} 處理通知").format(case_no=row.case_no)
-        text = body(row.case_no) if callable(body) else body
-        queued = queue_email(context.uow, dedup_key=dedup_key or f"citizen:{context.case_id}:{kind}:{now.isoformat()}",
-                             to=row.email, case_id=context.case_id, subject=subject, body=text)
-        channel = "email" if queued is not None else "email_queued_before"
+    if email:
+        case_no = context.case_no
+        key = dedup_key or f"citizen:{context.case_id}:{kind}:{now.isoformat()}"
+        if outbox.queued_before(context.uow, key) or any(m[2] == key for m in context.changes.messages):
+            channel = "email_queued_before"
+        else:
+            subject = SUBJECTS.get(kind, "案件 {case_no} 處理通知").format(case_no=case_no)
+            context.changes.queue("email", email_payload(subject=subject, body=body(case_no) if callable(body) else body,
+                                                         to=email, case_id=context.case_id), key)
+            channel = "email"
     context.events.append(event(context.case_id, now, "citizen_notified", actor_id=context.actor_id,
                                 notice=kind, channel=channel))
     return channel
+
+
+def _petitioner_email(context: StepContext) -> str | None:
+    """The petitioner's address: of the one the step's new case brings, or as stored."""
+    if context.new_petitioner is not None:
+        return context.new_petitioner.get("email")
+    if context.petitioner_id is None:
+        return None
+    return context.uow.conn.execute(_email, {"b_petitioner": context.petitioner_id}).scalar_one_or_none()
 
 
 def notify_citizen(context: StepContext, params: dict) -> dict:

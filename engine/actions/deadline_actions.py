@@ -9,26 +9,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import bindparam, select
 
 from engine.actions.citizen_notices import tell_citizen
 from engine.cases.history import event
 from engine.deadlines import ladder, rules
 from engine.deadlines.calendar import LOCAL_TZ, calendar_for
 from engine.errors import InvalidInput
-from engine.store.schema import cases, deadline_rules, work_items
+from engine.store.changes import DueMove
+from engine.store.schema import deadline_rules
 from engine.workflow.service_tasks import StepContext
-
-_set_case_due = update(cases).where(cases.c.id == bindparam("b_case")).values(
-    due_at=bindparam("due_at"), updated_at=bindparam("b_now"))
-_set_open_work_due = update(work_items).where(
-    work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
-    work_items.c.deadline_mode != "none").values(
-        due_at=bindparam("due_at"),
-        # Given time again, the work is no longer late: its ladder starts from the bottom.
-        escalation_level=func.coalesce(bindparam("b_level", type_=Integer), work_items.c.escalation_level),
-).returning(work_items.c.id, work_items.c.instance_id, work_items.c.deadline_mode)
-
 
 def _terms(params: dict) -> rules.Deadline:
     data = params.get("deadline")
@@ -43,17 +33,11 @@ def _move_due(context: StepContext, terms: rules.Deadline) -> None:
     Work that keeps no due time (task property deadline="none") is left as it is; work that
     keeps the due time without reminders or rungs (escalate="false") gets none.
     """
-    conn, now = context.uow.conn, context.uow.clock.now()
+    now = context.uow.clock.now()
     due_at = None if terms.is_paused else terms.due_at
-    conn.execute(_set_case_due, {"b_case": context.case_id, "due_at": due_at, "b_now": now})
-    no_longer_late = due_at is None or due_at > now
-    open_items = conn.execute(_set_open_work_due, {"b_case": context.case_id, "due_at": due_at,
-                                                   "b_level": 0 if no_longer_late else None}).all()
-    ladder.cancel(conn, [r.id for r in open_items])
-    if due_at is not None:
-        data = terms.to_data()
-        ladder.schedule(context.uow, [({"id": r.id, "case_id": context.case_id, "instance_id": r.instance_id},
-                                           data) for r in open_items if r.deadline_mode == "case"], now)
+    plan = ladder.plan(context.uow, terms.to_data(), now) if due_at is not None else ()
+    # Given time again, the work is no longer late: its ladder starts from the bottom.
+    context.changes.move_due(DueMove(due_at, reset_level=due_at is None or due_at > now, ladder=plan))
     context.due_at = due_at
 
 

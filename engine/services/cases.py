@@ -5,16 +5,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, bindparam, func, insert, literal_column, select
+from sqlalchemy import bindparam, select
 
 from engine.workflow import service_tasks
 from engine.workflow import runner
-from engine.store import step_sql
+from engine.store.changes import NewCase, StepChanges
+from engine.store.steps import next_case_id
 from engine.deadlines.rules import deadline_for
 from ..errors import InvalidInput, NotFound
 from engine.accounts.identity import SYSTEM, Principal
 from engine.cases.history import event
-from engine.cases.steps import InstanceRef, persist_step
+from engine.cases.steps import InstanceRef, finish_step
 from engine.store.schema import agencies, cases, petitioners
 from ..scripting.datacheck import has_lone_surrogate
 
@@ -69,43 +70,7 @@ def case_number(case_type: str, received_at: datetime, case_id: int) -> str:
     return f"{case_number_prefix(case_type, received_at)}{case_id:06d}"
 
 
-_insert_petitioner = insert(petitioners).returning(petitioners.c.id)
-_CASE_FIELDS = [cases.c[name] for name in (
-    "case_type", "channel", "category", "district", "subject", "status", "confidential", "agency_id",
-    "petitioner_id", "received_at", "due_at", "created_at", "updated_at")]
-
-
-def _new_case_source():
-    new = select((func.coalesce(func.max(cases.c.id), 0) + 1).label("id")).subquery("new_case")
-    return select(new.c.id, bindparam("prefix", type_=Text).concat(func.printf("%06d", new.c.id)),
-                  *[bindparam(c.name, type_=c.type) for c in _CASE_FIELDS]).select_from(new)
-
-
-#: SQLite: INSERT ... SELECT that takes the next id and writes the case number made from it, in
-#: one statement: `prefix || id padded to six digits`, as case_number() writes it. Safe because a
-#: unit of work there holds the write lock from its first statement (BEGIN IMMEDIATE). PostgreSQL
-#: draws the id from the table's sequence first (_hold_case_back).
-_insert_case = (insert(cases).from_select(["id", "case_no", *[c.name for c in _CASE_FIELDS]], _new_case_source())
-                .returning(cases.c.id, cases.c.case_no))
 _agency_by_code = select(agencies.c.id).where(agencies.c.code == bindparam("code"))
-_next_case_id = select(func.nextval(literal_column("'cases_id_seq'")))
-_insert_case_row = insert(cases)
-
-
-def _hold_case_back(uow, cmd: StartCase, row: dict) -> tuple[int, str]:
-    """PostgreSQL: draw the case id now; the petitioner and case rows go in with the step's statement.
-
-    Should anything run a statement before that (an engine action of the first step), the rows
-    are written first, on their own (UnitOfWork.defer).
-    """
-    case_id = uow.conn.execute(_next_case_id).scalar_one()
-    row.update(id=case_id, case_no=case_number(cmd.case_type, row["received_at"], case_id))
-    if cmd.petitioner:
-        uow.defer((step_sql.PETITIONER, case_id), {**cmd.petitioner, "created_at": row["created_at"]},
-                  lambda conn, values: row.update(
-                      petitioner_id=conn.execute(_insert_petitioner, values).scalar_one()))
-    uow.defer((step_sql.CASE, case_id), row, lambda conn, values: conn.execute(_insert_case_row, values))
-    return case_id, row["case_no"]
 
 
 def _agency_id(conn, code: str | None) -> int | None:
@@ -182,27 +147,26 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
                 "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": cmd.petitioner_id,
                 "received_at": received_at, "due_at": deadline.due_at if deadline else None,
                 "created_at": now, "updated_at": now}
-    if uow.dialect == "postgresql":
-        case_id, case_no = _hold_case_back(uow, cmd, case_row)
-    else:
-        if cmd.petitioner:
-            case_row["petitioner_id"] = conn.execute(
-                _insert_petitioner, {**cmd.petitioner, "created_at": now}).scalar_one()
-        case_id, case_no = conn.execute(_insert_case, {
-            "prefix": case_number_prefix(cmd.case_type, received_at), **case_row}).one()
+    case_id = next_case_id(uow)
+    case_no = case_number(cmd.case_type, received_at, case_id)
+    case_row.update(id=case_id, case_no=case_no, closed_at=None)
+    changes = StepChanges(case_id, now, new_case=NewCase(case_row, dict(cmd.petitioner) if cmd.petitioner else None))
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
             "channel": cmd.channel, "category": cmd.category, "district": cmd.district,
             "received_at": received_at.isoformat()}
-    events = [event(case_id, now, "case_received", actor_id=cmd.principal.user_id,
-                    process=process_key, version=definition.version, channel=cmd.channel)]
+    events = changes.events
+    events.append(event(case_id, now, "case_received", actor_id=cmd.principal.user_id,
+                        process=process_key, version=definition.version, channel=cmd.channel))
     if deadline is not None:
         # Diagrams read `due_at` in timer expressions; the full terms travel with the case.
         data.update(due_at=deadline.due_at.isoformat(), deadline=deadline.to_data())
         events.append(event(case_id, now, "deadline_set", rule=deadline.rule_code, rule_id=deadline.rule_id,
                             due_at=deadline.due_at.isoformat(), limit=deadline.limit, unit=deadline.unit))
     due_at = deadline.due_at if deadline else None
-    with service_tasks.step(service_tasks.StepContext(uow, case_id, agency_id, cmd.principal.user_id, events, due_at)) as ctx:
+    context = service_tasks.StepContext(uow, changes, agency_id, cmd.principal.user_id, due_at, case_no=case_no,
+                                        petitioner_id=cmd.petitioner_id, new_petitioner=changes.new_case.petitioner)
+    with service_tasks.step(context):
         workflow = runner.start(definition, data, uow.script_engine, uow.clock)
-    ref = InstanceRef(None, case_id, definition_id, 0, ctx.agency_id, is_new=True, due_at=ctx.due_at)
-    result = persist_step(uow, ref, workflow, events)
+    ref = InstanceRef(None, case_id, definition_id, 0, context.agency_id, is_new=True, due_at=context.due_at)
+    result = finish_step(uow, ref, workflow, changes)
     return CaseStarted(case_id, case_no, result.instance_id, result.status, result.opened)

@@ -65,10 +65,16 @@ def queue_in_app(uow, *, dedup_key: str, kind: str, title: str, body: str | None
 def queue_email(uow, *, dedup_key: str, subject: str, body: str, to: str | None = None,
                 user_id: int | None = None, case_id: int | None = None) -> int | None:
     """Queue an e-mail to an address, or to a user's address read at delivery; None if queued before."""
+    return queue_message(uow, "email", email_payload(subject=subject, body=body, to=to, user_id=user_id,
+                                                     case_id=case_id), dedup_key)
+
+
+def email_payload(*, subject: str, body: str, to: str | None = None, user_id: int | None = None,
+                  case_id: int | None = None) -> dict:
+    """What an e-mail's outbox message carries; raises InvalidInput without an address or a user."""
     if to is None and user_id is None:
         raise InvalidInput("an e-mail needs an address or a user")
-    return queue_message(uow, "email", {"to": to, "user_id": user_id, "subject": subject, "body": body,
-                                        "case_id": case_id}, dedup_key)
+    return {"to": to, "user_id": user_id, "subject": subject, "body": body, "case_id": case_id}
 
 
 def claim_delivery(uow, outbox_id: int, owner: str, lease: timedelta = DELIVERY_LEASE) -> Delivery | None:

@@ -5,13 +5,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
-from engine.workflow import service_tasks
-from engine.workflow import runner
-from engine.workflow import state
-from ..errors import NotFound
 from engine.cases.history import event
-from engine.cases.steps import InstanceRef, StepResult, persist_step, sync_timers
+from engine.cases.steps import InstanceRef, StepResult, finish_step, rerecord_timers
+from engine.errors import NotFound
+from engine.store.changes import StepChanges
 from engine.store.schema import cases, workflow_instances
+from engine.workflow import runner, service_tasks, state
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,8 @@ class RunInstance:
 _load = (
     select(workflow_instances.c.id, workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version, workflow_instances.c.status,
-           workflow_instances.c.next_timer_at, cases.c.agency_id, cases.c.due_at)
+           workflow_instances.c.next_timer_at, cases.c.agency_id, cases.c.due_at, cases.c.case_no,
+           cases.c.petitioner_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(workflow_instances.c.id == bindparam("b_id"))
     .with_for_update()
@@ -44,8 +44,10 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     before = runner.task_states(workflow)
     ready_before = runner.inspect(workflow).ready_ids
-    events = [event(row.case_id, uow.clock.now(), "engine_steps", reason=cmd.reason)]
-    context = service_tasks.StepContext(uow, row.case_id, row.agency_id, None, events, row.due_at)
+    now = uow.clock.now()
+    changes = StepChanges(row.case_id, now, events=[event(row.case_id, now, "engine_steps", reason=cmd.reason)])
+    context = service_tasks.StepContext(uow, changes, row.agency_id, None, row.due_at, case_no=row.case_no,
+                                        petitioner_id=row.petitioner_id)
     with service_tasks.step(context):
         runner.run_steps(workflow, uow.clock)
     ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id,
@@ -55,6 +57,6 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
             # The timer row that brought this here is done, yet the workflow still waits: it
             # was recorded for another instant than the workflow's own. Record it again as
             # the workflow has it, so it fires then rather than never.
-            sync_timers(uow.conn, ref, runner.inspect(workflow).timers, uow.clock.now())
+            rerecord_timers(uow, ref, workflow, now)
         return StepResult(row.id, row.status, row.version)
-    return persist_step(uow, ref, workflow, events, ready_before=ready_before)
+    return finish_step(uow, ref, workflow, changes, ready_before=ready_before)

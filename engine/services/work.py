@@ -3,19 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
-from engine.workflow import service_tasks
-from engine.deadlines import ladder
-from engine.workflow import forms
-from engine.workflow import runner
-from engine.workflow import state
-from engine.store import step_sql
-from ..errors import Conflict, Forbidden, NotFound, StaleStep
 from engine.accounts.identity import Principal
 from engine.cases.history import event
-from engine.cases.steps import InstanceRef, persist_step
+from engine.cases.steps import InstanceRef, finish_step
+from engine.errors import Conflict, Forbidden, NotFound, StaleStep
+from engine.store.changes import CompletedItem, StepChanges
 from engine.store.schema import cases, work_items, workflow_instances
+from engine.workflow import forms, runner, service_tasks, state
 
 
 @dataclass(frozen=True)
@@ -49,25 +45,15 @@ _load = (
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version,
            workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"),
-           cases.c.due_at.label("case_due_at"))
+           cases.c.due_at.label("case_due_at"), cases.c.case_no, cases.c.petitioner_id)
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(work_items.c.id == bindparam("b_item"))
 )
 # SQLite serialises units of work from their first statement (BEGIN IMMEDIATE). On PostgreSQL
-# the load takes no lock: the step is saved only at the version it loaded (engine.store.step_sql), and
-# a step that lost that race is run again on the new state. The item's own row is not what
+# the load takes no lock: the step is saved only at the version it loaded (engine.store.step_sql),
+# and a step that lost that race is run again on the new state. The item's own row is not what
 # decides: runner.complete refuses a task that is no longer READY in the loaded state.
-_complete_item = (
-    update(work_items).where(work_items.c.id == bindparam("b_item"))
-    .values(status="completed", completed_at=bindparam("b_now"), completed_by=bindparam("b_by"))
-)
-
-
-def _close_item(conn, item: dict) -> None:
-    conn.execute(_complete_item, {"b_item": item["item_id"], "b_now": item["now"], "b_by": item["by"]})
-    if item["cancel_timers"]:
-        ladder.cancel(conn, [item["item_id"]])
 
 
 def may_complete(principal: Principal, row) -> bool:
@@ -123,20 +109,18 @@ def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     workflow = state.load(row.state, definition.spec, definition.subprocess_specs, uow.script_engine)
     ready_before = runner.inspect(workflow).ready_ids - {row.task_id}
     now = uow.clock.now()
-    events = [event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
-                    work_item_id=row.id, task=row.task_spec, name=row.name)]
-    context = service_tasks.StepContext(uow, row.case_id, row.case_agency_id, cmd.principal.user_id, events,
-                                  row.case_due_at)
-    # Closed before the step runs, so what the step's actions do to the case's open work (a
-    # deadline moved, rungs rescheduled) leaves it alone; rolled back with the step if it fails.
-    uow.defer((step_sql.COMPLETE_ITEM, row.instance_id),
-              {"item_id": row.id, "by": cmd.principal.user_id, "now": now,
-               "cancel_timers": row.item_due_at is not None},  # its reminders and rungs are moot now
-              _close_item)
+    # The item closes with the step; what the step's actions do to the case's open work (a
+    # deadline moved, rungs rescheduled) leaves it alone. Its reminders and rungs are moot now.
+    changes = StepChanges(row.case_id, now, completed_item=CompletedItem(
+        row.id, cmd.principal.user_id, cancel_ladder=row.item_due_at is not None))
+    changes.events.append(event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
+                                work_item_id=row.id, task=row.task_spec, name=row.name))
+    context = service_tasks.StepContext(uow, changes, row.case_agency_id, cmd.principal.user_id, row.case_due_at,
+                                        case_no=row.case_no, petitioner_id=row.petitioner_id)
     with service_tasks.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
                       context.agency_id, row.next_timer_at, due_at=context.due_at)
-    result = persist_step(uow, ref, workflow, events, ready_before=ready_before)
+    result = finish_step(uow, ref, workflow, changes, ready_before=ready_before)
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)

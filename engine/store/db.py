@@ -110,14 +110,7 @@ def _tune_postgresql(engine: Engine) -> None:
     Under READ COMMITTED a plain read sees the same rows outside a transaction as inside it,
     so nothing changes but the round trips saved. A statement run with the execution option
     `petiflow_atomic` (a workflow step, complete in itself: engine.store.step_sql) needs no BEGIN.
-    Before any other statement of a unit of work, the writes it still holds back are run.
     """
-
-    @event.listens_for(engine, "before_execute")
-    def _run_held_writes(conn, clauseelement, multiparams, params, execution_options):
-        uow = conn.get_execution_options().get("petiflow_uow")
-        if uow is not None and uow.holds_writes and not execution_options.get("petiflow_atomic"):
-            uow.flush_deferred()
 
     @event.listens_for(engine, "before_cursor_execute")
     def _begin_at_first_write(conn, cursor, statement, parameters, context, executemany):

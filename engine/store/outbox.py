@@ -57,17 +57,37 @@ def queue_message(uow, topic: str, payload: dict, dedup_key: str) -> int | None:
     (the same reminder is never queued twice). Raises InvalidInput for an unknown topic or
     a dedup key that does not fit.
     """
+    check_message(topic, dedup_key)
+    written = insert_messages(uow, [message_row(topic, payload, dedup_key, uow.clock.now())])
+    return written[0] if written else None
+
+
+def check_message(topic: str, dedup_key: str) -> None:
+    """Raises InvalidInput for an unknown topic or a dedup key that does not fit."""
     if topic not in TOPICS:
         raise InvalidInput(f"unknown outbox topic {topic!r}", details={"topics": sorted(TOPICS)})
     if not dedup_key or len(dedup_key) > outbox.c.dedup_key.type.length:
         raise InvalidInput("an outbox dedup key must have 1 to 200 characters")
-    new_id = uow.conn.execute(_queue[uow.dialect], {
-        "topic": topic, "dedup_key": dedup_key, "payload": payload, "status": "pending",
-        "attempts": 0, "created_at": uow.clock.now(),
-    }).scalar_one_or_none()
-    if new_id is not None:
+
+
+def message_row(topic: str, payload: dict, dedup_key: str, now) -> dict:
+    """The outbox row of a new message."""
+    return {"topic": topic, "dedup_key": dedup_key, "payload": payload, "status": "pending", "attempts": 0,
+            "created_at": now}
+
+
+def insert_messages(uow, rows: list[dict]) -> list[int]:
+    """Write messages not queued before (by dedup key) and send each after commit; returns their ids."""
+    ids = [new_id for row in rows
+           if (new_id := uow.conn.execute(_queue[uow.dialect], row).scalar_one_or_none()) is not None]
+    for new_id in ids:
         publish_after_commit(uow, new_id)
-    return new_id
+    return ids
+
+
+def queued_before(uow, dedup_key: str) -> bool:
+    """True if a message with this dedup key is in the outbox already."""
+    return uow.conn.execute(select(outbox.c.id).where(outbox.c.dedup_key == dedup_key)).first() is not None
 
 
 def publish_after_commit(uow, outbox_id: int) -> None:

@@ -8,21 +8,21 @@ a new instance is inserted, a running one updated only at the version it was loa
 every other part writes only if the gate wrote. A stale version therefore writes nothing at
 all, and a unit of work whose only write is this statement needs no transaction around it.
 
-The case and petitioner rows of a new case and the close of the completed work item travel
-here too when their services held them back (UnitOfWork.defer). On SQLite the same step is
-saved statement by statement (engine.cases.steps); both paths write the same rows.
+Everything the step changes travels in it (engine.store.changes.StepChanges): the case and
+petitioner rows of a new case, the close of the completed work item, what engine actions did
+to the case and its open work (a transfer, a new due time), the messages for the outbox. On
+SQLite the same step is written statement by statement (engine.store.steps); both write the
+same rows.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
 from engine.errors import StaleStep
-
-#: Keys of the writes that services hold back for the step's statement (UnitOfWork.defer).
-PETITIONER, CASE, COMPLETE_ITEM = "petitioner", "case", "complete_item"
+from engine.store import outbox
+from engine.store.changes import StepChanges, Written
 
 # Each part of the statement, by name; a step's statement holds only the parts it needs, so
 # the server plans and runs no empty write. Rows travel as JSON documents read by
@@ -99,8 +99,33 @@ _PARTS = {
         WHERE NOT EXISTS (SELECT FROM timers t WHERE t.instance_id = inst.id AND t.kind = 'bpmn_timer'
               AND t.status IN ('pending', 'failed') AND t.task_id = w.task_id AND t.due_at = w.due_at)
         ORDER BY w.ord)""",
-    "close": """closed AS (
-        UPDATE cases SET status = 'closed', closed_at = %(now)s, updated_at = %(now)s
+    # The case's open work moves with the case (a transfer) or gets its new due time, in one
+    # UPDATE: a row may be written once per statement. The work completed or cancelled by this
+    # step is left out, and so is the work it opens (not in the statement's snapshot).
+    "work": """work AS (
+        UPDATE work_items w SET
+            agency_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN %(agency_id)s::bigint ELSE w.agency_id END,
+            assignee_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN NULL ELSE w.assignee_id END,
+            due_at = CASE WHEN {due} AND w.deadline_mode <> 'none' THEN %(due_at)s::timestamptz ELSE w.due_at END,
+            escalation_level = CASE WHEN {due} AND w.deadline_mode <> 'none' AND %(reset_level)s::boolean
+                               THEN 0 ELSE w.escalation_level END
+        WHERE w.case_id = %(case_id)s::bigint AND w.status = 'open' AND EXISTS (SELECT FROM inst)
+          AND w.id IS DISTINCT FROM %(done_item)s::bigint AND w.task_id <> ALL(%(gone)s::text[])
+          AND (({moving} AND w.agency_id IS NOT NULL) OR ({due} AND w.deadline_mode <> 'none'))
+        RETURNING w.id, w.instance_id, w.deadline_mode, ({due} AND w.deadline_mode <> 'none') AS due_moved)""",
+    "work_timers": """work_timers AS (
+        UPDATE timers SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
+        WHERE work_item_id IN (SELECT id FROM work WHERE due_moved) AND status = 'pending'
+          AND kind IN ('reminder', 'escalation'))""",
+    "work_ladder": """work_ladder AS (
+        INSERT INTO timers (kind, instance_id, case_id, work_item_id, due_at, status, payload, created_at)
+        SELECT l.kind, work.instance_id, %(case_id)s::bigint, work.id, l.due_at, 'pending', l.payload, %(now)s
+        FROM work CROSS JOIN json_to_recordset(%(work_ladder)s::json)
+             AS l(kind text, due_at timestamptz, payload json, ord integer)
+        WHERE work.due_moved AND work.deadline_mode = 'case'
+        ORDER BY work.id, l.ord)""",
+    "case_upd": """case_upd AS (
+        UPDATE cases SET {sets}, updated_at = %(now)s
         WHERE id = %(case_id)s::bigint AND EXISTS (SELECT FROM inst))""",
     "history": """history AS (
         INSERT INTO case_events (case_id, at, kind, actor_id, work_item_id, data)
@@ -108,6 +133,14 @@ _PARTS = {
         FROM ({events}) AS e {join_opened}
         WHERE EXISTS (SELECT FROM inst)
         ORDER BY e.part, e.ord)""",
+    "outbox": """sent AS (
+        INSERT INTO outbox (topic, dedup_key, payload, status, attempts, created_at)
+        SELECT m.topic, m.dedup_key, m.payload, 'pending', 0, %(now)s
+        FROM inst CROSS JOIN json_to_recordset(%(messages)s::json) AS m(topic text, dedup_key text, payload json,
+             ord integer)
+        ORDER BY m.ord
+        ON CONFLICT (dedup_key) DO NOTHING
+        RETURNING id)""",
 }
 _EVENTS = """SELECT e.*, 0 AS part FROM json_to_recordset(%(events)s::json) AS e(case_id bigint, at timestamptz,
              kind text, actor_id bigint, work_item_id bigint, item_task text, data text, ord bigint)"""
@@ -116,41 +149,44 @@ _GONE_EVENTS = """SELECT %(case_id)s::bigint, %(now)s, 'task_cancelled', NULL, g
 _CLOSED_EVENT = """SELECT %(case_id)s::bigint, %(now)s, 'case_closed', NULL, NULL, NULL, %(closed)s::text, 0, 2"""
 
 #: The order of the parts in the statement: each refers only to parts before it.
-_ORDER = ("pet", "case", "inst_new", "inst_old", "done", "done_timers", "opened", "ladder", "gone", "timers",
-          "close", "history")
+_ORDER = ("pet", "case", "inst_new", "inst_old", "done", "done_timers", "gone", "work", "work_timers",
+          "work_ladder", "case_upd", "opened", "ladder", "timers", "history", "outbox")
 
 
 @lru_cache(maxsize=256)
 def statement(parts: frozenset) -> str:
-    """The statement writing these parts, one line with single spaces (psycopg caches up to 4 KiB)."""
+    """The statement writing these parts, one line with single spaces (psycopg caches up to 4 KiB).
+
+    Besides the part names, `parts` holds flags saying what the work and case updates change:
+    "moving" (a transfer), "due" (a new due time), "closing" (the case closed).
+    """
     events = [_EVENTS] + ([_GONE_EVENTS] if "gone" in parts else []) + (
         [_CLOSED_EVENT] if "closing" in parts else [])
     texts = {**_PARTS}
     # A petitioner written with the case is the case's, as on SQLite, whatever id came with it.
     texts["case"] = texts["case"].format(
         petitioner_id="(SELECT id FROM pet)" if "pet" in parts else "c.petitioner_id")
+    flag = lambda name: "true" if name in parts else "false"  # noqa: E731
+    texts["work"] = texts["work"].format(moving=flag("moving"), due=flag("due"))
+    sets = ((["agency_id = %(agency_id)s::bigint"] if "moving" in parts else [])
+            + (["due_at = %(due_at)s::timestamptz"] if "due" in parts else [])
+            + (["status = 'closed'", "closed_at = %(now)s"] if "closing" in parts else []))
+    texts["case_upd"] = texts["case_upd"].format(sets=", ".join(sets))
     texts["history"] = texts["history"].format(
         events=" UNION ALL ".join(events),
         work_item_id="coalesce(e.work_item_id, opened.id)" if "opened" in parts else "e.work_item_id",
         join_opened="LEFT JOIN opened ON opened.task_id = e.item_task" if "opened" in parts else "")
     opened = ("(SELECT json_agg(json_build_array(id, task_id)) FROM opened)" if "opened" in parts else "NULL")
     gone = "(SELECT array_agg(id ORDER BY id) FROM gone)" if "gone" in parts else "NULL"
+    sent = "(SELECT array_agg(id ORDER BY id) FROM sent)" if "outbox" in parts else "NULL"
     text = ("WITH " + ", ".join(texts[name] for name in _ORDER if name in parts)
-            + f" SELECT (SELECT id FROM inst), {opened}, {gone}")
+            + f" SELECT (SELECT id FROM inst), {opened}, {gone}, {sent}")
     return " ".join(text.split())
+
 
 _PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
 _ITEM_FIELDS = ("task_id", "task_spec", "name", "lane", "role", "agency_id", "form_key", "due_at", "deadline_mode")
 _LADDER_FIELDS = ("work_item_id", "kind", "due_at", "payload")
-
-
-@dataclass
-class Written:
-    """What the statement wrote: the instance, the items opened (in the order given), those cancelled."""
-
-    instance_id: int
-    opened: list[int]
-    cancelled: list[int]
 
 
 def _json_value(value):
@@ -171,71 +207,95 @@ def _rows(rows: list[dict], fields: tuple[str, ...]) -> str:
     return _json([{**{k: r[k] for k in fields}, "ord": i} for i, r in enumerate(rows)])
 
 
-def save_step(uow, *, ref, state_text: str, status: str, next_timer_at, now, item_rows: list[dict],
-              ladder_rows: list[dict], gone: list[str], waiting: list, sync_timers: bool, events: list[dict],
-              outcome) -> Written:
-    """Write one step; raises StaleStep (nothing written) if the instance moved past ref.version.
+def save_step(uow, changes: StepChanges) -> Written:
+    """Write one step; raises StaleStep (nothing written) if the instance moved past the version read.
 
-    `item_rows` are the work_items rows to open (as engine.cases.steps builds them); `ladder_rows`
-    the reminder and rung timers of those items, their work_item_id holding the item's task id;
-    `events` the history so far, where an event about an item opened here names the item's task
-    id under "item_task" instead of its work_item_id.
+    `changes.ladder` rows name the item they belong to by its task id (under "work_item_id");
+    an event about an item opened here names the item's task id under "item_task".
     """
-    case = uow.take_deferred((CASE, ref.case_id))
-    petitioner = uow.take_deferred((PETITIONER, ref.case_id))
-    done = uow.take_deferred((COMPLETE_ITEM, ref.id)) if ref.id is not None else None
-    uow.flush_deferred()  # anything else held back goes first, on its own
-    completed = status == "completed"
-    parts = {"inst_new" if ref.is_new else "inst_old", "history"}
-    params = {"now": now, "case_id": ref.case_id, "state": state_text, "status": status,
-              "next_timer_at": next_timer_at,
+    instance, new_case, now = changes.instance, changes.new_case, changes.now
+    parts = {"inst_new" if instance.is_new else "inst_old", "history"}
+    params = {"now": now, "case_id": changes.case_id, "state": instance.state, "status": instance.status,
+              "next_timer_at": instance.next_timer_at,
               # Each event's data as the JSON column writes it (json.dumps, which refuses what
               # it cannot write, as on SQLite), inside the rows' document.
-              "events": _json([{**e, "data": json.dumps(e["data"]), "ord": i} for i, e in enumerate(events)])}
-    if ref.is_new:
-        params["definition_id"] = ref.definition_id
+              "events": _json([{**e, "data": json.dumps(e["data"]), "ord": i}
+                               for i, e in enumerate(changes.events)])}
+    if instance.is_new:
+        params["definition_id"] = instance.definition_id
     else:
-        params.update(instance_id=ref.id, version=ref.version)
-    if petitioner is not None:
-        parts.add("pet")
-        params["pet"] = _json({name: petitioner.get(name) for name in _PETITIONER_FIELDS})
-    if case is not None:
+        params.update(instance_id=instance.id, version=instance.version)
+    if new_case is not None:
         parts.add("case")
-        params["case"] = _json({**case, "status": "closed" if completed else "open",
-                                "closed_at": now if completed else None})
-    elif completed:
-        parts.add("close")
+        params["case"] = _json(new_case.row)
+        if new_case.petitioner is not None:
+            parts.add("pet")
+            params["pet"] = _json({name: new_case.petitioner.get(name) for name in _PETITIONER_FIELDS})
+    done = changes.completed_item
+    params.update(done_item=done.id if done else None, gone=list(changes.cancelled_tasks))
     if done is not None:
         parts.add("done")
-        params.update(done_item=done["item_id"], done_by=done["by"])
-        if done["cancel_timers"]:
+        params["done_by"] = done.by
+        if done.cancel_ladder:
             parts.add("done_timers")
-    if item_rows:
-        parts.add("opened")
-        params["items"] = _rows(item_rows, _ITEM_FIELDS)
-        if ladder_rows:
-            parts.add("ladder")
-            params["ladder"] = _rows(ladder_rows, _LADDER_FIELDS)
-    if gone:
+    if changes.cancelled_tasks:
         parts.add("gone")
-        params["gone"] = gone
-    if sync_timers:
+    if changes.moved_agency:
+        parts |= {"work", "case_upd", "moving"}
+        params["agency_id"] = changes.agency_id
+    if changes.due is not None:
+        parts |= {"work", "case_upd", "due", "work_timers"}
+        params.update(due_at=changes.due.due_at, reset_level=changes.due.reset_level)
+        if changes.due.due_at is not None and changes.due.ladder:
+            parts.add("work_ladder")
+            params["work_ladder"] = _json([{"kind": kind, "due_at": at, "payload": payload, "ord": i}
+                                           for i, (kind, at, payload) in enumerate(changes.due.ladder)])
+    params.setdefault("reset_level", False)
+    params.setdefault("due_at", None)
+    params.setdefault("agency_id", None)
+    if changes.opened:
+        parts.add("opened")
+        params["items"] = _rows(changes.opened, _ITEM_FIELDS)
+        if changes.ladder:
+            parts.add("ladder")
+            params["ladder"] = _rows(changes.ladder, _LADDER_FIELDS)
+    if changes.waiting_timers is not None:
         parts.add("timers")
         params["waiting"] = _json([{"task_id": t.task_id, "due_at": t.due_at, "ord": i,
-                                    "payload": {"name": t.name, "task": t.spec_name}} for i, t in enumerate(waiting)])
-    if completed:
+                                    "payload": {"name": t.name, "task": t.spec_name}}
+                                   for i, t in enumerate(changes.waiting_timers)])
+    if changes.closed:
         parts.add("closing")
-        params["closed"] = _json({"outcome": outcome} if outcome else None)
-    if "timers" in parts and not ref.is_new:
+        params["closed"] = _json({"outcome": changes.outcome} if changes.outcome else None)
+        if new_case is None:
+            parts.add("case_upd")
+    if changes.messages:
+        parts.add("outbox")
+        params["messages"] = _json([{"topic": topic, "payload": payload, "dedup_key": key, "ord": i}
+                                    for i, (topic, payload, key) in enumerate(_unique(changes.messages))])
+    if "timers" in parts and not instance.is_new:
         # The statement reads the instance's timer rows on the snapshot it starts with; under
         # the instance's lock that snapshot holds every step saved before it, including one it
         # would otherwise wait for at the version gate (which re-reads only the rows it writes).
-        uow.lock_instance(ref.id)
+        uow.lock_instance(instance.id)
     alone = uow.open_for_step()
-    instance_id, opened, cancelled = uow.conn.exec_driver_sql(
+    instance_id, opened, cancelled, sent = uow.conn.exec_driver_sql(
         statement(frozenset(parts)), params, execution_options={"petiflow_atomic": True}).one()
     if instance_id is None:
         raise StaleStep()
     uow.saved_alone = alone
+    for outbox_id in sent or []:
+        outbox.publish_after_commit(uow, outbox_id)
     by_task = {task_id: item_id for item_id, task_id in opened or []}
-    return Written(instance_id, [by_task[r["task_id"]] for r in item_rows], list(cancelled or []))
+    return Written(instance_id, 1 if instance.is_new else instance.version + 1,
+                   [by_task[r["task_id"]] for r in changes.opened], list(cancelled or []))
+
+
+def _unique(messages: list) -> list:
+    """Messages by dedup key, the first of each (one INSERT may not meet a key twice)."""
+    seen, kept = set(), []
+    for topic, payload, key in messages:
+        if key not in seen:
+            seen.add(key)
+            kept.append((topic, payload, key))
+    return kept

@@ -4,9 +4,8 @@ On PostgreSQL the transaction begins at the unit's first write or locking read (
 not at its first statement: under READ COMMITTED a plain read sees the same committed rows
 inside a transaction as outside it, so reads before the first write lose nothing, and a unit
 that runs one workflow step (one_step=True) and whose only write is the step's statement
-(engine.store.step_sql) runs it on its own, atomic without BEGIN and COMMIT. Writes a service holds
-back with defer() travel in that statement; any other statement runs them first, in the order
-they were held.
+(engine.store.step_sql) runs it on its own, atomic without BEGIN and COMMIT. A step's writes
+are made in one call at its end (engine.store.steps.write_step), never along the way.
 """
 from __future__ import annotations
 
@@ -44,7 +43,6 @@ class UnitOfWork:
         self.script_engine = script_engine
         self.conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
-        self._deferred: dict = {}  # key -> (payload, write), in the order deferred
         #: PostgreSQL: the instance whose step is running unlocked; its row is locked if the
         #: unit begins a transaction before the step's save (engine.store.db).
         self.step_instance: int | None = None
@@ -81,12 +79,10 @@ class UnitOfWork:
             self.conn.close()
             self.conn = None
             self._after_commit.clear()
-            self._deferred.clear()
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
-        self.flush_deferred()
         self.conn.commit()
         self.saved_alone = False
         self.locked_instance = None
@@ -97,7 +93,6 @@ class UnitOfWork:
     def rollback(self) -> None:
         self.conn.rollback()
         self._after_commit.clear()
-        self._deferred.clear()
         self.locked_instance = None
 
     @property
@@ -158,33 +153,6 @@ class UnitOfWork:
         if self.dialect == "postgresql" and not self._server_transaction_open():
             self.check_may_write()
             self.conn.connection.driver_connection.execute("BEGIN")
-
-    def defer(self, key, payload: dict, write: Callable[[Connection, dict], None]) -> None:
-        """Hold a write back for the step's statement to carry (PostgreSQL); elsewhere write now.
-
-        `write(conn, payload)` runs it on its own: before any other statement of the unit, or at
-        commit, whichever comes first, unless take_deferred(key) claimed it meanwhile.
-        """
-        if self.dialect != "postgresql":
-            write(self.conn, payload)
-        else:
-            self._deferred[key] = (payload, write)
-
-    @property
-    def holds_writes(self) -> bool:
-        """True while writes held back with defer() are waiting to be written."""
-        return bool(self._deferred)
-
-    def take_deferred(self, key) -> dict | None:
-        """The payload of a write still held back, now the caller's to write; None if already written."""
-        held = self._deferred.pop(key, None)
-        return None if held is None else held[0]
-
-    def flush_deferred(self) -> None:
-        """Run the writes held back, in the order they were deferred."""
-        pending, self._deferred = self._deferred, {}  # taken first: the writes run statements too
-        for payload, write in pending.values():
-            write(self.conn, payload)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run callback after a successful commit (never if the work is rolled back)."""

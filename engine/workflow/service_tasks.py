@@ -11,23 +11,39 @@ from __future__ import annotations
 import contextvars
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Mapping
 
 from engine.errors import ActionFailed
+from engine.store.changes import StepChanges
 
 
 @dataclass
 class StepContext:
-    """What an action may read and change while a step of one case runs."""
+    """What an action may read, and what it changes, while a step of one case runs.
+
+    Actions read through the unit of work and write nothing themselves: what they change goes
+    into `changes`, which the store writes with the rest of the step.
+    """
 
     uow: object
-    case_id: int
-    agency_id: int | None
+    changes: StepChanges
+    agency_id: int | None  # the case's agency; work opened by the step goes to it
     actor_id: int | None = None
-    events: list = field(default_factory=list)
     due_at: datetime | None = None  # the case's due time; work opened by the step gets it
+    case_no: str | None = None
+    petitioner_id: int | None = None
+    new_petitioner: dict | None = None  # a petitioner the step's new case brings (not stored yet)
+
+    @property
+    def case_id(self) -> int:
+        return self.changes.case_id
+
+    @property
+    def events(self) -> list:
+        """The case history the step writes, in order."""
+        return self.changes.events
 
 
 #: An engine action: called with the step's context and the task's parameters.

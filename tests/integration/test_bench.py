@@ -37,7 +37,10 @@ def test_bench_on_sqlite_runs_every_mode_and_keeps_the_statement_count(tmp_path)
     assert all(mode["median"] > 0 for mode in results["modes"].values())
     assert {"sqlite/bare", "sqlite/floor_sqlite", "floor_sqlite/bare"} <= set(results["ratios"])
     lifecycle = results["statements"]["sqlite"]["lifecycle"]
-    assert lifecycle["total"] <= 11, results["statements"]["sqlite"]
+    # The case id is drawn before the first step runs (its number is in the workflow's data) and
+    # the case row written with the rest of the step (engine.store.steps): 12 statements, one more
+    # than when the service wrote the case row before its step.
+    assert lifecycle["total"] <= 12, results["statements"]["sqlite"]
     assert results["statements"]["sqlite"]["start"]["commits"] == 1
     assert results["statements"]["sqlite"]["complete"]["commits"] == 1
 

@@ -62,15 +62,15 @@ def test_two_completions_that_both_read_the_open_item_are_decided_by_the_version
         uow.commit()
     both_ran = threading.Barrier(2, timeout=10)
     saves = []
-    real_persist = work.persist_step
+    real_finish = work.finish_step
 
     def persist_after_both_ran(uow, ref, *args, **kwargs):
         saves.append(ref.version)
         if len(saves) <= 2:
             both_ran.wait()
-        return real_persist(uow, ref, *args, **kwargs)
+        return real_finish(uow, ref, *args, **kwargs)
 
-    monkeypatch.setattr(work, "persist_step", persist_after_both_ran)
+    monkeypatch.setattr(work, "finish_step", persist_after_both_ran)
     outcomes = []
 
     def attempt(label):
@@ -100,7 +100,8 @@ def test_two_completions_that_both_read_the_open_item_are_decided_by_the_version
 def test_a_save_from_a_stale_read_is_refused_not_overwritten(pg_runtime):
     """Even without the row lock, the version check refuses a write based on an old read."""
     from engine.workflow import state
-    from engine.cases.steps import InstanceRef, persist_step
+    from engine.cases.steps import InstanceRef, finish_step
+    from engine.store.changes import StepChanges
     rt = pg_runtime
     with rt.uow() as uow:
         deploy_bundle(DeployBundle(bundle("approval.bpmn")), uow)
@@ -116,7 +117,7 @@ def test_a_save_from_a_stale_read_is_refused_not_overwritten(pg_runtime):
     with rt.uow() as uow:
         ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, None)
         with pytest.raises(Conflict):
-            persist_step(uow, ref, workflow, [])
+            finish_step(uow, ref, workflow, StepChanges(row.case_id, uow.clock.now()))
 
 
 def _waiting_for_a_lock(rt) -> bool:

@@ -168,13 +168,14 @@ def test_twenty_four_progress_updates_keep_the_item_tracked_and_then_release_it(
 
 def test_terms_kept_before_they_recorded_how_days_are_counted_restart_the_way_their_rule_counts(library, clock):
     """council_item.default counts calendar days from the day after receipt (next_day)."""
-    from engine.actions.case_actions import StepContext
+    from engine.store.changes import StepChanges
+    from engine.workflow.service_tasks import StepContext
     from engine.actions.deadline_actions import restart_deadline
     started = register(library)
     terms = dict(library.data(started.case_id, library.items(started.case_id, "reply_bureau")[0])["deadline"])
     del terms["first_day"]
     clock.set(datetime.fromisoformat("2026-12-04T11:00:00+08:00"))  # a Friday
     with library.runtime.uow() as uow:
-        again = restart_deadline(StepContext(uow, started.case_id, None), {"deadline": terms})
+        again = restart_deadline(StepContext(uow, StepChanges(started.case_id, clock.now()), None), {"deadline": terms})
     assert again["first_day"] == "next_day"
     assert again["due_at"] == "2026-12-11T09:30:00+00:00"  # Saturday 12-05 is day 1, Friday 12-11 day 7

@@ -94,12 +94,13 @@ def test_a_version_deployed_before_naming_no_action_fails_the_step_clearly(runti
 
 @pytest.mark.parametrize("params", [{"kind": "reply", "body": "  "}, {"body": "答復"}, {}])
 def test_a_notice_to_the_citizen_without_a_kind_or_a_text_is_refused(org, params):
-    from engine.actions.case_actions import StepContext
+    from engine.store.changes import StepChanges
+    from engine.workflow.service_tasks import StepContext
     from engine.actions.citizen_notices import notify_citizen
     from engine.errors import InvalidInput
     runtime, started = org
     with runtime.uow() as uow:
-        context = StepContext(uow, started.case_id, None)
+        context = StepContext(uow, StepChanges(started.case_id, uow.clock.now()), None)
         with pytest.raises(InvalidInput, match="kind and a text"):
             notify_citizen(context, params)
     assert context.events == []

@@ -92,6 +92,22 @@ def test_no_module_below_the_services_imports_them():
     assert {_package(m) for m in callers} <= {"engine.services", "engine.actions", "engine.bootstrap"}
 
 
+#: The services that run workflow steps, and the actions steps call: they read, and hand what the
+#: step changes to the one store (engine.store.steps.write_step).
+STEP_WRITERS_FORBIDDEN = ("engine/services/cases.py", "engine/services/work.py", "engine/services/steps.py",
+                          *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "engine" / "actions").glob("*.py")))
+
+
+@pytest.mark.parametrize("name", STEP_WRITERS_FORBIDDEN)
+def test_no_service_or_action_writes_sql_of_its_own_for_a_step(name):
+    path = ROOT / name
+    writes = {"insert", "update", "delete"}
+    imported = [i for i in _imported(path) if i.startswith("sqlalchemy") and i.rsplit(".", 1)[-1] in writes]
+    raw = [line for line in path.read_text(encoding="utf-8").splitlines()
+           if any(f"{verb} " in line.upper() for verb in ("INSERT INTO", "UPDATE ", "DELETE FROM")) and '"' in line]
+    assert (imported, raw) == ([], [])
+
+
 def _cycle(graph: dict) -> list | None:
     """One import cycle of the graph, as a list of modules, or None."""
     state, stack = {}, []

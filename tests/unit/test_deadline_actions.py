@@ -131,22 +131,23 @@ def test_work_that_opts_out_keeps_its_terms_when_the_deadline_moves(runtime, clo
 
 def test_each_round_tells_the_citizen_of_its_own_extensions(runtime, clock):
     """Sent back for a new reply (a new round), the round's first extension is announced too."""
-    from sqlalchemy import insert
-
     from engine.deadlines import rules as deadlines
-    from engine.actions.case_actions import StepContext
     from engine.actions.deadline_actions import extend_deadline, restart_deadline
+    from engine.store.changes import StepChanges
     from engine.store.schema import outbox
+    from engine.store.steps import write_step
+    from engine.workflow.service_tasks import StepContext
     started = open_case(runtime, clock, petitioner={"name": "王小明", "email": "ming@example.tw"})
     with runtime.uow() as uow:
         case = uow.conn.execute(select(cases)).one()
         terms = deadlines.deadline_for(uow, "petition", case.received_at, channel="web").to_data()
-        context = StepContext(uow, started.case_id, None, None, [], case.due_at)
+        context = StepContext(uow, StepChanges(started.case_id, clock.now()), None, None, case.due_at,
+                              case_no=case.case_no, petitioner_id=case.petitioner_id)
         terms = extend_deadline(context, {"deadline": terms, "amount": 1, "reason": "會勘"})
         clock.set(datetime(2026, 12, 7, 10, 0, tzinfo=TAIPEI))
         terms = restart_deadline(context, {"deadline": terms, "reason": "退回重新答復"})
         extend_deadline(context, {"deadline": terms, "amount": 2, "reason": "再會勘"})
-        uow.conn.execute(insert(case_events), context.events)
+        write_step(uow, context.changes)
         uow.commit()
     with runtime.db.connect() as conn:
         mails = conn.execute(select(outbox.c.payload).where(outbox.c.topic == "email")).scalars().all()
