@@ -118,7 +118,7 @@ def close(day, reason: str, city: str) -> None:
 def show(start, end, city: str) -> None:
     """List each date with how it counts for the city's deadlines, and why."""
     from engine.deadlines.calendar import calendar_for
-    from engine.services.calendar_admin import list_days
+    from engine.queries.calendar import list_days
     runtime = _runtime()
     try:
         with runtime.uow() as uow:

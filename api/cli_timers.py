@@ -84,14 +84,14 @@ def timers() -> None:
               help="Show at most this many.")
 def list_timers(due_before, limit: int) -> None:
     """Pending timers, earliest due first, with their case numbers."""
-    from engine.services.timers import ListPendingTimers, count_pending_timers, list_pending_timers
+    from engine.queries.timers import count_pending_timers, list_pending_timers
     settings = Settings.from_env()
     due_before = _aware(due_before, settings)
     runtime = _runtime(settings)
     try:
         with runtime.uow(read_only=True) as uow:
             total = count_pending_timers(uow, due_before)
-            rows = list_pending_timers(ListPendingTimers(due_before, limit), uow)
+            rows = list_pending_timers(uow, due_before=due_before, limit=limit)
     finally:
         runtime.close()
     where = f" due before {_local(due_before, settings)}" if due_before else ""
@@ -162,9 +162,9 @@ def run_due_timers(runtime, *, batch_size: int = 100, limit: int | None = None, 
     Each timer fires in its own unit of work; a failure is kept on the timer row
     (last_error) and its lease given back, so the scheduler retries it later.
     """
+    from engine.queries.timers import case_numbers, timer_status
     from engine.services.timers import (ClaimDueTimers, FireTimer, RecordTimerFailure, ReleaseTimers,
-                                        case_numbers, claim_due_timers, fire_timer, record_timer_failure,
-                                        release_timers, timer_status)
+                                        claim_due_timers, fire_timer, record_timer_failure, release_timers)
     owner = owner or f"cli:{socket.gethostname()}:{os.getpid()}"
     report = RunReport()
     pending: list[int] = []
@@ -234,7 +234,7 @@ def run_due(as_of: datetime, batch_size: int, limit: int | None) -> None:
     Ctrl+C finishes the current timer and stops; what is left stays pending.
     """
     from engine.clock import FixedClock
-    from engine.services.timers import count_pending_timers
+    from engine.queries.timers import count_pending_timers
     settings = Settings.from_env()
     as_of = _aware(as_of, settings)
     runtime = _runtime(settings, clock=FixedClock(as_of))

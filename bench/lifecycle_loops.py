@@ -104,7 +104,7 @@ class StoredBareLoop(BareLoop):
         if db == "sqlite":
             import sqlite3
             self.conn = sqlite3.connect(sqlite_path, isolation_level=None)
-            # the same settings as petiflow's SQLite engine (engine/db.py)
+            # the same settings as petiflow's SQLite engine (engine/store/db.py)
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
                 self.conn.execute(f"PRAGMA {pragma}")
             self.conn.execute("CREATE TABLE bare_states (id INTEGER PRIMARY KEY, state TEXT NOT NULL,"

@@ -157,7 +157,7 @@ class BenchDb:
         return (time.perf_counter() - t0) * 1000, ids
 
     def timed_next_due(self) -> float:
-        from engine.services.timers import next_due_at
+        from engine.queries.timers import next_due_at
         t0 = time.perf_counter()
         with self.runtime.uow(read_only=True) as uow:
             next_due_at(uow)

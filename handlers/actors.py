@@ -7,7 +7,7 @@ from __future__ import annotations
 import dramatiq
 
 from engine.errors import NotFound, WorkflowFailed
-from engine.services.incidents import fail_timer
+from engine.services.incidents import FailTimer, fail_timer
 from engine.services.timers import MAX_ERROR_LENGTH, FireTimer, RecordTimerFailure, record_timer_failure
 from engine.services.timers import fire_timer as fire_timer_service
 
@@ -40,8 +40,8 @@ def fire_timer(timer_id: int) -> None:
         except WorkflowFailed as exc:
             # The diagram fails on this path (a script error): retrying cannot help, a supervisor must see it.
             with runtime.uow() as uow:
-                if fail_timer(uow, timer_id, "the workflow failed when the timer fired: "
-                              + redact(exc.message)) is not None:
+                if fail_timer(FailTimer(timer_id, "the workflow failed when the timer fired: "
+                              + redact(exc.message)), uow) is not None:
                     uow.commit()
 
 
@@ -59,7 +59,7 @@ def give_up_timer(message_data: dict, retry_info: dict) -> None:
     """After the last retry: mark the timer failed and open an incident a supervisor can retry."""
     timer_id = message_data["args"][0]
     with retry_quietly_while_the_database_is_down(f"giving up timer {timer_id}"), get_runtime().uow() as uow:
-        if fail_timer(uow, timer_id, failure_summary(message_data, retry_info)) is not None:
+        if fail_timer(FailTimer(timer_id, failure_summary(message_data, retry_info)), uow) is not None:
             uow.commit()
 
 

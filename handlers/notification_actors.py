@@ -15,8 +15,9 @@ import dramatiq
 
 from engine.errors import DeliveryRejected
 from engine.store.outbox import set_publisher
-from engine.services.notifications import (Delivery, claim_delivery, deliver_in_app, fail_delivery, mark_delivered,
-                                           record_failed_attempt)
+from engine.services.notifications import (ClaimDelivery, DeliverInApp, Delivery, FailDelivery, MarkDelivered,
+                                           RecordFailedAttempt, claim_delivery, deliver_in_app, fail_delivery,
+                                           mark_delivered, record_failed_attempt)
 from engine.settings import EmailSettings, WebhookSettings
 
 from .notify_email import send_email
@@ -88,12 +89,12 @@ def deliver(runtime, outbox_id: int, *, owner: str | None = None) -> bool:
     """
     owner = owner or worker_name()
     with runtime.uow() as uow:
-        delivery = claim_delivery(uow, outbox_id, owner)
+        delivery = claim_delivery(ClaimDelivery(outbox_id, owner), uow)
         if delivery is None:
             log.debug("outbox %s is sent, failed or being delivered; nothing to do", outbox_id)
             return False
         if delivery.topic == "in_app":
-            deliver_in_app(uow, delivery)  # a row in our own database: one transaction does it
+            deliver_in_app(DeliverInApp(delivery), uow)  # a row in our own database: one transaction does it
             uow.commit()
             return True
         uow.commit()
@@ -102,17 +103,17 @@ def deliver(runtime, outbox_id: int, *, owner: str | None = None) -> bool:
         _send(delivery, channels_for(runtime))
     except DeliveryRejected as exc:
         with runtime.uow() as uow:
-            fail_delivery(uow, outbox_id, str(exc), owner=owner)
+            fail_delivery(FailDelivery(outbox_id, str(exc), owner=owner), uow)
             uow.commit()
         raise
     except Exception as exc:
         with runtime.uow() as uow:
-            record_failed_attempt(uow, outbox_id, owner, f"{type(exc).__name__}: {exc}",
-                                  retry_hold(delivery.attempts))
+            record_failed_attempt(RecordFailedAttempt(outbox_id, owner, f"{type(exc).__name__}: {exc}",
+                                  retry_hold(delivery.attempts)), uow)
             uow.commit()
         raise
     with runtime.uow() as uow:
-        mark_delivered(uow, outbox_id)
+        mark_delivered(MarkDelivered(outbox_id), uow)
         uow.commit()
     return True
 
@@ -142,7 +143,7 @@ def give_up_notification(message_data: dict, retry_info: dict) -> None:
     """Fail the outbox row of a message whose retries ran out, and open an incident for it."""
     outbox_id = message_data["args"][0]
     with retry_quietly_while_the_database_is_down(f"giving up outbox {outbox_id}"), get_runtime().uow() as uow:
-        if fail_delivery(uow, outbox_id, default_error=failure_summary(message_data, retry_info)) is not None:
+        if fail_delivery(FailDelivery(outbox_id, default_error=failure_summary(message_data, retry_info)), uow) is not None:
             uow.commit()
 
 

@@ -115,18 +115,6 @@ class DeadlineRulesLoaded:
                 f"{len(self.kept)} left as they are")
 
 
-@dataclass(frozen=True)
-class CalendarDay:
-    """How one local date counts for a city, and why."""
-
-    day: date
-    is_working_day: bool
-    kind: str | None = None  # None: the default week decides
-    name: str | None = None
-    source: str | None = None
-    city: str | None = None
-
-
 # --- holidays.TW ------------------------------------------------------------------------------
 
 def _year_clause(city: str, years) -> object:
@@ -287,24 +275,6 @@ def add_closure_day(cmd: AddClosureDay, uow) -> ClosureAdded:
         "source": "admin", "created_at": uow.clock.now()})
     invalidate(uow)
     return ClosureAdded(cmd.day, cmd.city, reason, before)
-
-
-def list_days(uow, start: date, end: date, city: str = DEFAULT_CITY) -> list[CalendarDay]:
-    """Every date from start to end (inclusive) with how it counts for the city, and why."""
-    if end < start or (end - start).days > 3660:
-        raise InvalidInput("give a range of at most ten years, start before end")
-    rows = uow.conn.execute(select(calendar_days).where(
-        calendar_days.c.city.in_({DEFAULT_CITY, city}), calendar_days.c.day.between(start, end))).all()
-    by_day = {}
-    for row in sorted(rows, key=lambda r: r.city != DEFAULT_CITY):
-        by_day[row.day] = row
-    out = []
-    for k in range((end - start).days + 1):
-        day = start + timedelta(days=k)
-        row = by_day.get(day)
-        out.append(CalendarDay(day, day.weekday() < 5) if row is None else
-                   CalendarDay(day, bool(row.is_working_day), row.kind, row.name, row.source, row.city))
-    return out
 
 
 # --- deadline rules ---------------------------------------------------------------------------

@@ -5,11 +5,13 @@ notification through the outbox, keyed so the same step is never announced twice
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, insert, select, update
 
 from engine.cases.history import event
 from engine.deadlines.calendar import LOCAL_TZ, calendar_for
-from engine.services.notifications import queue_in_app
+from engine.services.notifications import QueueInApp, queue_in_app
 from engine.store.schema import agencies, case_events, cases, work_items
 
 #: Who each rung of the ladder goes to: (role, scoped to the item's agency).
@@ -38,8 +40,16 @@ def _recipient(uow, item, role: str, scoped: bool) -> dict:
     return {"role": role, "agency_id": agency_id}
 
 
-def fire_rung(uow, timer) -> bool:
+@dataclass(frozen=True)
+class FireRung:
+    """Send the reminder, or climb the rung, of a work item's timer (a row of `timers`, leased)."""
+
+    timer: object
+
+
+def fire_rung(cmd: FireRung, uow) -> bool:
     """Send a reminder or climb a rung for the timer's work item; False if the item is closed."""
+    timer = cmd.timer
     item = uow.conn.execute(_item, {"b_item": timer.work_item_id}).one_or_none()
     if item is None or item.status != "open":
         return False
@@ -47,8 +57,8 @@ def fire_rung(uow, timer) -> bool:
     due = item.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if item.due_at else "?"
     if timer.kind == "reminder":
         to = {"user_id": item.assignee_id} if item.assignee_id else {"role": item.role, "agency_id": item.agency_id}
-        queue_in_app(uow, dedup_key=f"reminder:{timer.id}", kind="reminder", case_id=item.case_id,
-                     work_item_id=item.id, title=f"{item.case_no} {item.name}：{due} 到期", **to)
+        queue_in_app(QueueInApp(dedup_key=f"reminder:{timer.id}", kind="reminder", case_id=item.case_id,
+                                work_item_id=item.id, title=f"{item.case_no} {item.name}：{due} 到期", **to), uow)
         uow.conn.execute(insert(case_events), event(
             item.case_id, now, "reminder_sent", work_item_id=item.id, rule=payload.get("rule"), due_at=due))
         return True
@@ -58,9 +68,9 @@ def fire_rung(uow, timer) -> bool:
     role, scoped = LADDER_ROLES.get(rung, ("supervisor", True))
     cal = calendar_for(uow)
     late = cal.working_days_between(cal.local_date(item.due_at), cal.local_date(now)) if item.due_at else 0
-    queue_in_app(uow, dedup_key=f"escalation:{timer.id}", kind="escalation", case_id=item.case_id,
-                 work_item_id=item.id, title=f"逾期{late}個工作天：{item.case_no} {item.name}（第{level}級）",
-                 **_recipient(uow, item, role, scoped))
+    queue_in_app(QueueInApp(dedup_key=f"escalation:{timer.id}", kind="escalation", case_id=item.case_id,
+                            work_item_id=item.id, title=f"逾期{late}個工作天：{item.case_no} {item.name}（第{level}級）",
+                            **_recipient(uow, item, role, scoped)), uow)
     uow.conn.execute(insert(case_events), event(
         item.case_id, now, "escalated", work_item_id=item.id, level=level, to=rung,
         rule=payload.get("rule"), working_days_late=late))

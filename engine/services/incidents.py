@@ -7,15 +7,14 @@ incident makes the row pending again, so the scheduler or the outbox relay picks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import and_, insert, select, update
 
 from engine.store import outbox as outbox_queue
-from ..errors import Conflict, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput
+from engine.queries.incidents import Incident, get_incident
 from engine.cases.history import event
-from engine.store.schema import case_events, timers
-from engine.store.schema import incidents
+from engine.store.schema import case_events, incidents, timers
 
 #: Kinds of incident the engine opens (others may be added without a migration).
 TIMER_FAILED = "timer_failed"
@@ -25,37 +24,57 @@ NOTIFICATION_FAILED = "notification_failed"
 MAX_MESSAGE = 4000
 
 
-@dataclass(frozen=True)
-class Incident:
-    """One incident as an operator sees it."""
-
-    id: int
-    kind: str
-    subject_table: str
-    subject_id: int
-    case_id: int | None
-    message: str
-    attempts: int
-    status: str
-    created_at: datetime
-    resolved_at: datetime | None
-    resolved_by: str | None
-    resolution: str | None
-
-
 def _record(uow, case_id: int | None, kind: str, **data) -> None:
     if case_id is not None:
         uow.conn.execute(insert(case_events), event(case_id, uow.clock.now(), kind, **data))
 
 
-def open_incident(uow, *, kind: str, subject_table: str, subject_id: int, message: str,
-                  case_id: int | None = None, attempts: int = 0) -> int:
+@dataclass(frozen=True)
+class OpenIncident:
+    """Open an incident for a row that failed for good (or bring the open one up to date)."""
+
+    kind: str
+    subject_table: str
+    subject_id: int
+    message: str
+    case_id: int | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class RetryIncident:
+    """Make an incident's failed row pending again."""
+
+    incident_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class ResolveIncident:
+    """Close an incident without retrying: it was handled by hand."""
+
+    incident_id: int
+    by: str
+    resolution: str | None = None
+
+
+@dataclass(frozen=True)
+class FailTimer:
+    """Give a timer up: mark it failed and open an incident for it."""
+
+    timer_id: int
+    message: str
+    attempts: int | None = None
+
+
+def open_incident(cmd: OpenIncident, uow) -> int:
     """Open an incident for a failed row and return its id.
 
     An incident already open for the same kind and row is brought up to date instead, so a
     failure reported twice (messages are delivered at least once) leaves one incident.
     """
-    message = (message or "unknown error")[:MAX_MESSAGE]
+    kind, subject_table, subject_id, case_id = cmd.kind, cmd.subject_table, cmd.subject_id, cmd.case_id
+    message, attempts = (cmd.message or "unknown error")[:MAX_MESSAGE], cmd.attempts
     existing = uow.conn.execute(select(incidents.c.id).where(
         incidents.c.kind == kind, incidents.c.subject_table == subject_table,
         incidents.c.subject_id == subject_id, incidents.c.status == "open")).scalar_one_or_none()
@@ -70,26 +89,6 @@ def open_incident(uow, *, kind: str, subject_table: str, subject_id: int, messag
     _record(uow, case_id, "incident_opened", incident_id=incident_id, incident_kind=kind,
             subject=f"{subject_table}/{subject_id}")
     return incident_id
-
-
-def list_open_incidents(uow, *, kind: str | None = None, case_id: int | None = None,
-                        limit: int = 100) -> list[Incident]:
-    """Open incidents, oldest first, optionally of one kind or one case."""
-    query = select(incidents).where(incidents.c.status == "open")
-    if kind is not None:
-        query = query.where(incidents.c.kind == kind)
-    if case_id is not None:
-        query = query.where(incidents.c.case_id == case_id)
-    rows = uow.conn.execute(query.order_by(incidents.c.created_at, incidents.c.id).limit(limit))
-    return [Incident(**row._mapping) for row in rows]
-
-
-def get_incident(uow, incident_id: int) -> Incident:
-    """One incident; raises NotFound."""
-    row = uow.conn.execute(select(incidents).where(incidents.c.id == incident_id)).one_or_none()
-    if row is None:
-        raise NotFound(f"incident {incident_id} does not exist")
-    return Incident(**row._mapping)
 
 
 def _close(uow, incident_id: int, status: str, by: str, resolution: str | None) -> Incident:
@@ -117,12 +116,13 @@ def _reset_timer(uow, timer_id: int) -> bool:
 _RESETS = {"outbox": outbox_queue.reset_to_pending, "timers": _reset_timer}
 
 
-def retry_incident(uow, incident_id: int, by: str) -> Incident:
+def retry_incident(cmd: RetryIncident, uow) -> Incident:
     """Make the failed row pending again and mark the incident retried.
 
     If the retry fails too, a new incident opens. Raises NotFound, Conflict (the incident
     is closed, or its row is no longer failed) or InvalidInput (a row that cannot be retried).
     """
+    incident_id, by = cmd.incident_id, cmd.by
     incident = get_incident(uow, incident_id)
     if incident.status != "open":
         raise Conflict(f"incident {incident_id} is no longer open")
@@ -137,19 +137,21 @@ def retry_incident(uow, incident_id: int, by: str) -> Incident:
     return retried
 
 
-def resolve_incident(uow, incident_id: int, by: str, resolution: str | None = None) -> Incident:
+def resolve_incident(cmd: ResolveIncident, uow) -> Incident:
     """Close an open incident without retrying (handled by hand); raises NotFound or Conflict."""
-    resolved = _close(uow, incident_id, "resolved", by, resolution)
-    _record(uow, resolved.case_id, "incident_resolved", incident_id=incident_id, by=by, resolution=resolution)
+    resolved = _close(uow, cmd.incident_id, "resolved", cmd.by, cmd.resolution)
+    _record(uow, resolved.case_id, "incident_resolved", incident_id=cmd.incident_id, by=cmd.by,
+            resolution=cmd.resolution)
     return resolved
 
 
-def fail_timer(uow, timer_id: int, message: str, attempts: int | None = None) -> int | None:
+def fail_timer(cmd: FailTimer, uow) -> int | None:
     """Mark a pending timer failed and open a 'timer_failed' incident for it; returns its id.
 
     Returns None, changing nothing, when the timer is not pending (it fired, was cancelled,
     or failed before): the timer actor's retries-exhausted hook calls this.
     """
+    timer_id, message, attempts = cmd.timer_id, cmd.message, cmd.attempts
     row = uow.conn.execute(
         update(timers).where(and_(timers.c.id == timer_id, timers.c.status == "pending"))
         .values(status="failed", last_error=(message or "")[:MAX_MESSAGE], lease_owner=None,
@@ -158,6 +160,5 @@ def fail_timer(uow, timer_id: int, message: str, attempts: int | None = None) ->
     ).one_or_none()
     if row is None:
         return None
-    return open_incident(uow, kind=TIMER_FAILED, subject_table="timers", subject_id=timer_id,
-                         message=message, case_id=row.case_id,
-                         attempts=row.attempts if attempts is None else attempts)
+    return open_incident(OpenIncident(TIMER_FAILED, "timers", timer_id, message, case_id=row.case_id,
+                                      attempts=row.attempts if attempts is None else attempts), uow)

@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..errors import Forbidden, InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.store.outbox import RELAY, queue_message
 from engine.store.schema import case_events, outbox, users
 from engine.store.schema import notifications
-from .incidents import NOTIFICATION_FAILED, open_incident
+from engine.queries.notifications import addressed_to
+from engine.services.incidents import NOTIFICATION_FAILED, OpenIncident, open_incident
 
 #: How long a worker holds a row it is delivering: longer than any adapter's timeout.
 DELIVERY_LEASE = timedelta(minutes=5)
@@ -37,36 +38,97 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class Notice:
-    """An in-app notification as its reader sees it."""
+class QueueInApp:
+    """Send an in-app notice to a user, or to the holders of a role (in an agency), after commit."""
 
-    id: int
+    dedup_key: str
     kind: str
     title: str
-    body: str | None
-    case_id: int | None
-    work_item_id: int | None
-    created_at: datetime
-    read_at: datetime | None
-    to_group: bool
+    body: str | None = None
+    user_id: int | None = None
+    role: str | None = None
+    agency_id: int | None = None
+    case_id: int | None = None
+    work_item_id: int | None = None
 
 
-def queue_in_app(uow, *, dedup_key: str, kind: str, title: str, body: str | None = None,
-                 user_id: int | None = None, role: str | None = None, agency_id: int | None = None,
-                 case_id: int | None = None, work_item_id: int | None = None) -> int | None:
-    """Queue an in-app notice to a user, or to a role (in an agency); None if queued before."""
-    if user_id is None and role is None:
+@dataclass(frozen=True)
+class QueueEmail:
+    """Send an e-mail to an address, or to a user's address read at delivery, after commit."""
+
+    dedup_key: str
+    subject: str
+    body: str
+    to: str | None = None
+    user_id: int | None = None
+    case_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ClaimDelivery:
+    """Lease a pending outbox row to `owner` for one delivery attempt."""
+
+    outbox_id: int
+    owner: str
+    lease: timedelta = DELIVERY_LEASE
+
+
+@dataclass(frozen=True)
+class DeliverInApp:
+    """Write the notice of a leased in-app delivery and mark its row sent."""
+
+    delivery: Delivery
+
+
+@dataclass(frozen=True)
+class MarkDelivered:
+    """Mark a pending outbox row sent."""
+
+    outbox_id: int
+
+
+@dataclass(frozen=True)
+class RecordFailedAttempt:
+    """Note a failed delivery attempt and hand the row back to its retry for `hold`."""
+
+    outbox_id: int
+    owner: str
+    error: str
+    hold: timedelta
+
+
+@dataclass(frozen=True)
+class FailDelivery:
+    """Give an outbox row up: mark it failed and open an incident."""
+
+    outbox_id: int
+    error: str | None = None
+    owner: str | None = None
+    default_error: str | None = None
+
+
+@dataclass(frozen=True)
+class MarkRead:
+    """Mark a notice read by the principal (for the whole group, if a group notice)."""
+
+    notification_id: int
+    principal: Principal
+
+
+def queue_in_app(cmd: QueueInApp, uow) -> int | None:
+    """Queue an in-app notice; None if queued before. Raises InvalidInput without a user or a role."""
+    if cmd.user_id is None and cmd.role is None:
         raise InvalidInput("an in-app notification needs a user or a role")
     return queue_message(uow, "in_app", {
-        "user_id": user_id, "role": role, "agency_id": agency_id, "case_id": case_id,
-        "work_item_id": work_item_id, "kind": kind, "title": title[:200], "body": body}, dedup_key)
+        "user_id": cmd.user_id, "role": cmd.role, "agency_id": cmd.agency_id, "case_id": cmd.case_id,
+        "work_item_id": cmd.work_item_id, "kind": cmd.kind, "title": cmd.title[:200], "body": cmd.body},
+        cmd.dedup_key)
 
 
-def queue_email(uow, *, dedup_key: str, subject: str, body: str, to: str | None = None,
-                user_id: int | None = None, case_id: int | None = None) -> int | None:
+def queue_email(cmd: QueueEmail, uow) -> int | None:
     """Queue an e-mail to an address, or to a user's address read at delivery; None if queued before."""
-    return queue_message(uow, "email", email_payload(subject=subject, body=body, to=to, user_id=user_id,
-                                                     case_id=case_id), dedup_key)
+    return queue_message(uow, "email", email_payload(subject=cmd.subject, body=cmd.body, to=cmd.to,
+                                                     user_id=cmd.user_id, case_id=cmd.case_id), cmd.dedup_key)
 
 
 def email_payload(*, subject: str, body: str, to: str | None = None, user_id: int | None = None,
@@ -77,13 +139,13 @@ def email_payload(*, subject: str, body: str, to: str | None = None, user_id: in
     return {"to": to, "user_id": user_id, "subject": subject, "body": body, "case_id": case_id}
 
 
-def claim_delivery(uow, outbox_id: int, owner: str, lease: timedelta = DELIVERY_LEASE) -> Delivery | None:
+def claim_delivery(cmd: ClaimDelivery, uow) -> Delivery | None:
     """Lease a pending row to owner for one delivery attempt.
 
     Returns None, changing nothing, when the row is gone, already sent or failed, or being
     delivered by another worker right now.
     """
-    now = uow.clock.now()
+    now, outbox_id, owner, lease = uow.clock.now(), cmd.outbox_id, cmd.owner, cmd.lease
     row = uow.conn.execute(
         update(outbox)
         .where(outbox.c.id == outbox_id, outbox.c.status == "pending",
@@ -107,20 +169,21 @@ def _insert_ignoring_duplicates(uow, table):
     return insert_fn(table).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
-def deliver_in_app(uow, delivery: Delivery) -> None:
+def deliver_in_app(cmd: DeliverInApp, uow) -> None:
     """Write the notice of an in-app delivery and mark the row sent, in one transaction."""
+    delivery = cmd.delivery
     p = delivery.payload
     uow.conn.execute(_insert_ignoring_duplicates(uow, notifications), {
         "user_id": p.get("user_id"), "role": p.get("role"), "agency_id": p.get("agency_id"),
         "case_id": p.get("case_id"), "work_item_id": p.get("work_item_id"), "kind": p.get("kind", "notice"),
         "title": (p.get("title") or "")[:200], "body": p.get("body"), "dedup_key": delivery.dedup_key,
         "created_at": uow.clock.now()})
-    mark_delivered(uow, delivery.id)
+    mark_delivered(MarkDelivered(delivery.id), uow)
 
 
-def mark_delivered(uow, outbox_id: int) -> bool:
+def mark_delivered(cmd: MarkDelivered, uow) -> bool:
     """Mark a pending row sent and note it in its case's history; False if it was not pending."""
-    now = uow.clock.now()
+    now, outbox_id = uow.clock.now(), cmd.outbox_id
     row = uow.conn.execute(
         update(outbox).where(outbox.c.id == outbox_id, outbox.c.status == "pending")
         .values(status="sent", sent_at=now, lease_owner=None, lease_expires_at=None)
@@ -135,28 +198,27 @@ def mark_delivered(uow, outbox_id: int) -> bool:
     return True
 
 
-def record_failed_attempt(uow, outbox_id: int, owner: str, error: str, hold: timedelta) -> None:
+def record_failed_attempt(cmd: RecordFailedAttempt, uow) -> None:
     """Note a failed attempt and hand the row back to its retry for `hold`.
 
     Until then the relay sweep leaves the row alone (the retry is on its way); after it, the
     sweep sends the row again, in case the retry was lost with the broker.
     """
     uow.conn.execute(
-        update(outbox).where(outbox.c.id == outbox_id, outbox.c.status == "pending",
-                             outbox.c.lease_owner == owner)
-        .values(last_error=error[:4000], lease_owner=RELAY, lease_expires_at=uow.clock.now() + hold))
+        update(outbox).where(outbox.c.id == cmd.outbox_id, outbox.c.status == "pending",
+                             outbox.c.lease_owner == cmd.owner)
+        .values(last_error=cmd.error[:4000], lease_owner=RELAY, lease_expires_at=uow.clock.now() + cmd.hold))
 
 
-def fail_delivery(uow, outbox_id: int, error: str | None = None, *, owner: str | None = None,
-                  default_error: str | None = None) -> int | None:
+def fail_delivery(cmd: FailDelivery, uow) -> int | None:
     """Give a pending row up: mark it failed and open an incident; returns the incident's id.
 
     error replaces the row's last error; default_error is used when the row has none (the
     attempts failed before reaching an adapter). Returns None, changing nothing, when the
     row is not pending or another worker is delivering it right now (its outcome decides).
     """
-    now = uow.clock.now()
-    holders = [RELAY] if owner is None else [RELAY, owner]
+    now, outbox_id, error, default_error = uow.clock.now(), cmd.outbox_id, cmd.error, cmd.default_error
+    holders = [RELAY] if cmd.owner is None else [RELAY, cmd.owner]
     values = {"status": "failed", "lease_owner": None, "lease_expires_at": None}
     if error is not None:
         values["last_error"] = error[:4000]
@@ -172,45 +234,21 @@ def fail_delivery(uow, outbox_id: int, error: str | None = None, *, owner: str |
     ).one_or_none()
     if row is None:
         return None
-    return open_incident(uow, kind=NOTIFICATION_FAILED, subject_table="outbox", subject_id=outbox_id,
-                         message=f"{row.topic}: {row.last_error or 'delivery failed'}",
-                         case_id=(row.payload or {}).get("case_id"), attempts=row.attempts)
+    return open_incident(OpenIncident(NOTIFICATION_FAILED, "outbox", outbox_id,
+                                      f"{row.topic}: {row.last_error or 'delivery failed'}",
+                                      case_id=(row.payload or {}).get("case_id"), attempts=row.attempts), uow)
 
 
-def _addressed_to(principal: Principal):
-    """The notices a principal reads: their own, and those of each (role, agency) they hold."""
-    clauses = []
-    if principal.user_id is not None:
-        clauses.append(notifications.c.user_id == principal.user_id)
-    for role, agency_id in sorted(principal.roles, key=str):
-        clauses.append(notifications.c.role == role if agency_id is None
-                       else and_(notifications.c.role == role, notifications.c.agency_id == agency_id))
-    return or_(*clauses) if clauses else None
-
-
-def list_notifications(uow, principal: Principal, *, unread_only: bool = False, limit: int = 50) -> list[Notice]:
-    """A principal's notices, newest first; group notices resolve membership now, as the inbox does."""
-    addressed = _addressed_to(principal)
-    if addressed is None:
-        return []
-    query = select(notifications).where(addressed)
-    if unread_only:
-        query = query.where(notifications.c.read_at.is_(None))
-    rows = uow.conn.execute(query.order_by(notifications.c.created_at.desc(), notifications.c.id.desc())
-                            .limit(limit))
-    return [Notice(r.id, r.kind, r.title, r.body, r.case_id, r.work_item_id, r.created_at, r.read_at,
-                   to_group=r.user_id is None) for r in rows]
-
-
-def mark_read(uow, notification_id: int, principal: Principal) -> bool:
+def mark_read(cmd: MarkRead, uow) -> bool:
     """Mark a notice read (for the whole group, if a group notice); False if it was read already.
 
     Raises NotFound, or Forbidden when the notice is not addressed to the principal.
     """
+    notification_id, principal = cmd.notification_id, cmd.principal
     exists = uow.conn.execute(select(notifications.c.id).where(notifications.c.id == notification_id))
     if exists.scalar_one_or_none() is None:
         raise NotFound(f"notification {notification_id} does not exist")
-    addressed = _addressed_to(principal)
+    addressed = addressed_to(principal)
     if addressed is None or uow.conn.execute(select(notifications.c.id).where(
             notifications.c.id == notification_id, addressed)).scalar_one_or_none() is None:
         raise Forbidden(f"notification {notification_id} is not addressed to {principal.username}")

@@ -17,8 +17,8 @@ from engine.errors import DeliveryFailed, DeliveryRejected
 from engine.store.outbox import queue_message, set_publisher
 from engine.store.schema import outbox
 from engine.store.schema import incidents
-from engine.services.incidents import retry_incident
-from engine.services.notifications import queue_email
+from engine.services.incidents import RetryIncident, retry_incident
+from engine.services.notifications import QueueEmail, queue_email
 from engine.settings import EmailSettings, WebhookSettings
 from handlers.notify_email import message_id
 from handlers.notify_webhook import SIGNATURE_HEADER, verify
@@ -134,7 +134,7 @@ def table(rt, t=outbox):
 
 def queue_reminder(rt, key="reminder:P20261126000001:1"):
     with rt.uow() as uow:
-        outbox_id = queue_email(uow, dedup_key=key, to="chen@example.tw", subject=SUBJECT, body=BODY)
+        outbox_id = queue_email(QueueEmail(dedup_key=key, to="chen@example.tw", subject=SUBJECT, body=BODY), uow)
         uow.commit()
     return outbox_id
 
@@ -168,7 +168,7 @@ def test_a_server_answering_451_gets_retries_then_an_incident_and_a_retry_delive
     # When the server is fixed and an operator retries the incident
     mailbox.data_answer = None
     with live.uow() as uow:
-        retry_incident(uow, incident.id, by="admin")
+        retry_incident(RetryIncident(incident.id, by="admin"), uow)
         uow.commit()
     settle(live)
     assert [m["Subject"] for m in mailbox.received] == [SUBJECT]
@@ -252,9 +252,9 @@ def test_the_relay_sends_again_a_message_whose_send_was_lost(live, mailbox, cloc
 
 
 def test_an_in_app_notice_that_cannot_be_written_ends_in_an_incident_naming_the_error(live):
-    from engine.services.notifications import queue_in_app
+    from engine.services.notifications import QueueInApp, queue_in_app
     with live.uow() as uow:
-        queue_in_app(uow, dedup_key="n:1", kind="reminder", title="案件即將逾期", user_id=424242)  # no such user
+        queue_in_app(QueueInApp(dedup_key="n:1", kind="reminder", title="案件即將逾期", user_id=424242), uow)  # no such user
         uow.commit()
     settle(live)
     [row] = table(live)

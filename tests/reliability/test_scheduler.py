@@ -141,7 +141,7 @@ def test_the_outbox_relay_waits_while_the_workers_have_notifications_queued(rt, 
     from dramatiq import Message
     from dramatiq.brokers.redis import RedisBroker
 
-    from engine.services.notifications import queue_email
+    from engine.services.notifications import QueueEmail, queue_email
     from handlers import relay
     from tests.reliability.conftest import REDIS_URL
     broker = RedisBroker(url=REDIS_URL, namespace=namespace.name, middleware=[])
@@ -154,7 +154,7 @@ def test_the_outbox_relay_waits_while_the_workers_have_notifications_queued(rt, 
 
     with rt.uow() as uow:
         for n in range(3):
-            queue_email(uow, dedup_key=f"notice:{n}", to="citizen@example.tw", subject="s", body="b")
+            queue_email(QueueEmail(dedup_key=f"notice:{n}", to="citizen@example.tw", subject="s", body="b"), uow)
         uow.commit()
     clock.advance(minutes=1)  # past the relay's grace period: to the relay they look lost
     waiting = lambda: queue_backlog(broker, "notifications")  # noqa: E731

@@ -21,7 +21,8 @@ LAYERS = (
     ("engine.deadlines",),
     ("engine.workflow",),
     ("engine.cases",),
-    ("engine.services", "engine.queries"),
+    ("engine.queries",),
+    ("engine.services",),
     ("engine.actions",),
     ("engine.bootstrap",),
 )
@@ -106,6 +107,18 @@ def test_no_service_or_action_writes_sql_of_its_own_for_a_step(name):
     raw = [line for line in path.read_text(encoding="utf-8").splitlines()
            if any(f"{verb} " in line.upper() for verb in ("INSERT INTO", "UPDATE ", "DELETE FROM")) and '"' in line]
     assert (imported, raw) == ([], [])
+
+
+def _public_functions(package: str):
+    for path in sorted((ROOT / "engine" / package).glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                yield f"{path.stem}.{node.name}", [a.arg for a in node.args.args + node.args.kwonlyargs]
+
+
+def test_every_query_takes_the_unit_of_work_first():
+    odd = [name for name, params in _public_functions("queries") if "uow" in params and params[0] != "uow"]
+    assert odd == []
 
 
 def _cycle(graph: dict) -> list | None:

@@ -8,9 +8,10 @@ from engine.store.outbox import queue_message, set_publisher
 from engine.store.schema import case_events, outbox, timers
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
-from engine.services.incidents import (fail_timer, get_incident, list_open_incidents, open_incident,
+from engine.queries.incidents import get_incident, open_incidents
+from engine.services.incidents import (FailTimer, OpenIncident, ResolveIncident, RetryIncident, fail_timer, open_incident,
                                        resolve_incident, retry_incident)
-from engine.services.notifications import fail_delivery
+from engine.services.notifications import FailDelivery, fail_delivery
 from tests.conftest import bundle
 
 
@@ -33,7 +34,7 @@ def failed_message(rt, case_id=None, key="reminder:1"):
     with rt.uow() as uow:
         outbox_id = queue_message(uow, "email", {"to": "a@b.tw", "case_id": case_id}, key)
         uow.conn.execute(update(outbox).values(last_error="SMTP 451: mailbox busy"))
-        incident_id = fail_delivery(uow, outbox_id)
+        incident_id = fail_delivery(FailDelivery(outbox_id), uow)
         uow.commit()
     return outbox_id, incident_id
 
@@ -46,11 +47,11 @@ def history(rt, case_id):
 
 def test_a_failure_reported_twice_leaves_one_open_incident(runtime):
     with runtime.uow() as uow:
-        first = open_incident(uow, kind="timer_failed", subject_table="timers", subject_id=7, message="boom",
-                              attempts=3)
-        again = open_incident(uow, kind="timer_failed", subject_table="timers", subject_id=7, message="boom!",
-                              attempts=4)
-        [incident] = list_open_incidents(uow)
+        first = open_incident(OpenIncident(kind="timer_failed", subject_table="timers", subject_id=7, message="boom",
+                              attempts=3), uow)
+        again = open_incident(OpenIncident(kind="timer_failed", subject_table="timers", subject_id=7, message="boom!",
+                              attempts=4), uow)
+        [incident] = open_incidents(uow)
     assert first == again == incident.id
     assert (incident.message, incident.attempts, incident.status) == ("boom!", 4, "open")
 
@@ -58,7 +59,7 @@ def test_a_failure_reported_twice_leaves_one_open_incident(runtime):
 def test_giving_a_message_up_twice_opens_one_incident(runtime):
     outbox_id, incident_id = failed_message(runtime)
     with runtime.uow() as uow:
-        assert fail_delivery(uow, outbox_id) is None
+        assert fail_delivery(FailDelivery(outbox_id), uow) is None
         incident = get_incident(uow, incident_id)
     assert (incident.kind, incident.subject_table, incident.subject_id) == ("notification_failed", "outbox",
                                                                             outbox_id)
@@ -70,7 +71,7 @@ def test_retrying_a_notification_incident_sends_the_message_again_after_commit(r
     sent = []
     set_publisher(runtime.db, sent.append)
     with runtime.uow() as uow:
-        retried = retry_incident(uow, incident_id, by="admin")
+        retried = retry_incident(RetryIncident(incident_id, by="admin"), uow)
         assert sent == []
         uow.commit()
     assert sent == [outbox_id]
@@ -79,21 +80,21 @@ def test_retrying_a_notification_incident_sends_the_message_again_after_commit(r
         row = conn.execute(select(outbox)).one()
     assert (row.status, row.attempts, row.lease_owner) == ("pending", 0, None)
     with runtime.uow() as uow:
-        assert list_open_incidents(uow) == []
+        assert open_incidents(uow) == []
 
 
 def test_an_incident_that_is_no_longer_open_cannot_be_retried_or_resolved(runtime):
     _, incident_id = failed_message(runtime)
     with runtime.uow() as uow:
-        resolve_incident(uow, incident_id, by="admin", resolution="phoned the petitioner")
+        resolve_incident(ResolveIncident(incident_id, by="admin", resolution="phoned the petitioner"), uow)
         uow.commit()
     with runtime.uow() as uow:
         with pytest.raises(Conflict):
-            retry_incident(uow, incident_id, by="admin")
+            retry_incident(RetryIncident(incident_id, by="admin"), uow)
         with pytest.raises(Conflict):
-            resolve_incident(uow, incident_id, by="admin")
+            resolve_incident(ResolveIncident(incident_id, by="admin"), uow)
         with pytest.raises(NotFound):
-            resolve_incident(uow, incident_id + 100, by="admin")
+            resolve_incident(ResolveIncident(incident_id + 100, by="admin"), uow)
 
 
 def test_retrying_an_incident_whose_row_was_fixed_meanwhile_is_a_conflict(runtime):
@@ -101,28 +102,28 @@ def test_retrying_an_incident_whose_row_was_fixed_meanwhile_is_a_conflict(runtim
     with runtime.uow() as uow:
         uow.conn.execute(update(outbox).values(status="sent"))
         with pytest.raises(Conflict):
-            retry_incident(uow, incident_id, by="admin")
+            retry_incident(RetryIncident(incident_id, by="admin"), uow)
 
 
 def test_an_incident_on_a_row_nobody_knows_how_to_retry_can_only_be_resolved(runtime):
     with runtime.uow() as uow:
-        incident_id = open_incident(uow, kind="import_failed", subject_table="imports", subject_id=1, message="x")
+        incident_id = open_incident(OpenIncident(kind="import_failed", subject_table="imports", subject_id=1, message="x"), uow)
         with pytest.raises(InvalidInput):
-            retry_incident(uow, incident_id, by="admin")
-        assert resolve_incident(uow, incident_id, by="admin").status == "resolved"
+            retry_incident(RetryIncident(incident_id, by="admin"), uow)
+        assert resolve_incident(ResolveIncident(incident_id, by="admin"), uow).status == "resolved"
 
 
 def test_a_timer_that_kept_failing_is_failed_with_an_incident_and_a_retry_makes_it_due_again(runtime, case):
     case_id, timer_id = case
     with runtime.uow() as uow:
-        incident_id = fail_timer(uow, timer_id, "WorkflowFailed: gateway had no route", attempts=11)
-        assert fail_timer(uow, timer_id, "again") is None  # already failed: reported once
+        incident_id = fail_timer(FailTimer(timer_id, "WorkflowFailed: gateway had no route", attempts=11), uow)
+        assert fail_timer(FailTimer(timer_id, "again"), uow) is None  # already failed: reported once
         uow.commit()
     with runtime.uow() as uow:
-        [incident] = list_open_incidents(uow, kind="timer_failed", case_id=case_id)
+        [incident] = open_incidents(uow, kind="timer_failed", case_id=case_id)
         assert (incident.id, incident.subject_table, incident.subject_id, incident.attempts) == (
             incident_id, "timers", timer_id, 11)
-        retry_incident(uow, incident_id, by="admin")
+        retry_incident(RetryIncident(incident_id, by="admin"), uow)
         uow.commit()
     with runtime.db.connect() as conn:
         row = conn.execute(select(timers).where(timers.c.id == timer_id)).one()
@@ -135,8 +136,8 @@ def test_incidents_of_a_case_are_part_of_its_history(runtime, case):
     _, first = failed_message(runtime, case_id, key="a")
     _, second = failed_message(runtime, case_id, key="b")
     with runtime.uow() as uow:
-        retry_incident(uow, first, by="admin")
-        resolve_incident(uow, second, by="reviewer", resolution="petitioner reached by phone")
+        retry_incident(RetryIncident(first, by="admin"), uow)
+        resolve_incident(ResolveIncident(second, by="reviewer", resolution="petitioner reached by phone"), uow)
         uow.commit()
     assert history(runtime, case_id)[-4:] == ["incident_opened", "incident_opened", "incident_retried",
                                               "incident_resolved"]

@@ -11,7 +11,9 @@ from engine.store.outbox import RELAY, claim_unsent, queue_message, set_publishe
 from engine.store.schema import agencies, outbox, users
 from engine.errors import DeliveryFailed, DeliveryRejected
 from engine.store.schema import incidents, notifications
-from engine.services.notifications import claim_delivery, list_notifications, mark_read, queue_email, queue_in_app
+from engine.queries.notifications import notices_for
+from engine.services.notifications import (ClaimDelivery, MarkRead, QueueEmail, QueueInApp, claim_delivery, mark_read,
+                                          queue_email, queue_in_app)
 
 EMAIL = {"to": "chen@example.tw", "subject": "陳情案件即將逾期", "body": "請於明日前回覆。"}
 
@@ -109,7 +111,7 @@ def test_a_row_being_delivered_by_another_worker_is_left_alone(runtime, actors, 
     monkeypatch.setattr(actors, "send_email", lambda delivery, settings: pytest.fail("sent twice"))
     outbox_id = queue(runtime)
     with runtime.uow() as uow:
-        assert claim_delivery(uow, outbox_id, "w1") is not None
+        assert claim_delivery(ClaimDelivery(outbox_id, "w1"), uow) is not None
         uow.commit()
     assert actors.deliver(runtime, outbox_id, owner="w2") is False
 
@@ -152,11 +154,11 @@ def test_an_email_to_a_user_goes_to_the_address_they_have_at_delivery(runtime):
         user_id = uow.conn.execute(insert(users).returning(users.c.id), {
             "username": "cw", "display_name": "承辦人", "email": "old@city.gov.tw",
             "created_at": uow.clock.now()}).scalar_one()
-        outbox_id = queue_email(uow, dedup_key="k", subject="s", body="b", user_id=user_id)
+        outbox_id = queue_email(QueueEmail(dedup_key="k", subject="s", body="b", user_id=user_id), uow)
         uow.commit()
     with runtime.uow() as uow:
         uow.conn.execute(users.update().values(email="new@city.gov.tw"))
-        assert claim_delivery(uow, outbox_id, "w1").payload["to"] == "new@city.gov.tw"
+        assert claim_delivery(ClaimDelivery(outbox_id, "w1"), uow).payload["to"] == "new@city.gov.tw"
 
 
 def _org(rt):
@@ -174,9 +176,9 @@ def _org(rt):
 def test_in_app_notices_become_one_row_each_however_often_delivered(runtime, actors):
     agency, _, user = _org(runtime)
     with runtime.uow() as uow:
-        mine = queue_in_app(uow, dedup_key="n:1", kind="reminder", title="案件即將逾期", user_id=user)
-        group = queue_in_app(uow, dedup_key="n:2", kind="escalation", title="逾期案件", role="section_chief",
-                             agency_id=agency)
+        mine = queue_in_app(QueueInApp(dedup_key="n:1", kind="reminder", title="案件即將逾期", user_id=user), uow)
+        group = queue_in_app(QueueInApp(dedup_key="n:2", kind="escalation", title="逾期案件", role="section_chief",
+                             agency_id=agency), uow)
         uow.commit()
     for outbox_id in (mine, group, mine):
         actors.deliver(runtime, outbox_id, owner="w1")
@@ -188,18 +190,18 @@ def test_in_app_notices_become_one_row_each_however_often_delivered(runtime, act
 def test_a_group_notice_reaches_whoever_holds_the_role_in_its_agency_when_read(runtime, actors):
     agency, other, user = _org(runtime)
     with runtime.uow() as uow:
-        outbox_id = queue_in_app(uow, dedup_key="n:1", kind="escalation", title="逾期案件", role="section_chief",
-                                 agency_id=agency)
+        outbox_id = queue_in_app(QueueInApp(dedup_key="n:1", kind="escalation", title="逾期案件", role="section_chief",
+                                 agency_id=agency), uow)
         uow.commit()
     actors.deliver(runtime, outbox_id, owner="w1")
     chief = Principal(user_id=user, username="chief", roles=frozenset({("section_chief", agency)}))
     elsewhere = Principal(user_id=None, username="x", roles=frozenset({("section_chief", other)}))
     with runtime.uow() as uow:
-        assert list_notifications(uow, elsewhere) == []
-        [notice] = list_notifications(uow, chief, unread_only=True)
+        assert notices_for(uow, elsewhere) == []
+        [notice] = notices_for(uow, chief, unread_only=True)
         assert (notice.title, notice.to_group, notice.read_at) == ("逾期案件", True, None)
-        assert mark_read(uow, notice.id, chief) is True
-        assert mark_read(uow, notice.id, chief) is False
+        assert mark_read(MarkRead(notice.id, chief), uow) is True
+        assert mark_read(MarkRead(notice.id, chief), uow) is False
         uow.commit()
     with runtime.uow() as uow:
-        assert list_notifications(uow, chief, unread_only=True) == []
+        assert notices_for(uow, chief, unread_only=True) == []

@@ -151,13 +151,13 @@ def test_error_texts_mask_addresses_phone_and_id_numbers(raw, masked):
 
 def test_a_failed_timer_is_not_scheduled_again_by_a_later_step_of_its_case(runtime, clock):
     """Its incident is how it is retried: a step elsewhere in the case must not re-arm it behind it."""
-    from engine.services.incidents import fail_timer
+    from engine.services.incidents import FailTimer, fail_timer
     from engine.services.work import CompleteWorkItem, complete_work_item
     from engine.store.schema import work_items
     started = start_parallel_case(runtime, clock)
     with runtime.uow() as uow:
         timer_id = uow.conn.execute(select(timers.c.id)).scalar_one()
-        assert fail_timer(uow, timer_id, "the workflow failed when the timer fired: boom") is not None
+        assert fail_timer(FailTimer(timer_id, "the workflow failed when the timer fired: boom"), uow) is not None
         task_a = uow.conn.execute(select(work_items.c.id).where(work_items.c.task_spec == "a")).scalar_one()
         uow.commit()
     with runtime.uow() as uow:
