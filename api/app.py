@@ -12,6 +12,9 @@ from . import errors, security
 #: Where the runtime is kept in app.extensions.
 EXTENSION_KEY = "petiflow"
 
+#: Where the readiness probe finds the broker's check: url -> None when it answers, else why not.
+BROKER_CHECK = "petiflow.broker_check"
+
 
 class PetiflowApi(Api):
     """flask-smorest's Api, documenting and rendering errors in petiflow's one shape."""
@@ -38,6 +41,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # No OPENAPI_SWAGGER_UI_PATH: Swagger UI would load from a CDN, and there is no network.
     )
     app.extensions[EXTENSION_KEY] = runtime if runtime is not None else bootstrap(settings)
+    if settings.redis_url:
+        from handlers.broker import broker_problem  # start-up wiring: the broker is the workers' adapter
+        app.extensions[BROKER_CHECK] = broker_problem
 
     api = PetiflowApi(app)
     errors.register_error_handlers(app)

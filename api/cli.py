@@ -19,42 +19,16 @@ def _settings() -> Settings:
 
 def _runtime(settings: Settings, clock=None):
     """A runtime whose database answered a first connection, or NotReady saying why not."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-
-    from engine.bootstrap import bootstrap
-    from engine.errors import NotReady
-    where = f"the database at {masked_url(settings.database_url)}"
-    try:
-        runtime = bootstrap(settings, clock=clock)
-    except OSError as exc:  # the SQLite file's folder cannot be created
-        raise NotReady(f"cannot open {where}: {exc.strerror}: {exc.filename}") from exc
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise NotReady(f"cannot use {where}: {_first_line(exc)}") from exc
-    try:
-        with runtime.db.connect():
-            pass
-    except OperationalError as exc:
-        runtime.close()
-        raise NotReady(f"cannot reach {where}: {_connect_failure(exc)}") from exc
-    return runtime
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
-def _connect_failure(exc) -> str:
-    """What the driver said, without its preamble: `database "x" does not exist`, `Connection refused`."""
-    reason = _first_line(exc.orig if exc.orig is not None else exc)
-    return reason.rpartition(" failed: ")[2].removeprefix("FATAL:").strip()
+    from engine.bootstrap import connect
+    return connect(settings, clock=clock)
 
 
 def _schema_problem(runtime) -> str | None:
     """Why the database is not at the latest schema (and what to run), or None when it is."""
-    from engine.store import migrate
-    current, head = migrate.current_revision(runtime.db), migrate.head_revision()
-    if current == head:
+    from engine.services.database import database_state
+    state = database_state(runtime)
+    current, head = state.revision, state.head
+    if state.current:
         return None
     where = f"the database at {masked_url(runtime.settings.database_url)}"
     state = "is empty (no schema)" if current is None else f"is at schema {current}, not {head}"
@@ -115,22 +89,21 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database schema up to the latest revision."""
-    from engine.store import migrate
+    from engine.services.database import upgrade_schema
     runtime = _runtime(_settings())
-    before = migrate.current_revision(runtime.db)
-    migrate.upgrade(runtime.db, revision)
-    click.echo(f"database schema: {before or 'empty'} -> {migrate.current_revision(runtime.db)}")
+    before, after = upgrade_schema(runtime, revision)
+    click.echo(f"database schema: {before or 'empty'} -> {after}")
 
 
 @db.command("check")
 def db_check() -> None:
     """Fail if the database is behind the migrations or differs from the models."""
-    from engine.store import migrate
+    from engine.services.database import schema_differences
     runtime = _runtime(_settings())
     problem = _schema_problem(runtime)
     if problem:
         _fail(problem)
-    differences = migrate.schema_differences(runtime.db)
+    differences = schema_differences(runtime)
     if differences:
         _fail("models and migrations disagree:\n" + "\n".join(map(str, differences)))
     click.echo("database schema is current and matches the models")
@@ -140,7 +113,7 @@ def db_check() -> None:
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def db_backup(target: Path) -> None:
     """Copy the embedded SQLite database, while petiflow runs, to a new file TARGET (checked before it is kept)."""
-    from engine.store.backup import backup_sqlite, sqlite_file
+    from engine.services.database import back_up, sqlite_file
     settings = _settings()
     if settings.is_sqlite and not sqlite_file(settings.database_url).is_file():
         _fail(f"there is no database at {masked_url(settings.database_url)}: nothing to back up "
@@ -155,7 +128,7 @@ def db_backup(target: Path) -> None:
 
     try:
         with _sigterm_as_ctrl_c():
-            done = backup_sqlite(runtime.db, target, progress=progress)
+            done = back_up(runtime, target, progress=progress)
     except KeyboardInterrupt:
         _fail(f"backup interrupted: nothing was written to {target}")
     finally:
@@ -166,9 +139,8 @@ def db_backup(target: Path) -> None:
 
 def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
     """Deploy every diagram of the workflows folder; returns what each process became."""
-    from engine.workflow.definitions import read_bundle
     from engine.errors import InvalidInput
-    from engine.services.deployment import DeployBundle, deploy_bundle
+    from engine.services.deployment import DeployBundle, deploy_bundle, read_bundle
     folder = Path(directory or runtime.settings.workflows_dir)
     if not folder.is_dir():
         named = "" if directory else " (PETIFLOW_WORKFLOWS_DIR)"
@@ -218,16 +190,10 @@ def _echo_deployed(results) -> None:
 
 def _reference_data_warnings(runtime) -> list[str]:
     """What a city must load before its cases get deadlines: the rules, this year's calendar."""
-    from datetime import date
-
-    from sqlalchemy import func, select
-
-    from engine.store.schema import calendar_days, deadline_rules
+    from engine.queries.calendar import reference_data_counts
     year = runtime.clock.now().year
-    with runtime.db.connect() as conn:
-        rules = conn.execute(select(func.count()).select_from(deadline_rules)).scalar_one()
-        days = conn.execute(select(func.count()).select_from(calendar_days).where(
-            calendar_days.c.day.between(date(year, 1, 1), date(year, 12, 31)))).scalar_one()
+    with runtime.uow(read_only=True) as uow:
+        rules, days = reference_data_counts(uow, year)
     warnings = []
     if not rules:
         warnings.append("no deadline rules: new cases get no deadline; run `petiflow deadlines load-defaults`")
@@ -251,8 +217,8 @@ def serve(host, port) -> None:
     """
     from api.app import create_app
     from api.embedded import Background
-    from engine.store import migrate
-    from engine.scripting.budget import use_deep_stacks
+    from engine.bootstrap import use_deep_stacks
+    from engine.services.database import upgrade_schema
     from engine.services.demo import SeedDemo, seed_demo as seed
     settings = _settings()
     settings = settings.but(host=host or settings.host, port=port or settings.port)
@@ -261,7 +227,7 @@ def serve(host, port) -> None:
     try:
         # Bound first: a port in use ends it before anything starts.
         with _listening(create_app(settings, runtime=runtime), settings) as server, _sigterm_as_ctrl_c():
-            migrate.upgrade(runtime.db)
+            upgrade_schema(runtime)
             _echo_deployed(deploy_workflows(runtime, deployed_by="startup"))
             if settings.load_demo_data:
                 with runtime.uow() as uow:
@@ -340,7 +306,7 @@ def web(bind: str, workers: int, threads: int) -> None:
     """Scaled mode: serve the web app with gunicorn (no worker or scheduler in-process)."""
     from gunicorn.app.base import BaseApplication
 
-    from engine.scripting.budget import use_deep_stacks
+    from engine.bootstrap import use_deep_stacks
     settings = _settings()  # a bad setting stops here, not in each gunicorn worker
     use_deep_stacks()  # inherited by the worker processes' request threads
 

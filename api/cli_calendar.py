@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from engine.deadlines.calendar import DEFAULT_CITY
+from engine.queries.calendar import DEFAULT_CITY
 from engine.errors import InvalidInput
 
 
@@ -117,16 +117,12 @@ def close(day, reason: str, city: str) -> None:
 @click.option("--city", default=DEFAULT_CITY, show_default=True)
 def show(start, end, city: str) -> None:
     """List each date with how it counts for the city's deadlines, and why."""
-    from engine.deadlines.calendar import calendar_for
-    from engine.queries.calendar import list_days
+    from engine.queries.calendar import calendar_view
     runtime = _runtime()
     try:
-        with runtime.uow() as uow:
-            today = calendar_for(uow, city).local_date(uow.clock.now())
-            first = start or today
-            last = end or first + timedelta(days=13)
-            days = list_days(uow, first, last, city)
-            known = calendar_for(uow, city).years
+        with runtime.uow(read_only=True) as uow:
+            view = calendar_view(uow, start, end, city)
+        first, last, days, known = view.first, view.last, view.days, view.years_known
     except InvalidInput as exc:
         _fail(str(exc))
     finally:
@@ -164,11 +160,11 @@ def load_defaults(reset: bool, path) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include inactive rules.")
 def list_rules(show_all: bool) -> None:
     """List the deadline rules, by case type."""
-    from engine.deadlines.rules import load_rules
+    from engine.queries.calendar import deadline_rules_list
     runtime = _runtime()
     try:
-        with runtime.uow() as uow:
-            rules = load_rules(uow.conn, active_only=not show_all)
+        with runtime.uow(read_only=True) as uow:
+            rules = deadline_rules_list(uow, active_only=not show_all)
     finally:
         runtime.close()
     if not rules:

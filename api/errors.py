@@ -6,14 +6,12 @@ import re
 
 import marshmallow as ma
 from flask import Flask, request
-from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from engine.store.db import is_outage, is_schema_behind
 from engine.errors import (
-    Conflict, DeliveryFailed, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady, PetiflowError,
-    WorkflowFailed,
+    Conflict, DatabaseError, DeliveryFailed, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady,
+    PetiflowError, WorkflowFailed, is_outage, is_schema_behind,
 )
 
 log = logging.getLogger(__name__)
@@ -93,7 +91,7 @@ def handle_unexpected_error(error: Exception):
     return error_body(500, "internal_server_error", GENERIC_500_MESSAGE), 500
 
 
-def handle_database_error(error: DBAPIError):
+def handle_database_error(error: DatabaseError):
     """A lost or refused database connection is an outage (503, retry), not a bug; others are 500s."""
     if is_outage(error):
         log.warning("Database unavailable on %s %s: %s", request.method, request.path, error)
@@ -109,7 +107,7 @@ def handle_database_error(error: DBAPIError):
 def register_error_handlers(app: Flask) -> None:
     """Send every error raised while handling a request through the one error shape."""
     app.register_error_handler(PetiflowError, handle_petiflow_error)
-    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(DatabaseError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)
 

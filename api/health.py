@@ -1,30 +1,20 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 from __future__ import annotations
 
-import functools
 import logging
 
 import marshmallow as ma
+from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from engine.store import migrate
 from engine.errors import NotReady
-from handlers.broker import ping
-from handlers.error_text import summary
-from handlers.outage import broker_address
+from engine.services.database import database_state
 
-from .app import get_runtime
+from .app import BROKER_CHECK, get_runtime
 
 log = logging.getLogger(__name__)
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes.")
-
-# The code's migration head cannot change while the process runs; reading the
-# migration scripts on every probe would cost more than the probe itself.
-_head_revision = functools.cache(migrate.head_revision)
-
 
 class HealthSchema(ma.Schema):
     """The process is up."""
@@ -61,38 +51,29 @@ def ready():
     broker) beside the state of each check.
     """
     runtime = get_runtime()
-    checks, problems, revision = {}, [], None
-    try:
-        with runtime.db.connect() as conn:
-            conn.execution_options(read_only=True).execute(text("SELECT 1"))
-        revision = migrate.current_revision(runtime.db)
-    except SQLAlchemyError as exc:
-        log.warning("Readiness check: database unreachable: %s", exc)
+    checks, problems = {}, []
+    state = database_state(runtime)
+    revision = state.revision
+    if not state.reachable:
+        log.warning("Readiness check: database unreachable: %s", state.error)
         checks["database"] = "unreachable"
-        problems.append(f"Database unreachable ({type(exc).__name__}); see the server log.")
+        problems.append(f"Database unreachable ({state.error}); see the server log.")
     else:
-        checks["database"], expected = "ok", _head_revision()
+        checks["database"], expected = "ok", state.head
         if revision == expected:
             checks["migrations"] = "current"
         else:
             checks.update(migrations="behind", revision=revision, expected=expected)
             problems.append(f"Migrations behind: database at revision {revision or 'none'}, code expects "
                             f"{expected}: run `petiflow db upgrade`.")
-    if runtime.settings.redis_url:
-        checks["broker"] = _broker_check(runtime.settings.redis_url, problems)
+    broker_check = current_app.extensions.get(BROKER_CHECK)
+    if runtime.settings.redis_url and broker_check is not None:
+        problem = broker_check(runtime.settings.redis_url)
+        checks["broker"] = "ok" if problem is None else "unreachable"
+        if problem is not None:
+            problems.append(problem)
     failed = [name for name, good in (("database", "ok"), ("migrations", "current"), ("broker", "ok"))
               if name in checks and checks[name] != good]
     if failed:
         raise NotReady(" ".join(problems), details={"failed": failed, **checks})
     return {"status": "ready", **checks, "revision": revision}
-
-
-def _broker_check(url: str, problems: list[str]) -> str:
-    """"ok" when the Redis broker answers a PING in time, else "unreachable" (noting why in problems)."""
-    try:
-        ping(url)
-    except Exception as exc:  # noqa: BLE001 - refused, timed out, a wrong password: not ready, whatever it is
-        log.warning("Readiness check: the message broker at %s is unreachable: %s", broker_address(url), summary(exc))
-        problems.append(f"Message broker unreachable ({type(exc).__name__}); see the server log.")
-        return "unreachable"
-    return "ok"

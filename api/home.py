@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from sqlalchemy import func, select
 
-from engine.store.schema import cases, process_definitions, work_items
+from engine.queries.overview import overview
 
 from .app import get_runtime
 
@@ -22,16 +21,6 @@ ROLE_LABELS = {
 def index():
     """A page a person can open: deployed processes, open cases and the inbox by role."""
     with get_runtime().uow(read_only=True) as uow:
-        conn = uow.conn
-        processes = conn.execute(
-            select(process_definitions.c.process_key, process_definitions.c.name,
-                   func.max(process_definitions.c.version).label("version"))
-            .group_by(process_definitions.c.process_key, process_definitions.c.name)
-            .order_by(process_definitions.c.process_key)).all()
-        open_cases = conn.execute(select(func.count()).select_from(cases)
-                                  .where(cases.c.status == "open")).scalar_one()
-        inbox = conn.execute(
-            select(work_items.c.role, func.count().label("n")).where(work_items.c.status == "open")
-            .group_by(work_items.c.role).order_by(work_items.c.role)).all()
-    return render_template("home.html", processes=processes, open_cases=open_cases, inbox=inbox,
-                           role_labels=ROLE_LABELS)
+        seen = overview(uow)
+    return render_template("home.html", processes=seen.processes, open_cases=seen.open_cases,
+                           inbox=seen.open_work_by_role, role_labels=ROLE_LABELS)

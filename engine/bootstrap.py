@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from engine.actions import ACTIONS
 from engine.clock import SystemClock
 from engine.scripting import make_script_engine
 from engine.scripting.budget import use_deep_stacks  # noqa: F401  (adapters start their threads with it)
-from engine.settings import Settings
+from engine.errors import NotReady
+from engine.settings import Settings, masked_url
 from engine.store.db import make_engine
+from engine.store.outbox import set_publisher
 from engine.store.reference import ReferenceCache
 from engine.store.uow import UnitOfWork
 from engine.workflow import spiff_clock
@@ -48,8 +51,42 @@ class Runtime:
                           cache=self.cache, read_only=read_only, forms_dir=self.forms_dir, one_step=one_step,
                           actions=self.actions)
 
+    def set_publisher(self, publish) -> None:
+        """Hand the id of each outbox message this runtime commits to publish (None: to the relay sweep only)."""
+        set_publisher(self.db, publish)
+
     def close(self) -> None:
         self.db.dispose()
+
+
+def connect(settings: Settings, *, clock=None) -> Runtime:
+    """A runtime whose database answered a first connection; raises NotReady saying why not
+    (the database's password masked), for commands that start by talking to it."""
+    where = f"the database at {masked_url(settings.database_url)}"
+    try:
+        runtime = bootstrap(settings, clock=clock)
+    except OSError as exc:  # the SQLite file's folder cannot be created
+        raise NotReady(f"cannot open {where}: {exc.strerror}: {exc.filename}") from exc
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise NotReady(f"cannot use {where}: {_first_line(exc)}") from exc
+    try:
+        with runtime.db.connect():
+            pass
+    except OperationalError as exc:
+        runtime.close()
+        raise NotReady(f"cannot reach {where}: {_connect_failure(exc)}") from exc
+    return runtime
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _connect_failure(exc) -> str:
+    """What the driver said, without its preamble: `database "x" does not exist`, `Connection refused`."""
+    reason = _first_line(exc.orig if exc.orig is not None else exc)
+    return reason.rpartition(" failed: ")[2].removeprefix("FATAL:").strip()
 
 
 def bootstrap(settings: Settings, *, clock=None, db: Engine | None = None) -> Runtime:

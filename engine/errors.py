@@ -1,6 +1,10 @@
 """The one error hierarchy of petiflow; api/ maps each class to an HTTP status."""
 from __future__ import annotations
 
+import sqlite3
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
 
 class PetiflowError(Exception):
     """Base of every error petiflow raises on purpose."""
@@ -87,3 +91,43 @@ class NotReady(PetiflowError):
     """Raised when the service needed is not available (database down, migrations behind)."""
 
     code = "not_ready"
+
+
+# --- telling a database outage from a fault ----------------------------------------------------
+
+#: Raised by the database driver when a statement fails: an outage (is_outage), a schema that is
+#: behind (is_schema_behind), or a fault. The web app maps it to a 503 or a 500.
+DatabaseError = DBAPIError
+
+#: SQLite errors that mean the file cannot be used right now; its other operational errors
+#: ("no such column": code newer than the schema) are faults to be seen, not waited out.
+_SQLITE_OUTAGES = ("locked", "unable to open", "disk i/o error", "disk is full", "readonly database")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when exc means the database cannot be reached right now (retry later), not a bug."""
+    if isinstance(exc, NotReady):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        message = str(exc.orig).lower()
+        return any(sign in message for sign in _SQLITE_OUTAGES)
+    return True  # PostgreSQL: a refused, lost or shut-down connection, a cancelled statement
+
+
+#: PostgreSQL's codes for a table or column that does not exist (undefined_table, undefined_column).
+_PG_MISSING = ("42P01", "42703")
+
+
+def is_schema_behind(exc: BaseException) -> bool:
+    """True when exc says a table or column is missing: the database needs `petiflow db upgrade`."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return str(exc.orig).startswith(("no such table", "no such column"))
+    return getattr(exc.orig, "sqlstate", None) in _PG_MISSING

@@ -87,6 +87,19 @@ def ping(url: str, timeout: float = PING_TIMEOUT) -> None:
         client.close()
 
 
+def broker_problem(url: str) -> str | None:
+    """None when the Redis broker answers a PING in time, else what a readiness probe says (the
+    detail goes to the log)."""
+    from .error_text import summary
+    from .outage import broker_address
+    try:
+        ping(url)
+    except Exception as exc:  # noqa: BLE001 - refused, timed out, a wrong password: not ready, whatever it is
+        log.warning("Readiness check: the message broker at %s is unreachable: %s", broker_address(url), summary(exc))
+        return f"Message broker unreachable ({type(exc).__name__}); see the server log."
+    return None
+
+
 class _ConsumerOutageLog(dramatiq.Middleware):
     """Filters the loggers of Dramatiq's consumer threads: a Redis outage is one warning per attempt.
 

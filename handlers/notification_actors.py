@@ -14,7 +14,6 @@ from datetime import timedelta
 import dramatiq
 
 from engine.errors import DeliveryRejected
-from engine.store.outbox import set_publisher
 from engine.services.notifications import (ClaimDelivery, DeliverInApp, Delivery, FailDelivery, MarkDelivered,
                                            RecordFailedAttempt, claim_delivery, deliver_in_app, fail_delivery,
                                            mark_delivered, record_failed_attempt)
@@ -162,7 +161,7 @@ def publish_deliveries(runtime) -> None:
             log.warning("outbox message %s: %s; the relay will send it", outbox_id,
                         outage_reason(exc, runtime.settings.redis_url))
 
-    set_publisher(runtime.db, publish)
+    runtime.set_publisher(publish)
 
 
 #: Every actor of this module, for binding to a broker created after import.

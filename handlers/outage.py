@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import dramatiq
 import redis
 
-from engine.store.db import is_outage, is_schema_behind
+from engine.errors import is_outage, is_schema_behind
 
 from .error_text import summary
 

@@ -11,7 +11,8 @@ import logging
 import threading
 from datetime import timedelta
 
-from engine.store.outbox import DEFAULT_RELAY_LEASE, claim_unsent, release_unsent
+from engine.services.notifications import (DEFAULT_RELAY_LEASE, ClaimUnsent, ReleaseUnsent, claim_unsent,
+                                           release_unsent)
 
 from .outage import FailureStreak, send_or_give_back
 
@@ -36,9 +37,10 @@ def sweep(runtime, send, *, older_than: timedelta = RELAY_AFTER, lease: timedelt
     the leases of the ids not sent back at once.
     """
     with runtime.uow() as uow:
-        ids = claim_unsent(uow, older_than=older_than, limit=limit, lease=lease)
+        ids = claim_unsent(ClaimUnsent(older_than, limit, lease), uow)
         uow.commit()
-    send_or_give_back(runtime, ids, send, release_unsent, "notifications")
+    send_or_give_back(runtime, ids, send, lambda uow, unsent: release_unsent(ReleaseUnsent(tuple(unsent)), uow),
+                      "notifications")
     return len(ids)
 
 

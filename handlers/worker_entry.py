@@ -1,5 +1,5 @@
 """Entry module for `dramatiq` worker processes: install the Redis broker, then the actors."""
-from engine.scripting.budget import use_deep_stacks
+from engine.bootstrap import use_deep_stacks
 from engine.settings import Settings
 
 from .broker import install_broker

@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from engine.deadlines.calendar import DEFAULT_CITY
+from engine.deadlines.calendar import DEFAULT_CITY, calendar_for
+from engine.deadlines.rules import DeadlineRule, load_rules
 from engine.errors import InvalidInput
 from engine.store.schema import calendar_days, deadline_rules
 
@@ -47,3 +48,27 @@ def reference_data_counts(uow, year: int) -> tuple[int, int]:
     days = uow.conn.execute(select(func.count()).select_from(calendar_days).where(
         calendar_days.c.day.between(date(year, 1, 1), date(year, 12, 31)))).scalar_one()
     return rules, days
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    """The days from first to last as they count for a city, and the years its calendar holds."""
+
+    first: date
+    last: date
+    days: tuple[CalendarDay, ...]
+    years_known: frozenset[int]
+
+
+def calendar_view(uow, start: date | None = None, end: date | None = None, city: str = DEFAULT_CITY,
+                  span_days: int = 13) -> CalendarView:
+    """Days from start (default: today in the city's zone) to end (default: `span_days` later)."""
+    cal = calendar_for(uow, city)
+    first = start or cal.local_date(uow.clock.now())
+    last = end or first + timedelta(days=span_days)
+    return CalendarView(first, last, tuple(list_days(uow, first, last, city)), frozenset(cal.years))
+
+
+def deadline_rules_list(uow, *, active_only: bool = True) -> list[DeadlineRule]:
+    """The deadline rules, by case type."""
+    return load_rules(uow.conn, active_only=active_only)

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.workflow.definitions import split_bundle
-from ..errors import Conflict
+from engine.errors import Conflict
 from engine.store.schema import process_definitions
+from engine.workflow.definitions import read_bundle, split_bundle
+
+__all__ = ["DeployBundle", "ProcessDeployed", "deploy_bundle", "read_bundle"]  # read_bundle: a folder's files
 
 
 @dataclass(frozen=True)

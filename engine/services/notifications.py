@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.accounts.identity import Principal
 from engine.cases.history import event
-from engine.store.outbox import RELAY, queue_message
+from engine.store import outbox as outbox_queue
+from engine.store.outbox import DEFAULT_RELAY_LEASE, RELAY, queue_message
 from engine.store.schema import case_events, outbox, users
 from engine.store.schema import notifications
 from engine.queries.notifications import addressed_to
@@ -105,6 +106,22 @@ class FailDelivery:
     error: str | None = None
     owner: str | None = None
     default_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimUnsent:
+    """Lease pending messages older than `older_than` that nobody holds, for the relay to send again."""
+
+    older_than: timedelta
+    limit: int = 100
+    lease: timedelta = DEFAULT_RELAY_LEASE
+
+
+@dataclass(frozen=True)
+class ReleaseUnsent:
+    """Give back the relay's leases on messages it could not send."""
+
+    outbox_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,16 @@ def fail_delivery(cmd: FailDelivery, uow) -> int | None:
     return open_incident(OpenIncident(NOTIFICATION_FAILED, "outbox", outbox_id,
                                       f"{row.topic}: {row.last_error or 'delivery failed'}",
                                       case_id=(row.payload or {}).get("case_id"), attempts=row.attempts), uow)
+
+
+def claim_unsent(cmd: ClaimUnsent, uow) -> list[int]:
+    """Lease unsent messages for the relay; returns their ids, to be sent after commit."""
+    return outbox_queue.claim_unsent(uow, older_than=cmd.older_than, limit=cmd.limit, lease=cmd.lease)
+
+
+def release_unsent(cmd: ReleaseUnsent, uow) -> int:
+    """Give back the leases of messages the relay could not send; returns how many."""
+    return outbox_queue.release_unsent(uow, cmd.outbox_ids)
 
 
 def mark_read(cmd: MarkRead, uow) -> bool:

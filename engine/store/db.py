@@ -3,50 +3,13 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from functools import lru_cache
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-from engine.errors import NotReady
 from engine.settings import Settings
-
-
-#: SQLite errors that mean the file cannot be used right now; its other operational errors
-#: ("no such column": code newer than the schema) are faults to be seen, not waited out.
-_SQLITE_OUTAGES = ("locked", "unable to open", "disk i/o error", "disk is full", "readonly database")
-
-
-def is_outage(exc: BaseException) -> bool:
-    """True when exc means the database cannot be reached right now (retry later), not a bug."""
-    if isinstance(exc, NotReady):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    if isinstance(exc.orig, sqlite3.Error):
-        message = str(exc.orig).lower()
-        return any(sign in message for sign in _SQLITE_OUTAGES)
-    return True  # PostgreSQL: a refused, lost or shut-down connection, a cancelled statement
-
-
-#: PostgreSQL's codes for a table or column that does not exist (undefined_table, undefined_column).
-_PG_MISSING = ("42P01", "42703")
-
-
-def is_schema_behind(exc: BaseException) -> bool:
-    """True when exc says a table or column is missing: the database needs `petiflow db upgrade`."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    if isinstance(exc.orig, sqlite3.OperationalError):
-        return str(exc.orig).startswith(("no such table", "no such column"))
-    return getattr(exc.orig, "sqlstate", None) in _PG_MISSING
 
 
 def _tune_sqlite(engine: Engine) -> None:

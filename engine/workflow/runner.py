@@ -14,7 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import DBAPIError
 
 from engine.workflow import spiff_clock
-from engine.store.db import is_outage, is_schema_behind
+from engine.errors import is_outage, is_schema_behind
 from engine.errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
 from engine.scripting.datacheck import Allowance, find_unstorable
 from engine.workflow.specs import ParsedDefinition

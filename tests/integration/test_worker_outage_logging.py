@@ -54,7 +54,7 @@ def test_only_sqlite_errors_that_mean_the_file_is_unusable_count_as_an_outage(me
 
     from sqlalchemy.exc import OperationalError
 
-    from engine.store.db import is_outage
+    from engine.errors import is_outage
     assert is_outage(OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))) is outage
 
 

@@ -234,7 +234,7 @@ def test_a_missing_table_or_column_means_the_schema_is_behind(message, behind):
 
     from sqlalchemy.exc import OperationalError
 
-    from engine.store.db import is_schema_behind
+    from engine.errors import is_schema_behind
     assert is_schema_behind(OperationalError("SELECT 1", {}, sqlite3.OperationalError(message))) is behind
 
 
@@ -242,7 +242,7 @@ def test_postgresqls_undefined_table_and_column_mean_the_schema_is_behind():
     import psycopg.errors as pg
     from sqlalchemy.exc import ProgrammingError
 
-    from engine.store.db import is_schema_behind
+    from engine.errors import is_schema_behind
     for missing in (pg.UndefinedTable('relation "cases" does not exist'),
                     pg.UndefinedColumn("column work_items.deadline_mode does not exist")):
         assert is_schema_behind(ProgrammingError("SELECT 1", {}, missing))

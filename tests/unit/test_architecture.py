@@ -121,6 +121,33 @@ def test_every_query_takes_the_unit_of_work_first():
     assert odd == []
 
 
+#: What the adapters may use of the engine: its services and queries, and what builds and
+#: configures them (DESIGN.md: adapters parse input, call a service or a query, render the result).
+ADAPTER_MAY_IMPORT = ("engine.services", "engine.queries", "engine.errors", "engine.settings", "engine.clock",
+                      "engine.bootstrap")
+
+#: The start-up wiring: the only adapter modules that may import the other adapter.
+WIRING = {"api/app.py", "api/cli.py", "api/embedded.py"}
+
+ADAPTER_FILES = sorted(str(p.relative_to(ROOT)) for d in ("api", "handlers") for p in (ROOT / d).rglob("*.py"))
+
+
+@pytest.mark.parametrize("name", ADAPTER_FILES)
+def test_adapters_call_services_and_queries_only(name):
+    imported = set(_imported(ROOT / name))
+    inner = sorted(i for i in imported if i.split(".")[0] == "engine" and i != "engine"
+                   and not any(i == a or i.startswith(a + ".") for a in ADAPTER_MAY_IMPORT))
+    sql = sorted(i for i in imported if i.split(".")[0] == "sqlalchemy")
+    assert (inner, sql) == ([], [])
+
+
+@pytest.mark.parametrize("name", ADAPTER_FILES)
+def test_adapters_import_the_other_adapter_only_in_the_start_up_wiring(name):
+    other = "handlers" if name.startswith("api/") else "api"
+    crossing = sorted(i for i in _imported(ROOT / name) if i.split(".")[0] == other)
+    assert crossing == [] or name in WIRING
+
+
 def _cycle(graph: dict) -> list | None:
     """One import cycle of the graph, as a list of modules, or None."""
     state, stack = {}, []

@@ -114,7 +114,7 @@ def test_an_engine_action_that_loses_the_database_is_an_outage_not_a_workflow_fa
     """A worker must retry such a step, and the API answer 503: it is not the diagram's fault."""
     from sqlalchemy.exc import DBAPIError
 
-    from engine.store.db import is_outage
+    from engine.errors import is_outage
 
     def lose_the_database(context, params):
         context.uow.conn.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
