@@ -4,10 +4,12 @@ Reads are queries, writes are services: each function takes a unit of work (read
 and, where who asks matters, a principal, and returns frozen dataclasses and tuples, never rows.
 """
 from .badges import InboxCounts, inbox_counts
+from .cases import CaseView, OpenWork, PendingTimer, Petitioner, TimelineEntry, get_case, get_case_by_number
 from .inbox import InboxItem, InboxPage, inbox
 from .inbox_scope import VIEWS, InboxFilter
 from .lateness import AT_RISK_WORKING_DAYS
 from .principals import load_principal
 
-__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "InboxCounts", "InboxFilter", "InboxItem", "InboxPage", "inbox",
+__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "InboxCounts", "InboxFilter", "InboxItem", "InboxPage",
+           "OpenWork", "PendingTimer", "Petitioner", "TimelineEntry", "get_case", "get_case_by_number", "inbox",
            "inbox_counts", "load_principal"]
