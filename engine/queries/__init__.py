@@ -5,11 +5,12 @@ and, where who asks matters, a principal, and returns frozen dataclasses and tup
 """
 from .badges import InboxCounts, inbox_counts
 from .cases import CaseView, OpenWork, PendingTimer, Petitioner, TimelineEntry, get_case, get_case_by_number
+from .escalation import EscalationQueue, QueueCount, QueueItem, escalation_queue
 from .inbox import InboxItem, InboxPage, inbox
 from .inbox_scope import VIEWS, InboxFilter
 from .lateness import AT_RISK_WORKING_DAYS
 from .principals import load_principal
 
-__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "InboxCounts", "InboxFilter", "InboxItem", "InboxPage",
-           "OpenWork", "PendingTimer", "Petitioner", "TimelineEntry", "get_case", "get_case_by_number", "inbox",
-           "inbox_counts", "load_principal"]
+__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "EscalationQueue", "InboxCounts", "InboxFilter", "InboxItem",
+           "InboxPage", "OpenWork", "PendingTimer", "Petitioner", "QueueCount", "QueueItem", "TimelineEntry",
+           "escalation_queue", "get_case", "get_case_by_number", "inbox", "inbox_counts", "load_principal"]
