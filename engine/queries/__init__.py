@@ -10,7 +10,9 @@ from .inbox import InboxItem, InboxPage, inbox
 from .inbox_scope import VIEWS, InboxFilter
 from .lateness import AT_RISK_WORKING_DAYS
 from .principals import load_principal
+from .processes import DeployedProcess, ProcessVersion, deployed_processes
 
-__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "EscalationQueue", "InboxCounts", "InboxFilter", "InboxItem",
-           "InboxPage", "OpenWork", "PendingTimer", "Petitioner", "QueueCount", "QueueItem", "TimelineEntry",
-           "escalation_queue", "get_case", "get_case_by_number", "inbox", "inbox_counts", "load_principal"]
+__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "DeployedProcess", "EscalationQueue", "InboxCounts",
+           "InboxFilter", "InboxItem", "InboxPage", "OpenWork", "PendingTimer", "Petitioner", "ProcessVersion",
+           "QueueCount", "QueueItem", "TimelineEntry", "deployed_processes", "escalation_queue", "get_case",
+           "get_case_by_number", "inbox", "inbox_counts", "load_principal"]
