@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey,
-                        Index, Integer, MetaData, String, Table, Text, UniqueConstraint)
+                        Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text)
 from sqlalchemy.types import TypeDecorator
 
 #: Constraint names that Alembic can reproduce identically on SQLite and PostgreSQL.
@@ -337,4 +337,29 @@ incidents = Table(
     Index(None, "subject_table", "subject_id"),
     Index(None, "case_id"),
 )
+
+# --- indexes of the read queries (engine/queries/) -------------------------------------------
+# The inbox and the escalation queue read open work in due order, a page at a time. Partial
+# indexes hold only the rows a query can want (open work is a small part of work_items after a
+# few years) and end in (due_at, id), the order and the keyset of every page. Their conditions
+# are written as the queries write them, with literals, so that both databases use them.
+
+
+def _partial(name: str, table: Table, *columns: str, where: str) -> Index:
+    """An index of the rows matching `where`, the same on PostgreSQL and SQLite."""
+    return Index(name, *(table.c[c] for c in columns), postgresql_where=text(where), sqlite_where=text(where))
+
+
+_OPEN = "status = 'open'"
+_partial("ix_work_items_open_assigned", work_items, "assignee_id", "due_at", "id",
+         where=f"{_OPEN} AND assignee_id IS NOT NULL")  # assigned to me
+_partial("ix_work_items_open_unassigned", work_items, "role", "agency_id", "due_at", "id",
+         where=f"{_OPEN} AND assignee_id IS NULL")  # open to my groups
+_partial("ix_work_items_open_by_agency", work_items, "agency_id", "due_at", "id",
+         where=_OPEN)  # a supervisor's agency; an agency's escalation queue
+_partial("ix_work_items_open_by_due", work_items, "due_at", "id", where=_OPEN)  # the commission's queue
+_partial("ix_work_items_completed_by", work_items, "completed_by", "due_at", "id",
+         where="status = 'completed'")  # the work I completed
+_partial("ix_workflow_instances_running", workflow_instances, "definition_id",
+         where="status NOT IN ('completed', 'cancelled')")  # running cases per deployed version
 

@@ -116,6 +116,12 @@ def _public_functions(package: str):
                 yield f"{path.stem}.{node.name}", [a.arg for a in node.args.args + node.args.kwonlyargs]
 
 
+def test_every_service_takes_a_command_and_a_unit_of_work():
+    """One calling convention: service(cmd, uow); helpers that touch no database take neither."""
+    odd = [name for name, params in _public_functions("services") if "uow" in params and params[:2] != ["cmd", "uow"]]
+    assert odd == []
+
+
 def test_every_query_takes_the_unit_of_work_first():
     odd = [name for name, params in _public_functions("queries") if "uow" in params and params[0] != "uow"]
     assert odd == []

@@ -11,7 +11,7 @@ from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHoliday
                                             load_public_holidays)
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
-from engine.services.escalation_queue import escalation_queue
+from engine.queries.escalation import escalation_queue as scoped_queue
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
 from engine.services.work import CompleteWorkItem, complete_work_item
 from tests.conftest import bundle
@@ -83,11 +83,17 @@ def test_climbing_the_ladder_is_recorded_notified_once_and_shown_in_the_queue(ca
     assert level == 2
     assert sorted(n.payload["role"] for n in notices) == ["agency_head", "caseworker", "supervisor"]
     with runtime.uow(read_only=True) as uow:
-        queue = escalation_queue(uow)
-    (item,) = queue.items
+        items, counts = escalation_queue(uow)
+    (item,) = items
     assert (item.case_no, item.state, item.escalation_level, item.working_days_late) == (
         started.case_no, "overdue", 2, 2)
-    assert queue.counts == {("工務局", 2, "overdue"): 1}
+    assert counts == {("工務局", 2, "overdue"): 1}
+
+
+def escalation_queue(uow, **kw):
+    """The whole city's queue (what the commission sees), its counts by (agency name, level, state)."""
+    queue = scoped_queue(uow, SYSTEM, **kw)
+    return queue.items, {(c.agency_name, c.level, c.state): c.count for c in queue.counts}
 
 
 def test_firing_a_rung_twice_does_nothing_more(case):
@@ -112,11 +118,11 @@ def test_work_due_tomorrow_is_at_risk_in_the_queue(case):
     runtime, _ = case
     runtime.clock.set(datetime(2026, 12, 3, 10, 0, tzinfo=TAIPEI))
     with runtime.uow(read_only=True) as uow:
-        (item,) = escalation_queue(uow).items
+        (item,), _ = escalation_queue(uow)
     assert (item.state, item.working_days_late) == ("at_risk", 0)
     runtime.clock.set(datetime(2026, 11, 27, 10, 0, tzinfo=TAIPEI))
     with runtime.uow(read_only=True) as uow:
-        assert escalation_queue(uow).items == []
+        assert escalation_queue(uow)[0] == ()
 
 
 def test_work_opened_late_escalates_once_to_where_the_case_stands_not_through_every_rung(runtime, clock):
@@ -147,9 +153,9 @@ def test_the_queue_counts_every_late_item_even_beyond_the_items_it_lists(case):
         uow.commit()
     runtime.clock.set(datetime(2026, 12, 7, 10, 0, tzinfo=TAIPEI))
     with runtime.uow(read_only=True) as uow:
-        queue = escalation_queue(uow, limit=2)
-    assert len(queue.items) == 2
-    assert queue.counts == {("工務局", 0, "overdue"): 5}
+        items, counts = escalation_queue(uow, limit=2)
+    assert len(items) == 2
+    assert counts == {("工務局", 0, "overdue"): 5}
 
 
 def test_late_central_work_escalates_to_the_commissions_own_chiefs(runtime, clock):

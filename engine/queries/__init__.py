@@ -1,0 +1,18 @@
+"""Read queries: what the staff API, the web UI and reports show, as plain frozen values.
+
+Reads are queries, writes are services: each function takes a unit of work (read-only will do)
+and, where who asks matters, a principal, and returns frozen dataclasses and tuples, never rows.
+"""
+from .badges import InboxCounts, inbox_counts
+from .cases import CaseView, OpenWork, PendingTimer, Petitioner, TimelineEntry, get_case, get_case_by_number
+from .escalation import EscalationQueue, QueueCount, QueueItem, escalation_queue
+from .inbox import InboxItem, InboxPage, inbox
+from .inbox_scope import VIEWS, InboxFilter
+from .lateness import AT_RISK_WORKING_DAYS
+from .principals import load_principal
+from .processes import DeployedProcess, ProcessVersion, deployed_processes
+
+__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "DeployedProcess", "EscalationQueue", "InboxCounts",
+           "InboxFilter", "InboxItem", "InboxPage", "OpenWork", "PendingTimer", "Petitioner", "ProcessVersion",
+           "QueueCount", "QueueItem", "TimelineEntry", "deployed_processes", "escalation_queue", "get_case",
+           "get_case_by_number", "inbox", "inbox_counts", "load_principal"]

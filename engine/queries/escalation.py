@@ -1,0 +1,94 @@
+"""The escalation queue: open work that is overdue or at risk, per agency and level, scoped to its reader."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, literal_column, select
+
+from engine.deadlines.calendar import calendar_for
+from engine.errors import Forbidden
+from engine.accounts.identity import SYSTEM, Principal
+from engine.store.schema import agencies, cases, work_items
+from .lateness import AT_RISK_WORKING_DAYS, horizon_for, working_days_late
+from .visibility import queue_scope
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One open work item that is late or about to be."""
+
+    work_item_id: int
+    case_id: int
+    case_no: str
+    name: str
+    role: str | None
+    agency_id: int | None
+    agency_name: str | None
+    due_at: datetime
+    escalation_level: int
+    state: str  # 'overdue' or 'at_risk'
+    working_days_late: int  # 0 when not yet late
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    """How many items of an agency (None: central work) at a level are in a state."""
+
+    agency_id: int | None
+    agency_name: str | None
+    level: int
+    state: str
+    count: int
+
+
+@dataclass(frozen=True)
+class EscalationQueue:
+    """The queue as of a moment: its first `limit` items, most late first, and the counts per
+    (agency, level, state) over all of it, whatever the limit."""
+
+    as_of: datetime
+    items: tuple
+    counts: tuple
+
+
+def escalation_queue(uow, principal: Principal = SYSTEM, *, agency_id: int | None = None,
+                     level: int | None = None, min_level: int = 0, at_risk_days: int = AT_RISK_WORKING_DAYS,
+                     limit: int = 500) -> EscalationQueue:
+    """Open work overdue or due within `at_risk_days` working days, in the principal's scope
+    (engine.queries.visibility), optionally of one agency and one level or above one.
+
+    Raises Forbidden for a principal who reads no queue, or asks for an agency outside theirs.
+    """
+    scope = queue_scope(uow, principal)
+    if scope.empty:
+        raise Forbidden("the escalation queue is read by section chiefs, agency heads and the commission")
+    if agency_id is not None and not scope.everything and agency_id not in scope.agency_ids:
+        raise Forbidden(f"agency {agency_id}'s escalation queue is not yours to read")
+    cal = calendar_for(uow)
+    h = horizon_for(cal, uow.clock.now(), at_risk_days)
+    due = work_items.c.due_at
+    wanted = [work_items.c.status == literal_column("'open'"), due <= h.at_risk_until,
+              work_items.c.escalation_level >= min_level, scope.clause(work_items.c.agency_id)]
+    if agency_id is not None:
+        wanted.append(work_items.c.agency_id == agency_id)
+    if level is not None:
+        wanted.append(work_items.c.escalation_level == level)
+    listed = (
+        select(work_items.c.id, work_items.c.case_id, cases.c.case_no, work_items.c.name, work_items.c.role,
+               work_items.c.agency_id, agencies.c.name.label("agency_name"), due, work_items.c.escalation_level)
+        .join(cases, cases.c.id == work_items.c.case_id)
+        .outerjoin(agencies, agencies.c.id == work_items.c.agency_id)
+        .where(and_(*wanted)).order_by(due, work_items.c.id).limit(limit)
+    )
+    items = tuple(QueueItem(*row, state="overdue" if row.due_at < h.now else "at_risk",
+                            working_days_late=working_days_late(cal, row.due_at, h.now))
+                  for row in uow.conn.execute(listed))
+    state = case((due < h.now, "overdue"), else_="at_risk")
+    counted = (select(work_items.c.agency_id, agencies.c.name, work_items.c.escalation_level, state, func.count())
+               .select_from(work_items).outerjoin(agencies, agencies.c.id == work_items.c.agency_id)
+               .where(and_(*wanted))
+               .group_by(work_items.c.agency_id, agencies.c.name, work_items.c.escalation_level, state))
+    counts = sorted((QueueCount(*row) for row in uow.conn.execute(counted)),
+                    key=lambda c: (c.agency_id is not None, c.agency_id or 0, c.level, c.state))
+    return EscalationQueue(h.now, items, tuple(counts))
