@@ -9,8 +9,7 @@ from sqlalchemy import select, text
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock
 from engine.deadlines.rules import deadline_for
-from engine.store.schema import case_events, outbox, timers, work_items
-from engine.store.schema_notifications import notifications
+from engine.store.schema import case_events, notifications, outbox, timers, work_items
 from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
                                             load_public_holidays)
 from engine.services.cases import StartCase, start_case
