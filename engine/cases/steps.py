@@ -16,7 +16,7 @@ from engine.cases.history import event
 from engine.cases.lanes import role_for_lane, work_item_agency
 from engine.deadlines import ladder
 from engine.errors import InvalidInput
-from engine.store.changes import InstanceWrite, StepChanges
+from engine.store.changes import InstanceWrite, StepChanges, ladder_rows
 from engine.store.schema import agencies
 from engine.store.steps import write_step
 from engine.workflow import runner, state
@@ -84,8 +84,8 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
             if key not in plans:
                 plans[key] = ladder.plan(uow, t.deadline, now)
             # The item's id is not known before it is written: its task id stands for it.
-            changes.ladder += ladder.timer_rows(plans[key], case_id=ref.case_id, instance_id=None,
-                                                work_item_id=t.task_id, now=now)
+            changes.ladder += ladder_rows(plans[key], case_id=ref.case_id, instance_id=None,
+                                          work_item_id=t.task_id, now=now)
 
 
 def finish_step(uow, ref: InstanceRef, workflow, changes: StepChanges, *,

@@ -37,10 +37,3 @@ def plan(uow, terms: dict | None, now) -> tuple:
     kept += [step for step in steps if step.at > now]
     return tuple(reminders + [("escalation", step.at, {"rule": deadline.rule_code, "level": step.level,
                                                        "to": step.to}) for step in kept])
-
-
-def timer_rows(plan_: tuple, *, case_id: int, instance_id, work_item_id, now) -> list[dict]:
-    """The timers rows of one work item's reminders and rungs."""
-    return [{"kind": kind, "instance_id": instance_id, "case_id": case_id, "work_item_id": work_item_id,
-             "due_at": at, "status": "pending", "payload": payload, "created_at": now}
-            for kind, at, payload in plan_]

@@ -104,6 +104,21 @@ class StepChanges:
         check_message(topic, dedup_key)
         self.messages.append((topic, payload, dedup_key))
 
+    def unique_messages(self) -> list:
+        """The messages, the first of each dedup key (one INSERT may not meet a key twice)."""
+        seen, kept = set(), []
+        for topic, payload, key in self.messages:
+            if key not in seen:
+                seen.add(key)
+                kept.append((topic, payload, key))
+        return kept
+
+
+def ladder_rows(plan, *, case_id: int, instance_id, work_item_id, now: datetime) -> list[dict]:
+    """The timers rows of one work item's reminders and rungs, (kind, due_at, payload) each."""
+    return [{"kind": kind, "instance_id": instance_id, "case_id": case_id, "work_item_id": work_item_id,
+             "due_at": at, "status": "pending", "payload": payload, "created_at": now} for kind, at, payload in plan]
+
 
 @dataclass(frozen=True)
 class Written:

@@ -272,7 +272,7 @@ def save_step(uow, changes: StepChanges) -> Written:
     if changes.messages:
         parts.add("outbox")
         params["messages"] = _json([{"topic": topic, "payload": payload, "dedup_key": key, "ord": i}
-                                    for i, (topic, payload, key) in enumerate(_unique(changes.messages))])
+                                    for i, (topic, payload, key) in enumerate(changes.unique_messages())])
     if "timers" in parts and not instance.is_new:
         # The statement reads the instance's timer rows on the snapshot it starts with; under
         # the instance's lock that snapshot holds every step saved before it, including one it
@@ -289,13 +289,3 @@ def save_step(uow, changes: StepChanges) -> Written:
     by_task = {task_id: item_id for item_id, task_id in opened or []}
     return Written(instance_id, 1 if instance.is_new else instance.version + 1,
                    [by_task[r["task_id"]] for r in changes.opened], list(cancelled or []))
-
-
-def _unique(messages: list) -> list:
-    """Messages by dedup key, the first of each (one INSERT may not meet a key twice)."""
-    seen, kept = set(), []
-    for topic, payload, key in messages:
-        if key not in seen:
-            seen.add(key)
-            kept.append((topic, payload, key))
-    return kept

@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, func, insert, literal_column, select, up
 
 from engine.errors import StaleStep
 from engine.store import outbox, step_sql
-from engine.store.changes import StepChanges, Written
+from engine.store.changes import StepChanges, Written, ladder_rows
 from engine.store.schema import case_events, cases, petitioners, timers, work_items, workflow_instances
 
 #: Timer kinds that belong to a work item (its reminders and escalation rungs).
@@ -131,7 +131,7 @@ def _write_in_statements(uow, changes: StepChanges) -> Written:
     if events:
         conn.execute(_insert_events, events)
     if changes.messages:
-        outbox.insert_messages(uow, [outbox.message_row(*m, now) for m in _unique(changes.messages)])
+        outbox.insert_messages(uow, [outbox.message_row(*m, now) for m in changes.unique_messages()])
     return Written(instance_id, version, [item_id for item_id, _ in opened], list(cancelled))
 
 
@@ -158,16 +158,12 @@ def _move_open_work(conn, changes: StepChanges) -> None:
         if moved:
             conn.execute(_cancel_item_timers, {"b_items": [r.id for r in moved]})
         rows = [row for r in moved if r.deadline_mode == "case" and move.due_at is not None
-                for row in _ladder_rows(move.ladder, changes.case_id, r.instance_id, r.id, now)]
+                for row in ladder_rows(move.ladder, case_id=changes.case_id, instance_id=r.instance_id,
+                                       work_item_id=r.id, now=now)]
         if rows:
             conn.execute(_insert_timers, rows)
     if values:
         conn.execute(update(cases).where(cases.c.id == changes.case_id).values(**values, updated_at=now))
-
-
-def _ladder_rows(plan, case_id, instance_id, work_item_id, now) -> list[dict]:
-    return [{"kind": kind, "instance_id": instance_id, "case_id": case_id, "work_item_id": work_item_id,
-             "due_at": at, "status": "pending", "payload": payload, "created_at": now} for kind, at, payload in plan]
 
 
 def _open_items(conn, changes: StepChanges, instance_id) -> list[tuple[int, str]]:
@@ -216,22 +212,7 @@ def _events(changes: StepChanges, opened: list, cancelled: list) -> list[dict]:
         events.append(e)
     events += [{"case_id": changes.case_id, "at": changes.now, "kind": "task_cancelled", "actor_id": None,
                 "work_item_id": i, "data": None} for i in cancelled]
-    if changes.closed:
-        events.append(closed_event(changes))
+    if changes.closed:  # the diagram says how the case ended (replied, merged...)
+        events.append({"case_id": changes.case_id, "at": changes.now, "kind": "case_closed", "actor_id": None,
+                       "work_item_id": None, "data": {"outcome": changes.outcome} if changes.outcome else None})
     return events
-
-
-def closed_event(changes: StepChanges) -> dict:
-    """The history row of the case's close: the diagram says how it ended (replied, merged...)."""
-    return {"case_id": changes.case_id, "at": changes.now, "kind": "case_closed", "actor_id": None,
-            "work_item_id": None, "data": {"outcome": changes.outcome} if changes.outcome else None}
-
-
-def _unique(messages: list) -> list:
-    """Messages by dedup key, the first of each."""
-    seen, kept = set(), []
-    for topic, payload, key in messages:
-        if key not in seen:
-            seen.add(key)
-            kept.append((topic, payload, key))
-    return kept
