@@ -187,9 +187,8 @@ work_items = Table(
     _fk("completed_by", "users.id"),
     CheckConstraint("status in ('open', 'completed', 'cancelled')", name="status"),
     UniqueConstraint("instance_id", "task_id"),
-    Index(None, "status", "role", "agency_id"),
-    Index(None, "assignee_id", "status"),
     Index(None, "case_id"),
+    # Open work in due order for the inbox and the escalation queue: the partial indexes below.
 )
 
 #: Every deadline as a row: BPMN timers, reminders and escalation steps.

@@ -59,6 +59,12 @@ _open_timers = select(timers.c.id, timers.c.task_id, timers.c.due_at, timers.c.s
     timers.c.status.in_(("pending", "failed")))
 _cancel_timers = update(timers).where(timers.c.id.in_(bindparam("b_ids", expanding=True))).values(status="cancelled")
 _insert_events = insert(case_events)
+_close_case = (update(cases).where(cases.c.id == bindparam("b_case"))
+               .values(status="closed", closed_at=bindparam("b_now"), updated_at=bindparam("b_now")))
+_move_case = (update(cases).where(cases.c.id == bindparam("b_case"))
+              .values(agency_id=bindparam("agency_id"), updated_at=bindparam("b_now")))
+_set_case_due = (update(cases).where(cases.c.id == bindparam("b_case"))
+                 .values(due_at=bindparam("due_at"), updated_at=bindparam("b_now")))
 _next_case_id = {"postgresql": select(func.nextval(literal_column("'cases_id_seq'"))),
                  "sqlite": select(func.coalesce(func.max(cases.c.id), 0) + 1)}
 
@@ -125,8 +131,7 @@ def _write_in_statements(uow, changes: StepChanges) -> Written:
     if changes.waiting_timers is not None:
         _sync_timers(conn, changes, instance_id, is_new=instance is not None and instance.is_new)
     if changes.closed and changes.new_case is None:
-        conn.execute(update(cases).where(cases.c.id == changes.case_id)
-                     .values(status="closed", closed_at=now, updated_at=now))
+        conn.execute(_close_case, {"b_case": changes.case_id, "b_now": now})
     events = _events(changes, opened, cancelled)
     if events:
         conn.execute(_insert_events, events)
@@ -146,13 +151,13 @@ def _insert_new_case(conn, changes: StepChanges) -> None:
 
 def _move_open_work(conn, changes: StepChanges) -> None:
     """The case's agency and due time, and with them its open work (before new work opens)."""
-    now, values = changes.now, {}
+    now = changes.now
     if changes.moved_agency:
-        values["agency_id"] = changes.agency_id
+        conn.execute(_move_case, {"b_case": changes.case_id, "agency_id": changes.agency_id, "b_now": now})
         conn.execute(_move_items, {"b_case": changes.case_id, "agency_id": changes.agency_id})
     if changes.due is not None:
         move = changes.due
-        values["due_at"] = move.due_at
+        conn.execute(_set_case_due, {"b_case": changes.case_id, "due_at": move.due_at, "b_now": now})
         moved = conn.execute(_due_items, {"b_case": changes.case_id, "due_at": move.due_at,
                                           "b_level": 0 if move.reset_level else None}).all()
         if moved:
@@ -162,8 +167,6 @@ def _move_open_work(conn, changes: StepChanges) -> None:
                                        work_item_id=r.id, now=now)]
         if rows:
             conn.execute(_insert_timers, rows)
-    if values:
-        conn.execute(update(cases).where(cases.c.id == changes.case_id).values(**values, updated_at=now))
 
 
 def _open_items(conn, changes: StepChanges, instance_id) -> list[tuple[int, str]]:

@@ -10,6 +10,9 @@ order and stops at its limit instead of sorting every open item of a group. The 
 completed are indexed the same way. Counting the running cases of each deployed process version
 reads a partial index of the unfinished workflow instances instead of every instance.
 
+The two indexes the inbox had before, (status, role, agency_id) and (assignee_id, status), serve
+nothing the partial ones do not, and every step that opens or closes work writes them: they go.
+
 The conditions are written with literals, as the queries write them: PostgreSQL and SQLite use
 a partial index only when the query's own condition implies the index's.
 
@@ -42,12 +45,23 @@ INDEXES = [
 ]
 
 
+#: (name, table, columns) of the indexes the partial ones replace.
+REPLACED = [
+    ("ix_work_items_status_role_agency_id", "work_items", ["status", "role", "agency_id"]),
+    ("ix_work_items_assignee_id_status", "work_items", ["assignee_id", "status"]),
+]
+
+
 def upgrade() -> None:
     for name, table, columns, where in INDEXES:
         op.create_index(name, table, columns, unique=False,
                         postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+    for name, table, _ in REPLACED:
+        op.drop_index(name, table_name=table)
 
 
 def downgrade() -> None:
+    for name, table, columns in REPLACED:
+        op.create_index(name, table, columns, unique=False)
     for name, table, _, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
