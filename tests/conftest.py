@@ -1,4 +1,9 @@
-"""Fixtures: a migrated database per test (SQLite or PostgreSQL), a runtime, a fixed clock."""
+"""Fixtures: a migrated database per test (SQLite or PostgreSQL), a runtime, a fixed clock.
+
+No test reads today's date: each sets its clock, a FixedClock or, where workers and
+schedulers run in real time, a RunningClock, both starting at TEST_NOW (`make test-faketime`
+runs the suite with the machine's date faked to show it).
+"""
 from __future__ import annotations
 
 import os
@@ -24,6 +29,9 @@ DATABASE_URL = os.environ.get("PETIFLOW_TEST_DATABASE_URL", "sqlite")
 
 #: A PostgreSQL server for the tests that need two real connections.
 PG_URL = os.environ.get("PETIFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/petiflow_test")
+
+#: Where every test's clock starts: Thursday 2026-11-26 09:00 in Taipei, a working day.
+TEST_NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
 
 
 def _admin_url(url: str) -> tuple[str, str]:
@@ -94,8 +102,8 @@ def _pg_runtime_settings(url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def clock() -> FixedClock:
-    """A clock standing at Thursday 2026-11-26 09:00 in Taipei."""
-    return FixedClock(datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc))
+    """A clock standing at Thursday 2026-11-26 09:00 in Taipei (TEST_NOW)."""
+    return FixedClock(TEST_NOW)
 
 
 @pytest.fixture

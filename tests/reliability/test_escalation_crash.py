@@ -1,6 +1,6 @@
 """A worker killed with SIGKILL in the middle of an escalation: it still happens, and is announced once."""
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
@@ -21,11 +21,11 @@ pytestmark = WORKER_TIER
 
 
 def _late_petition(live) -> int:
-    """A petition received ten days ago: its reply is overdue, its first rungs are due now."""
-    now = datetime.now(timezone.utc)
+    """A petition received ten days ago, on Monday 2026-11-16: its reply was due on Tuesday
+    2026-11-24 (six working days), so the first rung of its ladder is due now (Thursday 11-26)."""
+    now = live.clock.now()
     with live.uow() as uow:
-        for year in {now.year, (now - timedelta(days=10)).year}:
-            load_public_holidays(LoadPublicHolidays(year), uow)
+        load_public_holidays(LoadPublicHolidays(2026), uow)
         load_deadline_rules(LoadDeadlineRules(), uow)
         uow.commit()
     past = bootstrap(live.settings, clock=FixedClock(now - timedelta(days=10)), db=live.db)
@@ -51,7 +51,7 @@ def _rows(live, table, *where):
 
 def test_an_escalation_interrupted_by_kill_9_happens_once_and_is_announced_once(live, sender, namespace, workers):
     item_id = _late_petition(live)
-    rungs = [t.id for t in _rows(live, timers, timers.c.kind == "escalation", timers.c.due_at < datetime.now(timezone.utc))]
+    rungs = [t.id for t in _rows(live, timers, timers.c.kind == "escalation", timers.c.due_at < live.clock.now())]
     assert rungs, "the ten-day-old petition has at least its first rung due"
     first = workers(live.settings.database_url, "first")
 
