@@ -40,12 +40,23 @@ def _admin_url(url: str) -> tuple[str, str]:
 
 
 def _fresh_pg_database(url: str) -> None:
+    _pg_admin(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
+
+
+def _drop_pg_database(url: str) -> None:
+    _pg_admin(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_admin(url: str, *statements: str) -> None:
+    """Run statements naming the database of `url` ({name}) on the server's postgres database."""
     admin, name = _admin_url(url)
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement.format(name=name)))
+    finally:
+        engine.dispose()
 
 
 def _pg_available(url: str) -> bool:
@@ -83,17 +94,24 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def session_database_name(pid: int) -> str:
+    """The PostgreSQL database a test session of process `pid` creates (and drops at its end)."""
+    return f"petiflow_test_{pid}"
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> str:
-    """A PostgreSQL database created and migrated once per session."""
-    url = PG_URL.rsplit("/", 1)[0] + f"/petiflow_test_{os.getpid()}"
+    """A PostgreSQL database created and migrated once per session, dropped when the session ends."""
+    url = PG_URL.rsplit("/", 1)[0] + "/" + session_database_name(os.getpid())
     _require_pg(url)
     _fresh_pg_database(url)
-    db = make_engine(Settings(database_url=url))
-    migrate.upgrade(db)
-    db.dispose()
-    yield url
-    _fresh_pg_database(url)  # leave an empty database rather than a full one
+    try:
+        db = make_engine(Settings(database_url=url))
+        migrate.upgrade(db)
+        db.dispose()
+        yield url
+    finally:
+        _drop_pg_database(url)  # WITH (FORCE): a worker process still connected does not keep it
 
 
 def _pg_runtime_settings(url: str, tmp_path: Path) -> Settings:
