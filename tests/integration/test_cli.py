@@ -368,6 +368,22 @@ def test_web_refuses_zero_workers_or_threads(env):
         assert result.exit_code == 2 and "0 is not in the range" in result.output
 
 
+@pytest.mark.parametrize(("args", "error"), [
+    (["worker", "--processes", "0"], "Invalid value for '--processes': 0 is not in the range 1<=x<=64."),
+    (["worker", "--threads", "0"], "Invalid value for '--threads': 0 is not in the range 1<=x<=256."),
+    (["worker", "--threads", "-3"], "Invalid value for '--threads': -3 is not in the range 1<=x<=256."),
+    (["scheduler", "--interval", "-1"], "Invalid value for '--interval': -1.0 is not in the range 0.05<=x<=3600."),
+    (["scheduler", "--interval", "0"], "Invalid value for '--interval': 0.0 is not in the range 0.05<=x<=3600."),
+    (["scheduler", "--interval", "nan"], "Invalid value for '--interval': 'nan' is not a number of seconds."),
+])
+def test_worker_and_scheduler_refuse_counts_and_intervals_that_cannot_work_naming_the_option(env, args, error):
+    # Checked before anything else, REDIS_URL (unset here) included: nothing starts.
+    code, stderr = fails(*args)
+    assert code == 2
+    assert [line for line in stderr.splitlines() if line.startswith("Error:")] == [f"Error: {error}"]
+    assert "Traceback" not in stderr and "REDIS_URL" not in stderr
+
+
 def test_db_backup_writes_a_checked_copy_and_never_overwrites(env, tmp_path):
     code, stderr = fails("db", "backup", str(tmp_path / "empty.sqlite3"))  # a wrong PETIFLOW_VAR_DIR, say
     assert code == 1 and stderr.startswith("petiflow: there is no database at sqlite:///") and "nothing to back up" in stderr
