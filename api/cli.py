@@ -165,7 +165,8 @@ def db_backup(target: Path) -> None:
 
 
 def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
-    """Deploy every diagram of the workflows folder; returns what each process became."""
+    """Deploy every diagram of the workflows folder (or `directory`), its forms checked in the
+    folder's own forms/; returns what each process became."""
     from engine.definitions import read_bundle
     from engine.errors import InvalidInput
     from engine.services.deployment import DeployBundle, deploy_bundle
@@ -178,7 +179,7 @@ def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
     if not sources:
         raise InvalidInput(f"no BPMN or DMN files in {folder}; nothing deployed")
     with runtime.uow() as uow:
-        result = deploy_bundle(DeployBundle(sources, deployed_by=deployed_by), uow)
+        result = deploy_bundle(DeployBundle(sources, deployed_by=deployed_by, forms_dir=folder / "forms"), uow)
         uow.commit()
     return result
 
