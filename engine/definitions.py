@@ -1,8 +1,10 @@
 """Parse and validate BPMN/DMN bundles; split them into content-hashed process versions."""
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,12 +55,56 @@ def content_hash(sources: dict[str, str]) -> str:
 
 
 def read_bundle(directory: Path) -> dict[str, str]:
-    """Read every BPMN and DMN file under a folder, keyed by path relative to it."""
+    """Read every BPMN and DMN file under a folder, keyed by path relative to it.
+
+    Raises InvalidDefinition naming a file that is not XML text in an encoding it declares.
+    """
     files = {}
     for path in sorted(directory.rglob("*")):
         if path.suffix in BUNDLE_SUFFIXES and path.is_file():
-            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
+            name = path.relative_to(directory).as_posix()
+            files[name] = decode_xml(name, path.read_bytes())
     return files
+
+
+#: How a file starts when its encoding shows in its first bytes (XML 1.0 appendix F), by Python codec.
+_ENCODING_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
+                   (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+                   (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+
+#: Declared encodings read with a wider Python codec: Big5 files are written by Windows as cp950.
+_CODECS = {"big5": "cp950"}
+
+_DECLARED_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def decode_xml(name: str, data: bytes) -> str:
+    """The text of an XML file, decoded as its byte-order mark or XML declaration says (Big5,
+    UTF-16...); one not in UTF-8 comes back declaring UTF-8, as it is stored and parsed.
+
+    Raises InvalidDefinition naming the file if it is not well-formed XML in that encoding.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidDefinition(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
+    try:
+        # The parser reads the declaration and the byte-order mark, and refuses bytes that
+        # are not text in that encoding.
+        root = etree.fromstring(data, parser=_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDefinition(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno) from None
+    declared = root.getroottree().docinfo.encoding or "UTF-8"
+    codec = next((c for mark, c in _ENCODING_MARKS if data.startswith(mark)), None)
+    codec = codec or _CODECS.get(declared.lower(), declared)
+    try:
+        text = data.decode(codec)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise InvalidDefinition(f"cannot be read as {declared}, the encoding it declares: {exc}",
+                                file=name) from None
+    if text.encode("utf-8") == data:
+        return text  # UTF-8 (or ASCII) already: kept byte for byte, so its content hash stays
+    text = _DECLARED_ENCODING.sub(r"\1\2UTF-8\2", text.lstrip("\ufeff"), count=1)
+    parse_xml(name, text)  # what is stored must parse as it did
+    return text
 
 
 def parse_xml(name: str, text: str) -> etree._Element:
