@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import difflib
 import hashlib
 import json
 import re
@@ -142,8 +143,92 @@ def _invalid(exc: Exception, roots: dict[str, etree._Element], current: str | No
                 file = name
                 break
     message = str(getattr(exc, "error", None) or exc).split("\n")[0]
-    return InvalidDefinition(message, file=file, line=line if isinstance(line, int) else None,
-                             element_id=element_id)
+    line = line if isinstance(line, int) else None
+    if getattr(exc, "tag", None) and message.startswith(_UNSUPPORTED):
+        message = _unsupported(exc.tag)
+    elif message.startswith("Element '") and roots.get(file) is not None and line:
+        message = _schema_fault(message, roots[file], line)
+    return InvalidDefinition(message, file=file, line=line, element_id=element_id)
+
+
+# --- what the schema and the parser say, said shortly ----------------------------------------
+
+#: SpiffWorkflow's words for an element it has no parser for (bpmn:complexGateway, say).
+_UNSUPPORTED = "There is no support implemented for this task type"
+
+#: The flow elements petiflow runs: those SpiffWorkflow's Spiff parser has a parser for.
+FLOW_ELEMENTS = tuple(sorted({tag.rpartition("}")[2] for tag in
+                              {**SpiffBpmnParser.PARSER_CLASSES, **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES}}))
+
+#: Kinds of flow element written by the suffix they share: {user,script}Task.
+_KINDS = ("Task", "Event", "Gateway")
+
+
+def _flow_elements() -> str:
+    """The flow elements petiflow runs, briefly: {user,manual,...}Task, task, {start,...}Event, ..."""
+    parts = []
+    for kind in _KINDS:
+        names = [n[:-len(kind)] for n in FLOW_ELEMENTS if n.endswith(kind) and n != kind.lower()]
+        parts.append("{" + ",".join(names) + "}" + kind)
+    parts += [n for n in FLOW_ELEMENTS if not n.endswith(_KINDS)]
+    return ", ".join(parts)
+
+
+#: The prefixes diagrams use for the namespaces of BPMN, its diagram interchange and SpiffWorkflow.
+_PREFIXES = {_BPMN_NS: "bpmn", "http://www.omg.org/spec/BPMN/20100524/DI": "bpmndi",
+             "http://www.omg.org/spec/DD/20100524/DC": "dc", "http://www.omg.org/spec/DD/20100524/DI": "di",
+             "http://spiffworkflow.org/bpmn/schema/1.0/core": "spiffworkflow"}
+
+#: What libxml2 says of an element the schema does not allow where it stands.
+_NOT_EXPECTED = re.compile(r"Element '([^']+)': This element is not expected\. Expected is (?:one of )?\( (.*?) \)")
+
+#: Elements of a process (or subprocess) body besides its flow nodes, the likely ones first.
+_PROCESS_PARTS = ("sequenceFlow", "laneSet", "dataObject", "dataObjectReference", "textAnnotation",
+                  "association", "documentation", "extensionElements")
+
+#: Names listed at most in "allowed here".
+_MAX_LISTED = 8
+
+
+def _prefixed(name: str) -> str:
+    """`{namespace}local` as `prefix:local` for the namespaces of a diagram."""
+    namespace, _, local = name[1:].partition("}") if name.startswith("{") else ("", "", name)
+    prefix = _PREFIXES.get(namespace)
+    return f"{prefix}:{local}" if prefix else name
+
+
+def _listed(names) -> str:
+    names = list(names)
+    more = f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else ""
+    return ", ".join(names[:_MAX_LISTED]) + more
+
+
+def _unsupported(tag: str) -> str:
+    """What to say of a BPMN element SpiffWorkflow cannot run, with what it can run of the same kind."""
+    local = tag.rpartition(":")[2]
+    kind = next((k for k in _KINDS if local.endswith(k)), None)
+    like = [n for n in FLOW_ELEMENTS if kind and n.endswith(kind)] or FLOW_ELEMENTS
+    return f"{tag} is not supported; use " + ", ".join(f"bpmn:{n}" for n in like)
+
+
+def _schema_fault(message: str, root: etree._Element, line: int) -> str:
+    """The schema validator's message for an element it does not expect, cut down to the element
+    and what may stand there (its own list, of hundreds of characters, names every namespace)."""
+    found = _NOT_EXPECTED.match(message)
+    if not found:
+        return re.sub(r"\{[^}]*\}[\w.-]+", lambda m: _prefixed(m.group(0)), message).rstrip(". ")
+    tag, expected = found.groups()
+    element = next((e for e in root.iter(tag) if e.sourceline == line), None)
+    parent = element.getparent() if element is not None else None
+    if parent is not None and parent.tag in {f"{{{_BPMN_NS}}}{n}" for n in
+                                             ("process", "subProcess", "transaction", "adHocSubProcess")}:
+        # libxml2 lists what may follow the element before it, without the flow elements.
+        where = f"{_prefixed(tag)} is not allowed in a bpmn:{parent.tag.rpartition('}')[2]}"
+        close = difflib.get_close_matches(tag.rpartition("}")[2], FLOW_ELEMENTS + _PROCESS_PARTS, n=1, cutoff=0.75)
+        if close:
+            return f"{where}; did you mean bpmn:{close[0]}?"
+        return f"{where}; allowed: {_flow_elements()}, {', '.join(_PROCESS_PARTS[:2])}, ..."
+    return f"{_prefixed(tag)} is not allowed here; allowed: {_listed(map(_prefixed, expected.split(', ')))}"
 
 
 #: Task properties petiflow reads, with the values each may take (spiffworkflow:property).
