@@ -13,7 +13,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 
 from . import deadlines, escalation
 from .actions import StepContext, action
-from .calendar import LOCAL_TZ, calendar_for
+from .calendar import calendar_for
 from .citizen_notices import tell_citizen
 from .errors import InvalidInput
 from .history import event
@@ -78,7 +78,7 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
 
 def _notify_citizen_of_extension(context: StepContext, reason: str, extended: deadlines.Deadline) -> str:
     """The citizen must be told why (展延 needs a written notice): by e-mail when we have an address."""
-    due = extended.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
+    due = extended.due_at.astimezone(context.uow.zone).strftime("%Y-%m-%d")
     return tell_citizen(context, "extension", lambda case_no: f"您的陳情案件 {case_no} 因{reason}，答復期限展延至 {due}。",
                         dedup_key=f"extension:{context.case_id}:{extended.started_at.isoformat()}:"
                                   f"{extended.extensions}")  # a new round counts its extensions anew
@@ -98,7 +98,7 @@ def pause_clock(context: StepContext, params: dict) -> dict:
     _move_due(context, paused)
     context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id, reason=reason))
     if respond_by is not None:
-        when = respond_by.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        when = respond_by.astimezone(context.uow.zone).strftime("%Y-%m-%d %H:%M")
         tell_citizen(context, "supplement_request", lambda case_no: f"您的陳情案件 {case_no} 請於 {when} 前補充：{reason}")
     return paused.to_data()
 

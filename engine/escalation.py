@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, insert, select, update
 
 from . import deadlines
-from .calendar import LOCAL_TZ, calendar_for
+from .calendar import calendar_for
 from .history import event
 from .schema import agencies, case_events, cases, timers, work_items
 from .services.notifications import queue_in_app
@@ -105,7 +105,7 @@ def fire(uow, timer) -> bool:
     if item is None or item.status != "open":
         return False
     now, payload = uow.clock.now(), timer.payload or {}
-    due = item.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if item.due_at else "?"
+    due = item.due_at.astimezone(uow.zone).strftime("%Y-%m-%d %H:%M") if item.due_at else "?"
     if timer.kind == "reminder":
         to = {"user_id": item.assignee_id} if item.assignee_id else {"role": item.role, "agency_id": item.agency_id}
         queue_in_app(uow, dedup_key=f"reminder:{timer.id}", kind="reminder", case_id=item.case_id,

@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from . import spiff_clock
 from .db import LOCK_INSTANCE, PG_IDLE
 from .errors import NotReady
 
@@ -27,8 +28,12 @@ class UnitOfWork:
     """
 
     def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False,
-                 forms_dir=None, one_step: bool = False):
+                 forms_dir=None, one_step: bool = False, zone=None):
         self.db = db
+        #: The city's time zone (settings.timezone): working days, office hours, case numbers, and,
+        #: while the unit is open, timer dates without an offset and "today" in scripts.
+        self.zone = zone or spiff_clock.DEFAULT_ZONE
+        self._zone_token = None
         #: The unit runs one workflow step and commits it (an API call completing a work item,
         #: opening a case). On PostgreSQL its step may then be saved by a statement that commits
         #: itself, with no BEGIN or COMMIT: the step is durable once the service returns, and the
@@ -69,6 +74,7 @@ class UnitOfWork:
                 self.conn.close()
                 self.conn = None
             raise NotReady(f"the database is unavailable ({type(exc.orig).__name__}); try again shortly") from exc
+        self._zone_token = spiff_clock.enter_zone(self.zone)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -76,6 +82,7 @@ class UnitOfWork:
             if self.conn.in_transaction():
                 self.conn.rollback()
         finally:
+            spiff_clock.leave_zone(self._zone_token)
             self.conn.close()
             self.conn = None
             self._after_commit.clear()

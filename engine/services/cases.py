@@ -20,9 +20,6 @@ from ..scripting.datacheck import has_lone_surrogate
 CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",
                  "council_item": "C"}
 
-#: The city's time zone: case numbers and "received today" use local dates.
-LOCAL_TZ = ZoneInfo("Asia/Taipei")
-
 _PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
 
 
@@ -56,15 +53,15 @@ class CaseStarted:
     work_item_ids: list
 
 
-def case_number_prefix(case_type: str, received_at: datetime) -> str:
-    """The case number up to its sequence: the type's letter and the local date, P20261126."""
+def case_number_prefix(case_type: str, received_at: datetime, zone: ZoneInfo) -> str:
+    """The case number up to its sequence: the type's letter and the date in the city's zone, P20261126."""
     prefix = CASE_PREFIXES.get(case_type, case_type[:1].upper())
-    return f"{prefix}{received_at.astimezone(LOCAL_TZ):%Y%m%d}"
+    return f"{prefix}{received_at.astimezone(zone):%Y%m%d}"
 
 
-def case_number(case_type: str, received_at: datetime, case_id: int) -> str:
+def case_number(case_type: str, received_at: datetime, case_id: int, zone: ZoneInfo) -> str:
     """A readable, unique case number: P20261126000123 (the case id, at least six digits)."""
-    return f"{case_number_prefix(case_type, received_at)}{case_id:06d}"
+    return f"{case_number_prefix(case_type, received_at, zone)}{case_id:06d}"
 
 
 _insert_petitioner = insert(petitioners).returning(petitioners.c.id)
@@ -97,7 +94,7 @@ def _hold_case_back(uow, cmd: StartCase, row: dict) -> tuple[int, str]:
     are written first, on their own (UnitOfWork.defer).
     """
     case_id = uow.conn.execute(_next_case_id).scalar_one()
-    row.update(id=case_id, case_no=case_number(cmd.case_type, row["received_at"], case_id))
+    row.update(id=case_id, case_no=case_number(cmd.case_type, row["received_at"], case_id, uow.zone))
     if cmd.petitioner:
         uow.defer((step_sql.PETITIONER, case_id), {**cmd.petitioner, "created_at": row["created_at"]},
                   lambda conn, values: row.update(
@@ -187,7 +184,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
             case_row["petitioner_id"] = conn.execute(
                 _insert_petitioner, {**cmd.petitioner, "created_at": now}).scalar_one()
         case_id, case_no = conn.execute(_insert_case, {
-            "prefix": case_number_prefix(cmd.case_type, received_at), **case_row}).one()
+            "prefix": case_number_prefix(cmd.case_type, received_at, uow.zone), **case_row}).one()
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,
             "channel": cmd.channel, "category": cmd.category, "district": cmd.district,
             "received_at": received_at.isoformat()}
