@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/petiflow_test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+# The machine's date for `make test-faketime` (UTC): 09:30 in Taipei on the first day of the
+# 2027 Lunar New Year break, far from the date the tests' clocks are set to.
+FAKED_DATE ?= 2027-02-04 01:30:00
 
-.PHONY: setup run test test-sqlite test-postgres services bench clean
+.PHONY: setup run test test-sqlite test-postgres test-faketime services bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petiflow needs Python 3.11 or newer")'
@@ -24,7 +27,7 @@ services:
 	@bash scripts/ensure-services.sh
 
 test: setup services
-	$(MAKE) --no-print-directory test-sqlite test-postgres
+	$(MAKE) --no-print-directory test-sqlite test-postgres test-faketime
 
 test-sqlite: setup
 	PETIFLOW_TEST_DATABASE_URL=sqlite PETIFLOW_TEST_PG_URL=$(PG_TEST_URL) PETIFLOW_TEST_REDIS_URL=$(REDIS_TEST_URL) \
@@ -33,6 +36,12 @@ test-sqlite: setup
 test-postgres: setup
 	PETIFLOW_TEST_DATABASE_URL=$(PG_TEST_URL) PETIFLOW_TEST_PG_URL=$(PG_TEST_URL) PETIFLOW_TEST_REDIS_URL=$(REDIS_TEST_URL) \
 		$(BIN)/python -m pytest -q
+
+# The suite on SQLite with the machine's date faked (libfaketime, installed if missing): a test
+# that reads today's date instead of setting its clock fails here.
+test-faketime: setup
+	PETIFLOW_TEST_DATABASE_URL=sqlite PETIFLOW_TEST_PG_URL=$(PG_TEST_URL) PETIFLOW_TEST_REDIS_URL=$(REDIS_TEST_URL) \
+		bash scripts/test-faketime.sh '$(FAKED_DATE)' -q
 
 bench: setup services
 	$(BIN)/python bench/lifecycle.py

@@ -138,7 +138,8 @@ def db_backup(target: Path) -> None:
 
 
 def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
-    """Deploy every diagram of the workflows folder; returns what each process became."""
+    """Deploy every diagram of the workflows folder (or `directory`), its forms checked in the
+    folder's own forms/; returns what each process became."""
     from engine.errors import InvalidInput
     from engine.services.deployment import DeployBundle, deploy_bundle, read_bundle
     folder = Path(directory or runtime.settings.workflows_dir)
@@ -150,7 +151,7 @@ def deploy_workflows(runtime, directory=None, deployed_by: str = "cli") -> list:
     if not sources:
         raise InvalidInput(f"no BPMN or DMN files in {folder}; nothing deployed")
     with runtime.uow() as uow:
-        result = deploy_bundle(DeployBundle(sources, deployed_by=deployed_by), uow)
+        result = deploy_bundle(DeployBundle(sources, deployed_by=deployed_by, forms_dir=folder / "forms"), uow)
         uow.commit()
     return result
 
@@ -329,8 +330,8 @@ def web(bind: str, workers: int, threads: int) -> None:
 
 
 @main.command()
-@click.option("--processes", default=2, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--processes", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
 def worker(processes: int, threads: int) -> None:
     """Scaled mode: run Dramatiq worker processes on the Redis broker."""
     settings = _settings()
@@ -342,8 +343,20 @@ def worker(processes: int, threads: int) -> None:
     sys.exit(dramatiq_main())
 
 
+class _Seconds(click.FloatRange):
+    """A number of seconds within a range; NaN, which compares with nothing, is refused too."""
+
+    def convert(self, value, param, ctx):
+        import math
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return seconds
+
+
 @main.command()
-@click.option("--interval", default=1.0, show_default=True, type=float, help="Seconds between idle sweeps.")
+@click.option("--interval", default=1.0, show_default=True, type=_Seconds(0.05, 3600),
+              help="Seconds between idle sweeps.")
 @click.option("--max-backlog", default=1000, show_default=True, type=click.IntRange(min=1),
               help="Hold new timers while this many wait in the workers' queue.")
 def scheduler(interval: float, max_backlog: int) -> None:

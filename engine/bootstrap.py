@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -21,7 +22,6 @@ from engine.store.db import make_engine
 from engine.store.outbox import set_publisher
 from engine.store.reference import ReferenceCache
 from engine.store.uow import UnitOfWork
-from engine.workflow import spiff_clock
 from engine.workflow.service_tasks import ServiceTasks
 from engine.workflow.specs import SpecCache
 
@@ -39,17 +39,19 @@ class Runtime:
     #: The engine actions service tasks may call, by operation name (engine.actions.ACTIONS).
     actions: dict = field(default_factory=lambda: dict(ACTIONS))
     forms_dir: Path = field(init=False)
+    zone: ZoneInfo = field(init=False)
 
     def __post_init__(self) -> None:
         self.forms_dir = self.settings.workflows_dir / "forms"  # user-task forms
         self.script_engine.services = ServiceTasks(self.actions).perform  # service tasks run engine actions
+        self.zone = ZoneInfo(self.settings.timezone)  # the city's: working days, office hours, case numbers
 
     def uow(self, *, read_only: bool = False, one_step: bool = False) -> UnitOfWork:
         """A new unit of work; use it as a context manager. Read-only ones never take the write lock;
         one-step ones run one workflow step and commit it (UnitOfWork.one_step)."""
         return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
                           cache=self.cache, read_only=read_only, forms_dir=self.forms_dir, one_step=one_step,
-                          actions=self.actions)
+                          actions=self.actions, zone=self.zone)
 
     def set_publisher(self, publish) -> None:
         """Hand the id of each outbox message this runtime commits to publish (None: to the relay sweep only)."""
@@ -91,7 +93,6 @@ def _connect_failure(exc) -> str:
 
 def bootstrap(settings: Settings, *, clock=None, db: Engine | None = None) -> Runtime:
     """Create the runtime from settings; tests pass their own clock or engine."""
-    spiff_clock.use_local_zone(settings.timezone)
     return Runtime(
         settings=settings,
         db=db or make_engine(settings),

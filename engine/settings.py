@@ -9,10 +9,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import InvalidInput
+from engine.clock import DEFAULT_TIMEZONE
+from engine.errors import InvalidInput
 
 #: The repository root: workflows/, migrations/ and var/ are found from here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 
 
 def _default_database_url(var_dir: Path) -> str:
@@ -204,7 +206,7 @@ class Settings:
     secret_key: str = "change-me"
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     var_dir: Path = PROJECT_ROOT / "var"
-    timezone: str = "Asia/Taipei"
+    timezone: str = DEFAULT_TIMEZONE
     script_time_limit: float = 2.0
     host: str = "127.0.0.1"
     port: int = 8080
@@ -238,7 +240,7 @@ class Settings:
         var_dir = Path(env.get("PETIFLOW_VAR_DIR", PROJECT_ROOT / "var"))
         database_url = _database_url(env.get("DATABASE_URL") or _default_database_url(var_dir))
         redis_url = _redis_url(env["REDIS_URL"]) if env.get("REDIS_URL") else None
-        timezone = _timezone("PETIFLOW_TIMEZONE", env.get("PETIFLOW_TIMEZONE", "Asia/Taipei"))
+        timezone = _timezone("PETIFLOW_TIMEZONE", env.get("PETIFLOW_TIMEZONE", DEFAULT_TIMEZONE))
         script_time_limit = _seconds("PETIFLOW_SCRIPT_TIME_LIMIT", env.get("PETIFLOW_SCRIPT_TIME_LIMIT", "2.0"))
         port = _port("PETIFLOW_PORT", env.get("PETIFLOW_PORT", "8080"))
         return cls(

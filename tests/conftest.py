@@ -1,4 +1,9 @@
-"""Fixtures: a migrated database per test (SQLite or PostgreSQL), a runtime, a fixed clock."""
+"""Fixtures: a migrated database per test (SQLite or PostgreSQL), a runtime, a fixed clock.
+
+No test reads today's date: each sets its clock, a FixedClock or, where workers and
+schedulers run in real time, a RunningClock, both starting at TEST_NOW (`make test-faketime`
+runs the suite with the machine's date faked to show it).
+"""
 from __future__ import annotations
 
 import os
@@ -25,6 +30,9 @@ DATABASE_URL = os.environ.get("PETIFLOW_TEST_DATABASE_URL", "sqlite")
 #: A PostgreSQL server for the tests that need two real connections.
 PG_URL = os.environ.get("PETIFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/petiflow_test")
 
+#: Where every test's clock starts: Thursday 2026-11-26 09:00 in Taipei, a working day.
+TEST_NOW = datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc)
+
 
 def _admin_url(url: str) -> tuple[str, str]:
     base, name = url.rsplit("/", 1)
@@ -32,12 +40,23 @@ def _admin_url(url: str) -> tuple[str, str]:
 
 
 def _fresh_pg_database(url: str) -> None:
+    _pg_admin(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
+
+
+def _drop_pg_database(url: str) -> None:
+    _pg_admin(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_admin(url: str, *statements: str) -> None:
+    """Run statements naming the database of `url` ({name}) on the server's postgres database."""
     admin, name = _admin_url(url)
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement.format(name=name)))
+    finally:
+        engine.dispose()
 
 
 def _pg_available(url: str) -> bool:
@@ -75,17 +94,24 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def session_database_name(pid: int) -> str:
+    """The PostgreSQL database a test session of process `pid` creates (and drops at its end)."""
+    return f"petiflow_test_{pid}"
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> str:
-    """A PostgreSQL database created and migrated once per session."""
-    url = PG_URL.rsplit("/", 1)[0] + f"/petiflow_test_{os.getpid()}"
+    """A PostgreSQL database created and migrated once per session, dropped when the session ends."""
+    url = PG_URL.rsplit("/", 1)[0] + "/" + session_database_name(os.getpid())
     _require_pg(url)
     _fresh_pg_database(url)
-    db = make_engine(Settings(database_url=url))
-    migrate.upgrade(db)
-    db.dispose()
-    yield url
-    _fresh_pg_database(url)  # leave an empty database rather than a full one
+    try:
+        db = make_engine(Settings(database_url=url))
+        migrate.upgrade(db)
+        db.dispose()
+        yield url
+    finally:
+        _drop_pg_database(url)  # WITH (FORCE): a worker process still connected does not keep it
 
 
 def _pg_runtime_settings(url: str, tmp_path: Path) -> Settings:
@@ -94,8 +120,8 @@ def _pg_runtime_settings(url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def clock() -> FixedClock:
-    """A clock standing at Thursday 2026-11-26 09:00 in Taipei."""
-    return FixedClock(datetime(2026, 11, 26, 1, 0, tzinfo=timezone.utc))
+    """A clock standing at Thursday 2026-11-26 09:00 in Taipei (TEST_NOW)."""
+    return FixedClock(TEST_NOW)
 
 
 @pytest.fixture

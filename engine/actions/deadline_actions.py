@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from engine.actions.citizen_notices import tell_citizen
 from engine.cases.history import event
 from engine.deadlines import ladder, rules
-from engine.deadlines.calendar import LOCAL_TZ, calendar_for
+from engine.deadlines.calendar import calendar_for
 from engine.errors import InvalidInput
 from engine.store.changes import DueMove
 from engine.store.schema import deadline_rules
@@ -61,7 +61,7 @@ def extend_deadline(context: StepContext, params: dict) -> dict:
 
 def _notify_citizen_of_extension(context: StepContext, reason: str, extended: rules.Deadline) -> str:
     """The citizen must be told why (展延 needs a written notice): by e-mail when we have an address."""
-    due = extended.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d")
+    due = extended.due_at.astimezone(context.uow.zone).strftime("%Y-%m-%d")
     return tell_citizen(context, "extension", lambda case_no: f"您的陳情案件 {case_no} 因{reason}，答復期限展延至 {due}。",
                         dedup_key=f"extension:{context.case_id}:{extended.started_at.isoformat()}:"
                                   f"{extended.extensions}")  # a new round counts its extensions anew
@@ -80,7 +80,7 @@ def pause_clock(context: StepContext, params: dict) -> dict:
     _move_due(context, paused)
     context.events.append(event(context.case_id, now, "clock_paused", actor_id=context.actor_id, reason=reason))
     if respond_by is not None:
-        when = respond_by.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        when = respond_by.astimezone(context.uow.zone).strftime("%Y-%m-%d %H:%M")
         tell_citizen(context, "supplement_request", lambda case_no: f"您的陳情案件 {case_no} 請於 {when} 前補充：{reason}")
     return paused.to_data()
 

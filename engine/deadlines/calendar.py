@@ -1,6 +1,7 @@
 """The working-day calendar: which local dates are working days, office hours, working time.
 
-The engine keeps aware UTC datetimes; day arithmetic happens on local dates in Asia/Taipei.
+The engine keeps aware UTC datetimes; day arithmetic happens on local dates in the city's zone
+(settings.timezone, which a calendar gets from the unit of work that loads it).
 A date is a working day when a `calendar_days` row says so, else when it is Monday to Friday:
 holidays and a city's closure days (颱風停班) are rows saying "off", make-up Saturdays (補行上班)
 rows saying "working" (行政程序法 art. 48; 法務部 法律字第0999004718號).
@@ -18,10 +19,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from engine.clock import DEFAULT_ZONE  # the zone of a calendar built without one
 from engine.store.schema import calendar_days
-
-#: The city's time zone: working days are local dates.
-LOCAL_TZ = ZoneInfo("Asia/Taipei")
 
 #: Office hours of Taiwan's government agencies (08:30-17:30, the lunch hour included).
 OFFICE_OPENS = time(8, 30)
@@ -38,7 +37,7 @@ class WorkingCalendar:
     """Working days and office hours of one city, answered from memory."""
 
     def __init__(self, overrides: Mapping[date, bool] | None = None, *, city: str = DEFAULT_CITY,
-                 tz: ZoneInfo = LOCAL_TZ, opens: time = OFFICE_OPENS, closes: time = OFFICE_CLOSES):
+                 tz: ZoneInfo = DEFAULT_ZONE, opens: time = OFFICE_OPENS, closes: time = OFFICE_CLOSES):
         self.city = city
         self.tz, self.opens, self.closes = tz, opens, closes
         self._overrides = dict(overrides or {})
@@ -153,8 +152,8 @@ def _aware(at: datetime) -> datetime:
     return at
 
 
-def load_calendar(conn, city: str = DEFAULT_CITY) -> WorkingCalendar:
-    """Build a city's calendar from its rows and the default rows, in one query."""
+def load_calendar(conn, city: str = DEFAULT_CITY, tz: ZoneInfo = DEFAULT_ZONE) -> WorkingCalendar:
+    """Build a city's calendar in its zone from its rows and the default rows, in one query."""
     rows = conn.execute(
         select(calendar_days.c.city, calendar_days.c.day, calendar_days.c.is_working_day)
         .where(calendar_days.c.city.in_({DEFAULT_CITY, city}))
@@ -163,7 +162,7 @@ def load_calendar(conn, city: str = DEFAULT_CITY) -> WorkingCalendar:
     # The city's own rows (closures) win over the default rows on the same date.
     for row in sorted(rows, key=lambda r: r.city != DEFAULT_CITY):
         overrides[row.day] = bool(row.is_working_day)
-    return WorkingCalendar(overrides, city=city)
+    return WorkingCalendar(overrides, city=city, tz=tz)
 
 
 #: Calendars loaded by each open unit of work: (its connection, {city: calendar}); gone with it.
@@ -171,16 +170,17 @@ _loaded: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def calendar_for(uow, city: str = DEFAULT_CITY) -> WorkingCalendar:
-    """The city's calendar: from the runtime's reference cache, else loaded once per unit of work."""
+    """The city's calendar, in the unit of work's zone: from the runtime's reference cache, else
+    loaded once per unit of work."""
     cache = getattr(uow, "cache", None)
     if cache is not None:
-        return cache.get(("calendar", city), lambda: load_calendar(uow.conn, city))
+        return cache.get(("calendar", city, uow.zone.key), lambda: load_calendar(uow.conn, city, uow.zone))
     conn, per_city = _loaded.get(uow, (None, None))
     if conn is not uow.conn:  # a unit of work object entered again: a new transaction, reload
         per_city = {}
         _loaded[uow] = (uow.conn, per_city)
     if city not in per_city:
-        per_city[city] = load_calendar(uow.conn, city)
+        per_city[city] = load_calendar(uow.conn, city, uow.zone)
     return per_city[city]
 
 

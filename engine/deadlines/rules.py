@@ -20,7 +20,7 @@ Units.
   the 1999 line and the repair crews run around the clock, and the published promises
   ("a pothole within 4 hours") are clock hours.
 In every unit, receipt after closing time or on a day off counts from the next working day
-(hours excepted). Times are aware UTC datetimes; day arithmetic is on Asia/Taipei dates.
+(hours excepted). Times are aware UTC datetimes; day arithmetic is on dates in the city's zone.
 
 A `Deadline` records the rule used and a copy of its policy (reminders, ladder, caps), so a
 running case keeps the terms it started with when an admin edits the rule; it converts to and

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import codecs
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from engine.clock import ClockedDatetime
+from engine.clock import ClockedDatetime, local_zone
 from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, charge, check_items, refuse, ticked_if_many
 from .guards import ALLOWED_CODECS, checked_source
 
@@ -34,14 +33,12 @@ _CLASS_ATTRIBUTES = {
     timedelta: frozenset({"min", "max", "resolution"}),
     timezone: frozenset({"utc", "min", "max"}),
 }
-#: The city's time zone: what "today" means in a script.
-LOCAL_TZ = ZoneInfo("Asia/Taipei")
-
-#: "Now" in a script is the clock of the step being run (drills, tests), like the timers.
+#: "Now" in a script is the clock of the step being run (drills, tests), like the timers, and
+#: "today" a date in the city's zone (settings.timezone, that of the step's unit of work).
 _CLOCKED = {
     datetime: {"now": ClockedDatetime.now,
-               "today": lambda: ClockedDatetime.now(LOCAL_TZ).replace(tzinfo=None)},
-    date: {"today": lambda: ClockedDatetime.now(LOCAL_TZ).date()},
+               "today": lambda: ClockedDatetime.now(local_zone()).replace(tzinfo=None)},
+    date: {"today": lambda: ClockedDatetime.now(local_zone()).date()},
 }
 _MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
                        "popitem", "sort", "reverse", "add", "discard", "difference_update",

@@ -2,9 +2,10 @@
 
 SpiffWorkflow strips only callables from task data after a script; a generator, a set or
 any other object stays and the next save fails with ``TypeError``, so the case could no
-longer be stored. A dict key ``typename`` breaks SpiffWorkflow's restore, ints of more
-than 4,300 digits break ``json.dumps``, ``date`` has no converter in SPIFF_CONFIG, and a
-lone surrogate (``chr(0xd800)``) cannot be encoded for the database.
+longer be stored. A dict key ``typename`` breaks SpiffWorkflow's restore (a variable of that
+name too: task data is itself a dict it restores), ints of more than 4,300 digits break
+``json.dumps``, ``date`` has no converter in SPIFF_CONFIG, and a lone surrogate
+(``chr(0xd800)``) cannot be encoded for the database.
 
 Sizes count every occurrence: a value referenced a thousand times is stored a thousand
 times. An ``Allowance`` shared by the checks of all of a task's data bounds the whole, and
@@ -19,6 +20,12 @@ MAX_DEPTH = 100                # levels of nesting
 MAX_VALUE_SIZE = 2_000_000     # characters/items in one top-level task data value
 MAX_DATA_SIZE = 5_000_000      # characters/items in all of a task's data together
 MAX_INT_BITS = 14_000          # below Python's 4,300-digit limit for int -> str
+
+#: Keys SpiffWorkflow 3.2's serializer reserves: DictionaryConverter.restore takes any dict
+#: holding one for a serialized object (a datetime, a Task, the workflow itself) and hands it
+#: to that type's from_dict, which fails or returns something else. Task data, its deltas and
+#: the workflow's data are such dicts, so no variable may have one of these names either.
+RESERVED_NAMES = frozenset({"typename"})
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_UTF8 = "text with a lone surrogate character (cannot be stored as UTF-8)"
@@ -99,7 +106,7 @@ def _walk(value, scalars, containers, limit: int, too_big: str) -> tuple[str, st
             return _path(parts), f"data nested more than {MAX_DEPTH} levels deep"
         size += len(item) + 1
         if type(item) is dict:
-            if "typename" in item:
+            if not RESERVED_NAMES.isdisjoint(item):
                 return _path(parts), "dict with a 'typename' key (SpiffWorkflow cannot restore it)"
             key_kinds = set(map(type, item))
             if key_kinds - {str}:

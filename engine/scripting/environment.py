@@ -15,7 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import budget as limits
 from .script_builtins import script_globals
-from .datacheck import Allowance, find_unstorable, has_lone_surrogate
+from .datacheck import RESERVED_NAMES, Allowance, find_unstorable, has_lone_surrogate
 from .errors import Interrupt, ScriptError, ScriptLimitExceeded
 from .policy import ScriptPolicy
 
@@ -25,6 +25,9 @@ DEFAULT_MAX_TICKS = 1_000_000
 DEFAULT_MEMORY_LIMIT = 512 * 2**20
 MAX_MESSAGE_LENGTH = 1000
 MAX_PROBLEMS_LISTED = 5
+
+#: What _remove_unstorable says of a variable whose name the serializer reserves.
+_RESERVED = "a reserved name"
 #: A step's scripts and expressions together may run this many times one script's limit.
 STEP_TIME_FACTOR = 10
 #: Instances a multi-instance task's loop cardinality may ask for.
@@ -133,7 +136,9 @@ class RestrictedEnvironment(TaskDataEnvironment):
             self._remove_globals_and_functions_from_context(context, external_context)
             problems = self._remove_unstorable(context)
         if problems and not failed:
-            listed = "; ".join(f"script left '{key}{path}' = {what} in task data, which cannot be stored"
+            listed = "; ".join(f"script set '{key}', a name SpiffWorkflow reserves for its own data: rename the variable"
+                               if what is _RESERVED else
+                               f"script left '{key}{path}' = {what} in task data, which cannot be stored"
                                for key, path, what in problems[:MAX_PROBLEMS_LISTED])
             more = len(problems) - MAX_PROBLEMS_LISTED
             raise ScriptError(listed + (f"; and {more} more" if more > 0 else "") + " (removed from the task data)")
@@ -169,6 +174,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         for key in list(context):
             if not isinstance(key, str):
                 problem = ("", f"value under a key of type {type(key).__name__}")
+            elif key in RESERVED_NAMES:  # stored, the case could never be loaded again
+                problem = ("", _RESERVED)
             elif key.startswith("_tmp") and key[4:].isdigit():  # policy temporaries, if an error left one
                 del context[key]
                 continue

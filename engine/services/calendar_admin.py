@@ -185,8 +185,11 @@ def decode_dgpa(data: bytes, filename: str = "DGPA CSV") -> str:
 
 def parse_dgpa(text: str, filename: str = "DGPA CSV") -> dict[date, tuple[bool, str]]:
     """Every date of the table as (is a day off, 備註); raises InvalidInput naming line and column."""
+    if "\0" in text:  # a NUL is no part of a CSV text; the csv module would take it as data
+        _refuse(filename, text.count("\n", 0, text.index("\0")) + 1, None,
+                "NUL byte (is this the DGPA CSV, saved as UTF-8 or Big5?)")
     reader = csv.reader(io.StringIO(text))
-    header = [cell.strip() for cell in next(reader, [])]
+    header = [cell.strip() for cell in next(_rows(reader, filename), (1, []))[1]]
     for i, name in enumerate(DGPA_COLUMNS):
         if i >= len(header) or header[i] != name:
             _refuse(filename, 1, name, f"the header must be {','.join(DGPA_COLUMNS)}")
@@ -226,15 +229,26 @@ def parse_dgpa(text: str, filename: str = "DGPA CSV") -> dict[date, tuple[bool, 
     return found
 
 
+#: What a row running over several lines means in the DGPA table, whose cells never do.
+_UNTERMINATED = "unterminated quote (a quoted cell is not closed on its line)"
+
+
 def _rows(reader, filename):
+    """(line, cells) of each row left in the reader. No cell of the table spans lines: a row that
+    does ran from a quote left open to the next quote, or to the end of the file."""
     while True:
+        line = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            _refuse(filename, reader.line_num, None, f"not readable as CSV ({exc})")
-        yield reader.line_num, row
+            if reader.line_num > line:
+                _refuse(filename, line, None, _UNTERMINATED)
+            _refuse(filename, line, None, f"not readable as CSV ({exc})")
+        if reader.line_num > line:
+            _refuse(filename, line, None, _UNTERMINATED)
+        yield line, row
 
 
 def import_dgpa_calendar(cmd: ImportDgpaCalendar, uow) -> CalendarLoaded:

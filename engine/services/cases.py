@@ -23,9 +23,6 @@ from ..scripting.datacheck import has_lone_surrogate
 CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",
                  "council_item": "C"}
 
-#: The city's time zone: case numbers and "received today" use local dates.
-LOCAL_TZ = ZoneInfo("Asia/Taipei")
-
 _PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
 
 
@@ -59,15 +56,15 @@ class CaseStarted:
     work_item_ids: list
 
 
-def case_number_prefix(case_type: str, received_at: datetime) -> str:
-    """The case number up to its sequence: the type's letter and the local date, P20261126."""
+def case_number_prefix(case_type: str, received_at: datetime, zone: ZoneInfo) -> str:
+    """The case number up to its sequence: the type's letter and the date in the city's zone, P20261126."""
     prefix = CASE_PREFIXES.get(case_type, case_type[:1].upper())
-    return f"{prefix}{received_at.astimezone(LOCAL_TZ):%Y%m%d}"
+    return f"{prefix}{received_at.astimezone(zone):%Y%m%d}"
 
 
-def case_number(case_type: str, received_at: datetime, case_id: int) -> str:
+def case_number(case_type: str, received_at: datetime, case_id: int, zone: ZoneInfo) -> str:
     """A readable, unique case number: P20261126000123 (the case id, at least six digits)."""
-    return f"{case_number_prefix(case_type, received_at)}{case_id:06d}"
+    return f"{case_number_prefix(case_type, received_at, zone)}{case_id:06d}"
 
 
 _agency_by_code = select(agencies.c.id).where(agencies.c.code == bindparam("code"))
@@ -148,7 +145,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
                 "received_at": received_at, "due_at": deadline.due_at if deadline else None,
                 "created_at": now, "updated_at": now}
     case_id = next_case_id(uow)
-    case_no = case_number(cmd.case_type, received_at, case_id)
+    case_no = case_number(cmd.case_type, received_at, case_id, uow.zone)
     case_row.update(id=case_id, case_no=case_no, closed_at=None)
     changes = StepChanges(case_id, now, new_case=NewCase(case_row, dict(cmd.petitioner) if cmd.petitioner else None))
     data = {**cmd.data, "case_id": case_id, "case_no": case_no, "case_type": cmd.case_type,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +16,15 @@ __all__ = ["DeployBundle", "ProcessDeployed", "deploy_bundle", "read_bundle"]  #
 
 @dataclass(frozen=True)
 class DeployBundle:
-    """Deploy every executable process in a set of files ({name: XML text})."""
+    """Deploy every executable process in a set of files ({name: XML text}).
+
+    The forms its user tasks name are checked in `forms_dir`, the bundle's own forms folder
+    (None: the runtime's, forms/ in the workflows folder).
+    """
 
     sources: dict[str, str]
     deployed_by: str = "system"
+    forms_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ def deploy_bundle(cmd: DeployBundle, uow) -> list[ProcessDeployed]:
 
     Raises InvalidDefinition (naming file, line and element) before anything is written.
     """
-    bundles = split_bundle(cmd.sources, forms_dir=uow.forms_dir, actions=uow.actions)
+    bundles = split_bundle(cmd.sources, forms_dir=cmd.forms_dir or uow.forms_dir, actions=uow.actions)
     now = uow.clock.now()
     results = []
     for bundle in bundles:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 
 from engine.cases.history import event
-from engine.deadlines.calendar import LOCAL_TZ, calendar_for
+from engine.deadlines.calendar import calendar_for
 from engine.services.notifications import QueueInApp, queue_in_app
 from engine.store.schema import agencies, case_events, cases, work_items
 
@@ -54,7 +54,7 @@ def fire_rung(cmd: FireRung, uow) -> bool:
     if item is None or item.status != "open":
         return False
     now, payload = uow.clock.now(), timer.payload or {}
-    due = item.due_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if item.due_at else "?"
+    due = item.due_at.astimezone(uow.zone).strftime("%Y-%m-%d %H:%M") if item.due_at else "?"
     if timer.kind == "reminder":
         to = {"user_id": item.assignee_id} if item.assignee_id else {"role": item.role, "agency_id": item.agency_id}
         queue_in_app(QueueInApp(dedup_key=f"reminder:{timer.id}", kind="reminder", case_id=item.case_id,

@@ -14,8 +14,9 @@ from typing import Callable
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from engine.store.db import LOCK_INSTANCE, PG_IDLE
+from engine.clock import DEFAULT_ZONE, enter_zone, leave_zone
 from engine.errors import NotReady
+from engine.store.db import LOCK_INSTANCE, PG_IDLE
 
 
 class UnitOfWork:
@@ -26,10 +27,14 @@ class UnitOfWork:
     """
 
     def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False,
-                 forms_dir=None, one_step: bool = False, actions=None):
+                 forms_dir=None, one_step: bool = False, actions=None, zone=None):
         self.db = db
         #: The engine actions diagrams may call, by name (what deployment checks diagrams against).
         self.actions = actions
+        #: The city's time zone (settings.timezone): working days, office hours, case numbers, and,
+        #: while the unit is open, timer dates without an offset and "today" in scripts.
+        self.zone = zone or DEFAULT_ZONE
+        self._zone_token = None
         #: The unit runs one workflow step and commits it (an API call completing a work item,
         #: opening a case). On PostgreSQL its step may then be saved by a statement that commits
         #: itself, with no BEGIN or COMMIT: the step is durable once the service returns, and the
@@ -69,6 +74,7 @@ class UnitOfWork:
                 self.conn.close()
                 self.conn = None
             raise NotReady(f"the database is unavailable ({type(exc.orig).__name__}); try again shortly") from exc
+        self._zone_token = enter_zone(self.zone)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -76,6 +82,7 @@ class UnitOfWork:
             if self.conn.in_transaction():
                 self.conn.rollback()
         finally:
+            leave_zone(self._zone_token)
             self.conn.close()
             self.conn = None
             self._after_commit.clear()

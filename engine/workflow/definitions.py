@@ -1,8 +1,11 @@
 """Parse and validate BPMN/DMN bundles; split them into content-hashed process versions."""
 from __future__ import annotations
 
+import codecs
+import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection
@@ -54,12 +57,56 @@ def content_hash(sources: dict[str, str]) -> str:
 
 
 def read_bundle(directory: Path) -> dict[str, str]:
-    """Read every BPMN and DMN file under a folder, keyed by path relative to it."""
+    """Read every BPMN and DMN file under a folder, keyed by path relative to it.
+
+    Raises InvalidDefinition naming a file that is not XML text in an encoding it declares.
+    """
     files = {}
     for path in sorted(directory.rglob("*")):
         if path.suffix in BUNDLE_SUFFIXES and path.is_file():
-            files[path.relative_to(directory).as_posix()] = path.read_text(encoding="utf-8")
+            name = path.relative_to(directory).as_posix()
+            files[name] = decode_xml(name, path.read_bytes())
     return files
+
+
+#: How a file starts when its encoding shows in its first bytes (XML 1.0 appendix F), by Python codec.
+_ENCODING_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
+                   (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+                   (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+
+#: Declared encodings read with a wider Python codec: Big5 files are written by Windows as cp950.
+_CODECS = {"big5": "cp950"}
+
+_DECLARED_ENCODING = re.compile(r"""^(<\?xml\b[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def decode_xml(name: str, data: bytes) -> str:
+    """The text of an XML file, decoded as its byte-order mark or XML declaration says (Big5,
+    UTF-16...); one not in UTF-8 comes back declaring UTF-8, as it is stored and parsed.
+
+    Raises InvalidDefinition naming the file if it is not well-formed XML in that encoding.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidDefinition(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
+    try:
+        # The parser reads the declaration and the byte-order mark, and refuses bytes that
+        # are not text in that encoding.
+        root = etree.fromstring(data, parser=_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDefinition(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno) from None
+    declared = root.getroottree().docinfo.encoding or "UTF-8"
+    codec = next((c for mark, c in _ENCODING_MARKS if data.startswith(mark)), None)
+    codec = codec or _CODECS.get(declared.lower(), declared)
+    try:
+        text = data.decode(codec)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise InvalidDefinition(f"cannot be read as {declared}, the encoding it declares: {exc}",
+                                file=name) from None
+    if text.encode("utf-8") == data:
+        return text  # UTF-8 (or ASCII) already: kept byte for byte, so its content hash stays
+    text = _DECLARED_ENCODING.sub(r"\1\2UTF-8\2", text.lstrip("\ufeff"), count=1)
+    parse_xml(name, text)  # what is stored must parse as it did
+    return text
 
 
 def parse_xml(name: str, text: str) -> etree._Element:
@@ -97,8 +144,92 @@ def _invalid(exc: Exception, roots: dict[str, etree._Element], current: str | No
                 file = name
                 break
     message = str(getattr(exc, "error", None) or exc).split("\n")[0]
-    return InvalidDefinition(message, file=file, line=line if isinstance(line, int) else None,
-                             element_id=element_id)
+    line = line if isinstance(line, int) else None
+    if getattr(exc, "tag", None) and message.startswith(_UNSUPPORTED):
+        message = _unsupported(exc.tag)
+    elif message.startswith("Element '") and roots.get(file) is not None and line:
+        message = _schema_fault(message, roots[file], line)
+    return InvalidDefinition(message, file=file, line=line, element_id=element_id)
+
+
+# --- what the schema and the parser say, said shortly ----------------------------------------
+
+#: SpiffWorkflow's words for an element it has no parser for (bpmn:complexGateway, say).
+_UNSUPPORTED = "There is no support implemented for this task type"
+
+#: The flow elements petiflow runs: those SpiffWorkflow's Spiff parser has a parser for.
+FLOW_ELEMENTS = tuple(sorted({tag.rpartition("}")[2] for tag in
+                              {**SpiffBpmnParser.PARSER_CLASSES, **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES}}))
+
+#: Kinds of flow element written by the suffix they share: {user,script}Task.
+_KINDS = ("Task", "Event", "Gateway")
+
+
+def _flow_elements() -> str:
+    """The flow elements petiflow runs, briefly: {user,manual,...}Task, task, {start,...}Event, ..."""
+    parts = []
+    for kind in _KINDS:
+        names = [n[:-len(kind)] for n in FLOW_ELEMENTS if n.endswith(kind) and n != kind.lower()]
+        parts.append("{" + ",".join(names) + "}" + kind)
+    parts += [n for n in FLOW_ELEMENTS if not n.endswith(_KINDS)]
+    return ", ".join(parts)
+
+
+#: The prefixes diagrams use for the namespaces of BPMN, its diagram interchange and SpiffWorkflow.
+_PREFIXES = {_BPMN_NS: "bpmn", "http://www.omg.org/spec/BPMN/20100524/DI": "bpmndi",
+             "http://www.omg.org/spec/DD/20100524/DC": "dc", "http://www.omg.org/spec/DD/20100524/DI": "di",
+             "http://spiffworkflow.org/bpmn/schema/1.0/core": "spiffworkflow"}
+
+#: What libxml2 says of an element the schema does not allow where it stands.
+_NOT_EXPECTED = re.compile(r"Element '([^']+)': This element is not expected\. Expected is (?:one of )?\( (.*?) \)")
+
+#: Elements of a process (or subprocess) body besides its flow nodes, the likely ones first.
+_PROCESS_PARTS = ("sequenceFlow", "laneSet", "dataObject", "dataObjectReference", "textAnnotation",
+                  "association", "documentation", "extensionElements")
+
+#: Names listed at most in "allowed here".
+_MAX_LISTED = 8
+
+
+def _prefixed(name: str) -> str:
+    """`{namespace}local` as `prefix:local` for the namespaces of a diagram."""
+    namespace, _, local = name[1:].partition("}") if name.startswith("{") else ("", "", name)
+    prefix = _PREFIXES.get(namespace)
+    return f"{prefix}:{local}" if prefix else name
+
+
+def _listed(names) -> str:
+    names = list(names)
+    more = f" and {len(names) - _MAX_LISTED} more" if len(names) > _MAX_LISTED else ""
+    return ", ".join(names[:_MAX_LISTED]) + more
+
+
+def _unsupported(tag: str) -> str:
+    """What to say of a BPMN element SpiffWorkflow cannot run, with what it can run of the same kind."""
+    local = tag.rpartition(":")[2]
+    kind = next((k for k in _KINDS if local.endswith(k)), None)
+    like = [n for n in FLOW_ELEMENTS if kind and n.endswith(kind)] or FLOW_ELEMENTS
+    return f"{tag} is not supported; use " + ", ".join(f"bpmn:{n}" for n in like)
+
+
+def _schema_fault(message: str, root: etree._Element, line: int) -> str:
+    """The schema validator's message for an element it does not expect, cut down to the element
+    and what may stand there (its own list, of hundreds of characters, names every namespace)."""
+    found = _NOT_EXPECTED.match(message)
+    if not found:
+        return re.sub(r"\{[^}]*\}[\w.-]+", lambda m: _prefixed(m.group(0)), message).rstrip(". ")
+    tag, expected = found.groups()
+    element = next((e for e in root.iter(tag) if e.sourceline == line), None)
+    parent = element.getparent() if element is not None else None
+    if parent is not None and parent.tag in {f"{{{_BPMN_NS}}}{n}" for n in
+                                             ("process", "subProcess", "transaction", "adHocSubProcess")}:
+        # libxml2 lists what may follow the element before it, without the flow elements.
+        where = f"{_prefixed(tag)} is not allowed in a bpmn:{parent.tag.rpartition('}')[2]}"
+        close = difflib.get_close_matches(tag.rpartition("}")[2], FLOW_ELEMENTS + _PROCESS_PARTS, n=1, cutoff=0.75)
+        if close:
+            return f"{where}; did you mean bpmn:{close[0]}?"
+        return f"{where}; allowed: {_flow_elements()}, {', '.join(_PROCESS_PARTS[:2])}, ..."
+    return f"{_prefixed(tag)} is not allowed here; allowed: {_listed(map(_prefixed, expected.split(', ')))}"
 
 
 #: Task properties petiflow reads, with the values each may take (spiffworkflow:property).

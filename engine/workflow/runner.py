@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from engine.workflow import spiff_clock
 from engine.errors import is_outage, is_schema_behind
 from engine.errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
-from engine.scripting.datacheck import Allowance, find_unstorable
+from engine.scripting.datacheck import RESERVED_NAMES, Allowance, find_unstorable
 from engine.workflow.specs import ParsedDefinition
 
 
@@ -241,11 +241,12 @@ def check_data(data: dict) -> dict:
     """Refuse task data a workflow cannot hold: non-identifier keys, private or reserved names."""
     if not isinstance(data, dict):
         raise InvalidInput("task data must be a JSON object")
-    bad = [k for k in data if not isinstance(k, str) or not k.isidentifier() or k.startswith("_")
-           or k == "typename"]
+    bad = {str(k): "a name SpiffWorkflow reserves for its own data" if k in RESERVED_NAMES
+           else "not a valid variable name"
+           for k in data if not isinstance(k, str) or not k.isidentifier() or k.startswith("_") or k in RESERVED_NAMES}
     if bad:
-        raise InvalidInput("task data has keys that cannot be workflow variables",
-                           details={"fields": {str(k): ["not a valid variable name"] for k in bad}})
+        raise InvalidInput(f"task data has keys that cannot be workflow variables: {', '.join(map(repr, bad))}",
+                           details={"fields": {k: [why] for k, why in bad.items()}})
     # Nested values too: stored as they are, a dict with a 'typename' key (say) would make the
     # case impossible to restore, or be blamed on the next script that runs.
     problems = {}

@@ -8,6 +8,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.workflow.compaction import compact
 from engine.errors import WorkflowFailed
+from engine.scripting.datacheck import RESERVED_NAMES
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
@@ -17,7 +18,11 @@ FORMAT_VERSION = _SERIALIZER.VERSION
 
 
 def dump(workflow) -> str:
-    """Serialize a workflow's instance state (no spec) to compact JSON text."""
+    """Serialize a workflow's instance state (no spec) to compact JSON text.
+
+    Raises WorkflowFailed if the state cannot be stored or would not load again: saved, it
+    would leave the case stuck for good, so the step fails instead and nothing is saved.
+    """
     _REGISTRY._encoder_mode = True
     try:
         dct = _SERIALIZER.to_dict(workflow)
@@ -25,11 +30,39 @@ def dump(workflow) -> str:
         # Finished history nothing can reach is dropped, so a case that loops stays small.
         compact(dct, workflow.spec, workflow.subprocess_specs)
         dct[_SERIALIZER.VERSION_KEY] = FORMAT_VERSION
-        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"), ensure_ascii=False)
+        _refuse_reserved_names(dct)
+        text = json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"), ensure_ascii=False)
     except TypeError as exc:
         raise WorkflowFailed(f"workflow data cannot be stored: {exc}") from None
     finally:
         _REGISTRY._encoder_mode = False
+    try:
+        # The surest check: what is saved is what the next step will load.
+        load(text, workflow.spec, workflow.subprocess_specs, workflow.script_engine)
+    except Exception as exc:  # noqa: BLE001 - whatever the restore raises, the state is not kept
+        raise WorkflowFailed(f"workflow data cannot be stored: it would not load again "
+                             f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from exc
+    return text
+
+
+def _refuse_reserved_names(dct: dict) -> None:
+    """Raise WorkflowFailed naming a variable whose name SpiffWorkflow's restore takes for its own.
+
+    The data SpiffWorkflow restores as dicts: the workflow's, each task's (the root task's
+    whole, the others' changes against their parent), in the top workflow and its called ones.
+    """
+    for workflow in (dct, *dct.get("subprocesses", {}).values()):
+        places = [("the workflow", workflow.get("data") or {})]
+        for task in workflow["tasks"].values():
+            places.append((f"task {task['task_spec']!r}", task.get("data") or {}))
+            places.append((f"task {task['task_spec']!r}", (task.get("delta") or {}).get("updates") or {}))
+        for where, data in places:
+            reserved = RESERVED_NAMES.intersection(data)
+            if reserved:
+                name = min(reserved)
+                raise WorkflowFailed(f"{where} sets the variable {name!r}, a name SpiffWorkflow reserves for its "
+                                     "own data: a case holding it could not be loaded again; nothing was saved",
+                                     details={"variable": name})
 
 
 def _parents_first(tasks: dict, root: str) -> dict:

@@ -65,6 +65,42 @@ def test_broken_workflows_folder_is_refused_naming_the_file(env, tmp_path):
     assert code == 1 and "broken.bpmn" in output and "nothing changed" in output
 
 
+def _bundle_folder(tmp_path, form: str, schema: str | None):
+    """A folder holding approval.bpmn, its chase task's form renamed `form`, and forms/`form` if a schema is given."""
+    from tests.conftest import DATA
+    folder = tmp_path / "flows"
+    (folder / "forms").mkdir(parents=True)
+    xml = (DATA / "approval.bpmn").read_text(encoding="utf-8")
+    assert 'value="chase_overdue.json"' in xml
+    (folder / "approval.bpmn").write_text(xml.replace('value="chase_overdue.json"', f'value="{form}"'),
+                                          encoding="utf-8")
+    if schema is not None:
+        (folder / "forms" / form).write_text(schema, encoding="utf-8")
+    return folder
+
+
+def test_deploy_from_a_folder_checks_its_diagrams_against_that_folders_forms(env, tmp_path):
+    from engine.settings import PROJECT_ROOT
+    assert (PROJECT_ROOT / "workflows" / "forms" / "chase_overdue.json").is_file()  # the configured folder has it
+    run("db", "upgrade")
+
+    # A form the configured workflows folder has, missing from the bundle's own forms: refused.
+    missing = _bundle_folder(tmp_path / "a", "chase_overdue.json", None)
+    code, output = run("deploy", "--dir", str(missing))
+    assert code == 1 and "nothing changed" in output
+    assert "form 'chase_overdue.json' does not exist" in output and str(missing / "forms") in output
+
+    # The bundle's own copy of that form is broken: refused.
+    broken = _bundle_folder(tmp_path / "b", "chase_overdue.json", '{"type": "no such type"}')
+    code, output = run("deploy", "--dir", str(broken))
+    assert code == 1 and "not a valid JSON Schema" in output and "approval.bpmn" in output
+
+    # A form only the bundle has: deployed, checked with the bundle's forms.
+    own = _bundle_folder(tmp_path / "c", "chase_in_the_bundle.json", '{"type": "object"}')
+    code, output = run("deploy", "--dir", str(own))
+    assert (code, output) == (0, "approval: version 1 (new)\n")
+
+
 def test_worker_and_scheduler_refuse_to_start_without_redis(env):
     assert run("worker")[0] == 1
     assert run("scheduler")[0] == 1
@@ -366,6 +402,22 @@ def test_web_refuses_zero_workers_or_threads(env):
     for option in ("--workers", "--threads"):
         result = CliRunner().invoke(main, ["web", option, "0"])
         assert result.exit_code == 2 and "0 is not in the range" in result.output
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["worker", "--processes", "0"], "Invalid value for '--processes': 0 is not in the range 1<=x<=64."),
+    (["worker", "--threads", "0"], "Invalid value for '--threads': 0 is not in the range 1<=x<=256."),
+    (["worker", "--threads", "-3"], "Invalid value for '--threads': -3 is not in the range 1<=x<=256."),
+    (["scheduler", "--interval", "-1"], "Invalid value for '--interval': -1.0 is not in the range 0.05<=x<=3600."),
+    (["scheduler", "--interval", "0"], "Invalid value for '--interval': 0.0 is not in the range 0.05<=x<=3600."),
+    (["scheduler", "--interval", "nan"], "Invalid value for '--interval': 'nan' is not a number of seconds."),
+])
+def test_worker_and_scheduler_refuse_counts_and_intervals_that_cannot_work_naming_the_option(env, args, error):
+    # Checked before anything else, REDIS_URL (unset here) included: nothing starts.
+    code, stderr = fails(*args)
+    assert code == 2
+    assert [line for line in stderr.splitlines() if line.startswith("Error:")] == [f"Error: {error}"]
+    assert "Traceback" not in stderr and "REDIS_URL" not in stderr
 
 
 def test_db_backup_writes_a_checked_copy_and_never_overwrites(env, tmp_path):

@@ -1,22 +1,24 @@
 """Timers in embedded mode: the scheduler claims due rows, the in-process worker fires them."""
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
+from engine.clock import RunningClock
 from engine.store.schema import timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
-from tests.conftest import bundle
+from tests.conftest import TEST_NOW, bundle
 
 
 @pytest.fixture
 def live(settings):
-    """A runtime on the real clock: SpiffWorkflow decides expiry by the real time."""
-    rt = bootstrap(settings)
+    """A runtime on a clock running in real time from TEST_NOW: the scheduler thread, the worker
+    and SpiffWorkflow see timers fall due as the seconds pass."""
+    rt = bootstrap(settings, clock=RunningClock(TEST_NOW))
     from tests.conftest import _truncate_all
     if not settings.is_sqlite:
         _truncate_all(rt.db)
@@ -41,20 +43,20 @@ def items(rt):
 
 
 def test_a_timer_already_due_at_start_fires_at_once(live):
-    start(live, datetime.now(timezone.utc) - timedelta(seconds=1))
+    start(live, live.clock.now() - timedelta(seconds=1))
     assert items(live) == {"take_over": "open"}  # the reply task never reached an inbox
 
 
 def test_a_timer_not_yet_due_is_not_claimed(live):
-    start(live, datetime.now(timezone.utc) + timedelta(days=6))
+    start(live, live.clock.now() + timedelta(days=6))
     with live.uow() as uow:
         assert claim_due_timers(ClaimDueTimers("test"), uow) == []
 
 
 def test_two_claims_never_share_a_timer_and_firing_twice_does_nothing(live):
-    due = datetime.now(timezone.utc) + timedelta(seconds=0.5)
+    due = live.clock.now() + timedelta(seconds=0.5)
     start(live, due)
-    time.sleep(max(0.0, (due - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    time.sleep(max(0.0, (due - live.clock.now()).total_seconds()) + 0.05)
     with live.uow() as uow:
         first = claim_due_timers(ClaimDueTimers("a"), uow)
         uow.commit()
@@ -70,7 +72,7 @@ def test_two_claims_never_share_a_timer_and_firing_twice_does_nothing(live):
 
 def test_embedded_background_fires_a_due_timer_without_help(live):
     from api.embedded import Background
-    start(live, datetime.now(timezone.utc) + timedelta(seconds=1))
+    start(live, live.clock.now() + timedelta(seconds=1))
     background = Background(live)
     background.start()
     try:
@@ -95,14 +97,14 @@ def test_a_timer_whose_path_fails_opens_an_incident_instead_of_retrying(settings
         '      <bpmn:incoming>f3</bpmn:incoming>\n      <bpmn:outgoing>f4</bpmn:outgoing>\n'
         '      <bpmn:script>x = 1 / 0</bpmn:script>\n    </bpmn:scriptTask>')
     assert "scriptTask" in xml
-    rt = bootstrap(settings)
+    rt = bootstrap(settings, clock=RunningClock(TEST_NOW))
     from tests.conftest import _truncate_all
     if not settings.is_sqlite:
         _truncate_all(rt.db)
     with rt.uow() as uow:
         deploy_bundle(DeployBundle({"deadline.bpmn": xml}), uow)
         uow.commit()
-    due = datetime.now(timezone.utc) + timedelta(seconds=0.3)
+    due = rt.clock.now() + timedelta(seconds=0.3)
     start(rt, due)
     time.sleep(0.4)
     with rt.uow() as uow:
@@ -127,7 +129,7 @@ def _claimed_timer_of_a_damaged_case(live) -> int:
     from sqlalchemy import update
 
     from engine.store.schema import workflow_instances
-    start(live, datetime.now(timezone.utc) + timedelta(seconds=0.3))
+    start(live, live.clock.now() + timedelta(seconds=0.3))
     time.sleep(0.4)
     with live.uow() as uow:
         (timer_id,) = claim_due_timers(ClaimDueTimers("test"), uow)

@@ -31,7 +31,7 @@ def test_serve_without_its_redis_logs_one_warning_per_attempt_naming_it_and_is_n
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
     env.update(REDIS_URL=NOWHERE, PETIFLOW_VAR_DIR=str(tmp_path / "var"), PETIFLOW_DEMO_DATA="0",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve",

@@ -2,9 +2,11 @@
 
 Each test gets its own Redis namespace (petiflow-test-<pid>-<n>) in the test database
 index, so it never touches another engineer's keys, and an emptied PostgreSQL database
-(the session's). Workers are started as `python -m dramatiq handlers.worker_entry` in a
-process group of their own, so a test can kill one with SIGKILL like a crashed machine;
-schedulers run as threads of the test process with the real clock.
+(the session's). Workers are started as `python -m dramatiq handlers.worker_entry` (through
+tests/reliability/worker_on_test_clock.py) in a process group of their own, so a test can kill
+one with SIGKILL like a crashed machine; schedulers run as threads of the test process. All of
+them share the test's RunningClock: it starts at TEST_NOW and runs in real time, so timers fall
+due in seconds on a date the test chose, whatever the machine's date.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,12 +26,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from engine.bootstrap import bootstrap
-from engine.clock import FixedClock
+from engine.clock import FixedClock, RunningClock
 from engine.store.schema import case_events, timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import Settings
-from tests.conftest import _truncate_all, bundle
+from tests.conftest import TEST_NOW, _truncate_all, bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -195,10 +197,10 @@ def rt(runtime):
 
 @pytest.fixture
 def live(pg_database, tmp_path):
-    """A runtime on the emptied session PostgreSQL database, on the real clock, with the
-    deadline and slow_deadline processes deployed."""
+    """A runtime on the emptied session PostgreSQL database, on a clock running from TEST_NOW,
+    with the deadline and slow_deadline processes deployed."""
     rt = bootstrap(Settings(database_url=pg_database, var_dir=tmp_path, secret_key="test",
-                            script_time_limit=10.0))
+                            script_time_limit=10.0), clock=RunningClock(TEST_NOW))
     _truncate_all(rt.db)
     with rt.uow() as uow:
         deploy_bundle(DeployBundle({**bundle("deadline.bpmn"), "slow_deadline.bpmn": SLOW_BPMN}), uow)
@@ -213,9 +215,9 @@ def start_overdue_cases(rt, n: int, *, process_key: str = "deadline", overdue_by
 
     The cases are started on a clock an hour back, so their workflows wait on the timer
     (a timer already due at the start would fire inside start_case), and the timers are due
-    for the real-time scheduler and workers the moment the test begins.
+    for the scheduler and workers, running on the runtime's clock, the moment the test begins.
     """
-    now = datetime.now(timezone.utc)
+    now = rt.clock.now()
     past = bootstrap(rt.settings, clock=FixedClock(now - timedelta(hours=1)), db=rt.db)
     due = (now - overdue_by).isoformat()
     ids = []
@@ -271,15 +273,29 @@ ONCE = {"take_over": 1, "timer_steps": 1, "take_over_ready": 1, "done_timers": 1
 
 # --- worker processes ----------------------------------------------------------------------
 
+def process_env(clock: RunningClock, **variables) -> dict:
+    """The environment of a petiflow process a test starts: the variables given, the test's
+    clock (tests/reliability/on_test_clock.py), and a faked date (`make test-faketime`) if any."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PETIFLOW_TEST_CLOCK": str(clock)}
+    for name in ("LD_PRELOAD", "FAKETIME", "DONT_FAKE_MONOTONIC"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    inherited = os.environ.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + inherited if inherited else "")
+    return {**env, **variables}
+
+
 class Worker:
-    """One `dramatiq handlers.worker_entry` invocation (a master and one worker process)."""
+    """One `dramatiq handlers.worker_entry` invocation (a master and one worker process), on the
+    clock its environment names (PETIFLOW_TEST_CLOCK)."""
 
     def __init__(self, name: str, log_path: Path, env: dict):
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", "handlers.worker_entry", "--processes", "1", "--threads", "2"],
+            [sys.executable, "-m", "dramatiq", "tests.reliability.worker_on_test_clock",
+             "--processes", "1", "--threads", "2"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def log(self) -> str:
@@ -315,15 +331,13 @@ class Worker:
 
 
 @pytest.fixture
-def workers(namespace, tmp_path):
-    """Start worker processes on a database URL: workers(url, name) -> Worker (ready)."""
+def workers(live, namespace, tmp_path):
+    """Start worker processes on a database URL, on the clock of `live`: workers(url, name) -> Worker (ready)."""
     started: list[Worker] = []
 
     def start(database_url: str, name: str = "w", *, wait: bool = True, extra_env: dict | None = None) -> Worker:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        env = process_env(live.clock, **{
             "HOME": os.environ.get("HOME", str(tmp_path)),
-            "PYTHONPATH": str(ROOT),
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL,
             "PETIFLOW_REDIS_NAMESPACE": namespace.name,
@@ -334,7 +348,7 @@ def workers(namespace, tmp_path):
             "SECRET_KEY": "test",
             "dramatiq_worker_timeout": "200",  # an idle consumer looks for messages 5 times a second
             **(extra_env or {}),
-        }
+        })
         worker = Worker(f"{name}{len(started) + 1}", tmp_path / f"worker-{name}-{len(started) + 1}.log", env)
         started.append(worker)
         return worker.wait_ready() if wait else worker

@@ -16,7 +16,7 @@ pytestmark = WORKER_TIER
 def test_workers_and_a_scheduler_that_lose_the_database_for_a_while_retry_and_catch_up_losing_nothing(
         live, namespace, sender, workers, schedulers, pg_proxy):
     proxied_url = pg_proxy.url(live.settings.database_url)
-    proxied = bootstrap(live.settings.but(database_url=proxied_url))
+    proxied = bootstrap(live.settings.but(database_url=proxied_url), clock=live.clock)
     lease = timedelta(seconds=4)
     scheduler = None
     try:

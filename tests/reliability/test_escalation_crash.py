@@ -1,6 +1,6 @@
 """A worker killed with SIGKILL in the middle of an escalation: it still happens, and is announced once."""
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
@@ -8,7 +8,6 @@ from sqlalchemy import select, text
 
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock
-from engine.deadlines.rules import deadline_for
 from engine.store.schema import case_events, notifications, outbox, timers, work_items
 from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
                                             load_public_holidays)
@@ -21,21 +20,14 @@ pytestmark = WORKER_TIER
 
 
 def _late_petition(live) -> int:
-    """A petition received just long enough ago that its reply is overdue: its first rung is due now.
-
-    The workers fire timers by the real clock, so the age is found from it: a fixed ten days was
-    not enough early on a Monday (received on a Friday morning, the reply is due Monday 17:30).
-    """
-    now = datetime.now(timezone.utc)
+    """A petition received ten days ago, on Monday 2026-11-16: its reply was due on Tuesday
+    2026-11-24 (six working days), so the first rung of its ladder is due now (Thursday 11-26)."""
+    now = live.clock.now()
     with live.uow() as uow:
-        for year in {now.year, (now - timedelta(days=40)).year}:
-            load_public_holidays(LoadPublicHolidays(year), uow)
+        load_public_holidays(LoadPublicHolidays(2026), uow)
         load_deadline_rules(LoadDeadlineRules(), uow)
         uow.commit()
-    with live.uow(read_only=True) as uow:
-        received = next(now - timedelta(days=days) for days in range(7, 40)
-                        if deadline_for(uow, "petition", now - timedelta(days=days)).due_at < now)
-    past = bootstrap(live.settings, clock=FixedClock(received), db=live.db)
+    past = bootstrap(live.settings, clock=FixedClock(now - timedelta(days=10)), db=live.db)
     with past.uow() as uow:
         started = start_case(StartCase("petition", process_key="deadline",
                                        data={"reply_due": (now + timedelta(days=60)).isoformat()}), uow)
@@ -58,8 +50,8 @@ def _rows(live, table, *where):
 
 def test_an_escalation_interrupted_by_kill_9_happens_once_and_is_announced_once(live, sender, namespace, workers):
     item_id = _late_petition(live)
-    rungs = [t.id for t in _rows(live, timers, timers.c.kind == "escalation", timers.c.due_at < datetime.now(timezone.utc))]
-    assert rungs, "the late petition has at least its first rung due"
+    rungs = [t.id for t in _rows(live, timers, timers.c.kind == "escalation", timers.c.due_at < live.clock.now())]
+    assert rungs, "the ten-day-old petition has at least its first rung due"
     first = workers(live.settings.database_url, "first")
 
     # Hold the work item so the worker's escalation stops half-way, inside its transaction.

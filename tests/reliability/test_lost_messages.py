@@ -40,7 +40,7 @@ def test_two_schedulers_and_two_worker_processes_fire_each_of_300_due_timers_exa
     starting = [workers(live.settings.database_url, name, wait=False) for name in ("a", "b")]
     for worker in starting:
         worker.wait_ready()
-    other = bootstrap(live.settings)  # the second scheduler has its own process-like runtime
+    other = bootstrap(live.settings, clock=live.clock)  # the second scheduler has its own process-like runtime
     senders = [Sender(namespace), Sender(namespace)]
     running = [schedulers(live, senders[0], lease=timedelta(seconds=60), limit=20),
                schedulers(other, senders[1], lease=timedelta(seconds=60), limit=20)]

@@ -27,8 +27,8 @@ from engine.services.cases import StartCase, start_case
 from handlers import relay, scheduler
 from handlers.broker import PetiflowRedisBroker, queue_backlog
 from handlers.scheduler import sweep
-from tests.reliability.conftest import (ONCE, REDIS_URL, ROOT, TcpProxy, Worker, counts_per_case, skip_in_sqlite_run,
-                                        start_overdue_cases, timer_statuses, wait_until)
+from tests.reliability.conftest import (ONCE, REDIS_URL, ROOT, TcpProxy, Worker, counts_per_case, process_env,
+                                        skip_in_sqlite_run, start_overdue_cases, timer_statuses, wait_until)
 
 #: A Redis address nothing listens on.
 NOWHERE = "redis://127.0.0.1:6390/0"
@@ -224,9 +224,10 @@ class SchedulerProcess(Worker):
     def __init__(self, log_path, env: dict):  # not super().__init__: that starts a worker
         self.name, self.log_path = "scheduler", log_path
         self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "scheduler",
-                                      "--interval", "0.2"], cwd=ROOT, env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen([sys.executable, "-c", "import tests.reliability.on_test_clock; "
+                                      "from api.cli import main; main()", "scheduler", "--interval", "0.2"],
+                                     cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
 
 
 @pytest.mark.postgres
@@ -249,10 +250,10 @@ def test_a_scheduler_and_a_worker_process_ride_out_a_redis_outage_and_fire_every
     assert all(owner is None for _, owner in leases(live))
 
     worker = workers(live.settings.database_url, extra_env={"REDIS_URL": redis_proxy.redis_url})
-    scheduler_process = SchedulerProcess(tmp_path / "scheduler.log", {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", str(tmp_path)),
-        "PYTHONPATH": str(ROOT), "DATABASE_URL": live.settings.database_url, "REDIS_URL": redis_proxy.redis_url,
-        "PETIFLOW_REDIS_NAMESPACE": namespace.name, "PETIFLOW_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "test"})
+    scheduler_process = SchedulerProcess(tmp_path / "scheduler.log", process_env(live.clock, **{
+        "HOME": os.environ.get("HOME", str(tmp_path)), "DATABASE_URL": live.settings.database_url,
+        "REDIS_URL": redis_proxy.redis_url, "PETIFLOW_REDIS_NAMESPACE": namespace.name,
+        "PETIFLOW_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "test"}))
     try:
         wait_until(lambda: "timer sweep failed again (2 in a row)" in scheduler_process.log(), 20, 0.1,
                    "the scheduler to fail twice")

@@ -179,8 +179,13 @@ def test_an_unanswered_survey_closes_the_case_when_the_survey_window_ends(librar
     started = open_pothole_petition(library, data={"survey_days": 7})
     reply_approve(library, started.case_id)
     assert library.open_tasks(started.case_id) == ["record_survey"]
-    # Scripts read the system time (survey_due = sent + 7 days), timers the step's clock.
-    clock.set(datetime.now(timezone.utc) + timedelta(days=8))
+    # Scripts and timers read the step's clock: the survey is due 7 days after the reply went out.
+    survey = library.item(started.case_id, "record_survey")
+    assert datetime.fromisoformat(library.data(started.case_id, survey)["survey_due"]) == clock.now() + timedelta(days=7)
+    clock.advance(days=6, hours=23)
+    library.run(started.instance_id)
+    assert library.case(started.case_id).status != "closed"
+    clock.advance(hours=2)
     library.run(started.instance_id)
     assert library.case(started.case_id).status == "closed"
     data = library.data(started.case_id)

@@ -16,7 +16,8 @@ FORBIDDEN_IN_ENGINE = ("flask", "flask_smorest", "marshmallow", "webargs", "dram
 #: only, never a higher layer nor another package of its own layer (README, "Layout").
 LAYERS = (
     ("engine.errors",),
-    ("engine.clock", "engine.settings"),
+    ("engine.clock",),
+    ("engine.settings",),
     ("engine.store", "engine.scripting", "engine.accounts"),
     ("engine.deadlines",),
     ("engine.workflow",),

@@ -1,20 +1,23 @@
 """The working-day calendar: default week, make-up Saturdays, office hours, holidays.TW, closures."""
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select
 
-from engine.deadlines.calendar import LOCAL_TZ, WorkingCalendar, calendar_for, load_calendar
+from engine.deadlines.calendar import WorkingCalendar, calendar_for, load_calendar
 from engine.errors import InvalidInput
 from engine.store.schema import calendar_days
 from engine.queries.calendar import list_days
 from engine.services.calendar_admin import (AddClosureDay, LoadPublicHolidays, add_closure_day,
                                             load_public_holidays)
 
+TAIPEI = ZoneInfo("Asia/Taipei")
+
 
 def taipei(y, m, d, h=10, mi=0) -> datetime:
     """An aware UTC datetime given as Taipei wall-clock time."""
-    return datetime(y, m, d, h, mi, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    return datetime(y, m, d, h, mi, tzinfo=TAIPEI).astimezone(timezone.utc)
 
 
 def run(runtime, service, cmd):

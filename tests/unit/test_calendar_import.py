@@ -126,6 +126,31 @@ def test_a_table_missing_days_or_in_another_encoding_is_refused(runtime):
     assert stored(runtime) == []
 
 
+#: 2026 as the DGPA writes it, with a line changed: (line, its new text, the later line changed too, if any).
+_QUOTE_LEFT_OPEN = (3, '20260102,五,0,"補行上班', None)
+_QUOTE_CLOSED_LATER = (3, '20260102,五,0,"補行上班', (12, '20260111,日,2,"星期日"'))
+_NUL_BYTE = (5, "20260104,日,2,\0", None)
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (_QUOTE_LEFT_OPEN, "unterminated quote"),       # the rest of the file was taken for its 備註
+    (_QUOTE_CLOSED_LATER, "unterminated quote"),    # as far as the next quote
+    (_NUL_BYTE, "NUL byte"),
+], ids=["quote-left-open", "quote-closed-lines-later", "nul-byte"])
+def test_an_unterminated_quote_or_a_nul_byte_is_named_with_its_line_not_taken_for_missing_days(runtime, change,
+                                                                                              problem):
+    line, text, later = change
+    for encoding in ("utf-8-sig", "big5"):
+        bad = _replace_line(dgpa_csv(2026, days={}, encoding=encoding), line, text, encoding)
+        if later:
+            bad = _replace_line(bad, *later, encoding)
+        with pytest.raises(InvalidInput) as refused:
+            run(runtime, import_dgpa_calendar, ImportDgpaCalendar(bad, filename="115年.csv"))
+        assert refused.value.message.startswith(f"115年.csv, line {line}: {problem}")
+        assert "days" not in refused.value.message and refused.value.details["line"] == line
+    assert stored(runtime) == []
+
+
 def test_the_default_rules_load_once_and_an_admins_edit_survives_until_reset(runtime):
     loaded = run(runtime, load_deadline_rules, LoadDeadlineRules())
     assert "petition.default" in loaded.inserted and len(loaded.inserted) >= 8
@@ -184,3 +209,12 @@ def test_the_cli_refuses_a_broken_table_and_loads_and_lists_the_rules(cli, tmp_p
     assert "9 inserted" in cli("deadlines", "load-defaults")[1]
     code, output = cli("deadlines", "list")
     assert code == 0 and "petition.default: petition channel=* category=*" in output
+
+
+def test_the_cli_names_the_line_of_an_unterminated_quote_or_a_nul_byte(cli, tmp_path):
+    path = tmp_path / "115年.csv"
+    for (line, text, _), problem in ((_QUOTE_LEFT_OPEN, "unterminated quote"), (_NUL_BYTE, "NUL byte")):
+        path.write_bytes(_replace_line(dgpa_csv(2026, days={}), line, text))
+        code, output = cli("calendar", "import-dgpa", str(path))
+        assert code == 1
+        assert f"refused, nothing changed: 115年.csv, line {line}: {problem}" in output and "lists" not in output

@@ -78,7 +78,7 @@ def test_case_numbers_follow_the_ids_and_grow_past_six_digits(deployed):
     later = start(deployed)
     assert (later.case_id, later.case_no) == (1_234_567, "P202611261234567")
     stored = {r.id: r.case_no for r in rows(deployed, cases)}
-    assert stored[first.case_id] == case_number("petition", deployed.clock.now(), first.case_id)
+    assert stored[first.case_id] == case_number("petition", deployed.clock.now(), first.case_id, deployed.zone)
     assert stored[later.case_id] == later.case_no
     with deployed.db.connect() as conn:  # the workflow sees the same number as the row
         (state,) = conn.execute(select(workflow_instances.c.state).where(

@@ -1,9 +1,10 @@
 """Deadlines on the real 2025/2026 calendar: rules, due times, reminders, escalation, extension, pause."""
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.deadlines.calendar import LOCAL_TZ, WorkingCalendar, calendar_for
+from engine.deadlines.calendar import WorkingCalendar, calendar_for
 from engine.deadlines.rules import (Deadline, DeadlineRule, compute_deadline, deadline_for, escalation_steps, extend,
                               find_rule, pause, pick_rule, reminder_times, remaining, restart, resume,
                               total_days, validate_rule)
@@ -11,10 +12,12 @@ from engine.errors import InvalidInput, NotFound
 from engine.services.calendar_admin import (AddClosureDay, LoadDeadlineRules, LoadPublicHolidays, add_closure_day,
                                             load_deadline_rules, load_public_holidays)
 
+TAIPEI = ZoneInfo("Asia/Taipei")
+
 
 def taipei(y, m, d, h=10, mi=0) -> datetime:
     """An aware UTC datetime given as Taipei wall-clock time."""
-    return datetime(y, m, d, h, mi, tzinfo=LOCAL_TZ).astimezone(timezone.utc)
+    return datetime(y, m, d, h, mi, tzinfo=TAIPEI).astimezone(timezone.utc)
 
 
 @pytest.fixture

@@ -201,3 +201,58 @@ def test_a_version_already_deployed_keeps_loading_even_if_its_properties_would_b
         started = start_case(StartCase("petition", process_key="simple"), uow)
         uow.commit()
     assert started.status == "waiting" and len(started.work_item_ids) == 1
+
+
+def _simple_with(marker: str, *replacements) -> tuple[dict, int]:
+    """simple.bpmn with text replaced, and the line where `marker` now stands."""
+    xml = bundle("simple.bpmn")["simple.bpmn"]
+    for old, new in replacements:
+        assert old in xml
+        xml = xml.replace(old, new)
+    (line,) = [i for i, text in enumerate(xml.splitlines(), 1) if marker in text]
+    return {"simple.bpmn": xml}, line
+
+
+_START = "</bpmn:startEvent>"
+_WIRED_GATEWAY = (
+    ('<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="prepare" />',
+     '<bpmn:complexGateway id="choose" name="Choose"><bpmn:incoming>f1</bpmn:incoming>'
+     '<bpmn:outgoing>f0</bpmn:outgoing></bpmn:complexGateway>\n'
+     '    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="choose" />'
+     '<bpmn:sequenceFlow id="f0" sourceRef="choose" targetRef="prepare" />'),
+)
+
+
+@pytest.mark.parametrize(("marker", "replacements", "message"), [
+    pytest.param("<bpmn:usertask", [(_START, _START + '\n    <bpmn:usertask id="ask" />')],
+                 "bpmn:usertask is not allowed in a bpmn:process; did you mean bpmn:userTask?", id="misspelt"),
+    pytest.param("<bpmn:complexGateway", _WIRED_GATEWAY, "bpmn:complexGateway is not supported; use bpmn:eventBasedGateway, "
+                 "bpmn:exclusiveGateway, bpmn:inclusiveGateway, bpmn:parallelGateway", id="complexGateway"),
+    pytest.param("<bpmn:frobnicate", [('<bpmn:incoming>f2</bpmn:incoming>', '<bpmn:frobnicate /><bpmn:incoming>f2</bpmn:incoming>')],
+                 "bpmn:frobnicate is not allowed here; allowed: bpmn:documentation, bpmn:extensionElements, "
+                 "bpmn:auditing, bpmn:monitoring, bpmn:categoryValueRef, bpmn:incoming, bpmn:outgoing, "
+                 "bpmn:ioSpecification and 2 more", id="inside-a-task"),
+])
+def test_an_element_petiflow_cannot_run_is_named_with_its_line_and_what_is_allowed(runtime, marker, replacements,
+                                                                                   message):
+    sources, line = _simple_with(marker, *replacements)
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, sources)
+    where = f"simple.bpmn, line {line}" + (", element 'choose'" if "complexGateway" in message else "")
+    assert str(caught.value) == f"{where}: {message}"
+    assert (caught.value.file, caught.value.line) == ("simple.bpmn", line)
+    assert versions(runtime, "simple") == []
+
+
+def test_an_unknown_element_among_the_flow_elements_is_told_which_elements_a_process_holds(runtime):
+    sources, line = _simple_with("<bpmn:frobnicate", (_START, _START + '\n    <bpmn:frobnicate id="x" />'))
+    with pytest.raises(InvalidDefinition) as caught:
+        deploy(runtime, sources)
+    refused = str(caught.value)
+    assert refused.startswith(f"simple.bpmn, line {line}: bpmn:frobnicate is not allowed in a bpmn:process; "
+                              "allowed: {businessRule,manual,receive,script,send,service,user}Task, ")
+    for allowed in ("{boundary,end,intermediateCatch,intermediateThrow,start}Event",
+                    "{eventBased,exclusive,inclusive,parallel}Gateway", "callActivity", "subProcess", "sequenceFlow"):
+        assert allowed in refused
+    # One line a person reads, not the schema's list of every namespace (once about 700 characters).
+    assert "\n" not in refused and "{http" not in refused and len(refused) < 400

@@ -1,11 +1,12 @@
 """The runner: starting, completing and inspecting workflows, saved and restored at every step."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import runner
+from engine.clock import FixedClock
 from engine.errors import Conflict, WorkflowFailed
+from tests.conftest import TEST_NOW
 from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed, ready, reload
 
 
@@ -48,23 +49,22 @@ def test_lanes_name_roles_of_each_ready_task(approval):
 
 
 def test_waiting_boundary_timer_reports_its_due_time(approval):
-    wf = runner.start(approval, {}, SCRIPT_ENGINE)
-    runner.complete(wf, ready(wf)["confirm"].task_id, {})
-    before = datetime.now(timezone.utc)
+    clock = FixedClock(TEST_NOW)
+    wf = runner.start(approval, {}, SCRIPT_ENGINE, clock)
+    runner.complete(wf, ready(wf)["confirm"].task_id, {}, clock)
     wf = reload(wf, approval)
     (timer,) = runner.waiting_timers(wf)
     assert timer.spec_name == "draft_overdue"
-    assert 5.9 < (timer.due_at - before).total_seconds() / 86400 < 6.1
+    assert timer.due_at == TEST_NOW + timedelta(days=6)
 
 
 def test_expired_timer_fires_after_a_restore(approval):
-    wf = runner.start(approval, {}, SCRIPT_ENGINE)
-    runner.complete(wf, ready(wf)["confirm"].task_id, {})
-    # As if the six days had passed: move the due time SpiffWorkflow computed into the past.
-    timer = [t for t in wf.get_tasks() if t.task_spec.name == "draft_overdue" and t.state == TaskState.WAITING][0]
-    timer.internal_data["event_value"] = "2020-01-01T00:00:00+00:00"
+    clock = FixedClock(TEST_NOW)
+    wf = runner.start(approval, {}, SCRIPT_ENGINE, clock)
+    runner.complete(wf, ready(wf)["confirm"].task_id, {}, clock)
     wf = reload(wf, approval)
-    runner.run_steps(wf)
+    clock.advance(days=6, seconds=1)  # the six days have passed
+    runner.run_steps(wf, clock)
     assert set(ready(wf)) == {"draft", "chase"}
     assert ready(wf)["chase"].form_key == "chase_overdue.json"  # the task's form, from its properties
     assert runner.waiting_timers(wf) == []
@@ -102,7 +102,6 @@ def test_task_data_with_unusable_keys_is_refused(data):
 def test_timers_are_computed_and_fired_on_the_injected_clock(approval):
     from datetime import timedelta
 
-    from engine.clock import FixedClock
     clock = FixedClock(datetime(2030, 1, 7, 1, 0, tzinfo=timezone.utc))
     wf = runner.start(approval, {}, SCRIPT_ENGINE, clock)
     runner.complete(wf, ready(wf)["confirm"].task_id, {}, clock)

@@ -10,6 +10,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.workflow import spiff_clock
+from engine.clock import FixedClock
 from engine.scripting import (
     RestrictedScriptEngine,
     ScriptError,
@@ -19,6 +21,7 @@ from engine.scripting import (
     make_script_engine,
 )
 from engine.scripting.budget import loop_tick, resident_bytes
+from tests.conftest import TEST_NOW
 from tests.unit.scripting_fixtures import (
     ROUTING_DMN,
     gateway_process,
@@ -87,11 +90,10 @@ def test_script_task_writes_data_a_downstream_gateway_reads(engine):
 
 def test_timer_expression_sets_a_due_time_two_hours_ahead(engine):
     """A timer duration expression "PT2H" is evaluated by the engine."""
-    before = datetime.now(timezone.utc)
-    workflow = start_workflow(load_spec(linear_process(timer_event("wait", '"PT2H"'))), engine)
+    with spiff_clock.using(FixedClock(TEST_NOW)):
+        workflow = start_workflow(load_spec(linear_process(timer_event("wait", '"PT2H"'))), engine)
     [event] = workflow.waiting_events()
-    due = datetime.fromisoformat(event.value)
-    assert timedelta(hours=2) <= due - before < timedelta(hours=2, minutes=1)
+    assert datetime.fromisoformat(event.value) == TEST_NOW + timedelta(hours=2)
 
 
 @pytest.mark.parametrize(("category", "agency"), [("pothole", "roads"), ("signal", "roads"), ("noise", "general")])
