@@ -174,7 +174,8 @@ def deploy(directory) -> None:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load demo agencies, staff and cases (only into an empty database)."""
-    from engine.services.demo import SeedDemo, seed_demo as seed
+    from engine.services.demo import SeedDemo
+    from engine.services.demo import seed_demo as seed
     runtime = _migrated_runtime(_settings())
     _echo_deployed(deploy_workflows(runtime))  # the demo cases need the processes
     with runtime.uow() as uow:
@@ -220,7 +221,8 @@ def serve(host, port) -> None:
     from api.embedded import Background
     from engine.bootstrap import use_deep_stacks
     from engine.services.database import upgrade_schema
-    from engine.services.demo import SeedDemo, seed_demo as seed
+    from engine.services.demo import SeedDemo
+    from engine.services.demo import seed_demo as seed
     settings = _settings()
     settings = settings.but(host=host or settings.host, port=port or settings.port)
     use_deep_stacks()  # before the web and worker threads that run steps start

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 
-from engine.queries.calendar import DEFAULT_CITY
 from engine.errors import InvalidInput
+from engine.queries.calendar import DEFAULT_CITY
 
 
 class _Date(click.ParamType):

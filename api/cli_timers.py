@@ -163,8 +163,16 @@ def run_due_timers(runtime, *, batch_size: int = 100, limit: int | None = None, 
     (last_error) and its lease given back, so the scheduler retries it later.
     """
     from engine.queries.timers import case_numbers, timer_status
-    from engine.services.timers import (ClaimDueTimers, FireTimer, RecordTimerFailure, ReleaseTimers,
-                                        claim_due_timers, fire_timer, record_timer_failure, release_timers)
+    from engine.services.timers import (
+        ClaimDueTimers,
+        FireTimer,
+        RecordTimerFailure,
+        ReleaseTimers,
+        claim_due_timers,
+        fire_timer,
+        record_timer_failure,
+        release_timers,
+    )
     owner = owner or f"cli:{socket.gethostname()}:{os.getpid()}"
     report = RunReport()
     pending: list[int] = []

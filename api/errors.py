@@ -10,8 +10,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from engine.errors import (
-    Conflict, DatabaseError, DeliveryFailed, Forbidden, InvalidDefinition, InvalidInput, NotFound, NotReady,
-    PetiflowError, WorkflowFailed, is_outage, is_schema_behind,
+    Conflict,
+    DatabaseError,
+    DeliveryFailed,
+    Forbidden,
+    InvalidDefinition,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    PetiflowError,
+    WorkflowFailed,
+    is_outage,
+    is_schema_behind,
 )
 
 log = logging.getLogger(__name__)

@@ -260,9 +260,9 @@ class EngineLoop:
     """petiflow's services on one database: start a case, complete its work item, two commits."""
 
     def __init__(self, mode: str, settings):
-        from engine.store import migrate
         from engine.bootstrap import bootstrap
         from engine.services.deployment import DeployBundle, deploy_bundle
+        from engine.store import migrate
 
         self.mode = mode
         self.runtime = bootstrap(settings)

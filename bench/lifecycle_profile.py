@@ -309,9 +309,8 @@ class Breakdown:
     def __enter__(self):
         from sqlalchemy import event
 
-        from engine.workflow import runner
-        from engine.workflow import state
         from engine.store.uow import UnitOfWork
+        from engine.workflow import runner, state
 
         for name, layer in self.LAYERS.items():
             module, attr = name.split(".")

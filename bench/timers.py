@@ -93,11 +93,11 @@ class BenchDb:
             admin.dispose()
 
     def create(self) -> str:
-        from engine.store import migrate
         from engine.bootstrap import bootstrap
         from engine.services.cases import StartCase, start_case
         from engine.services.deployment import DeployBundle, deploy_bundle
         from engine.settings import Settings
+        from engine.store import migrate
         version = self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', f'CREATE DATABASE "{self.name}"',
                               "show server_version")[-1][0][0]
         self.runtime = bootstrap(Settings(database_url=self.url, var_dir=Path("/tmp"), secret_key="bench"))
@@ -120,6 +120,7 @@ class BenchDb:
 
     def pending(self) -> int:
         from sqlalchemy import func, select
+
         from engine.store.schema import timers
         with self.runtime.db.connect() as conn:
             return conn.execute(select(func.count()).select_from(timers).where(timers.c.status == "pending")).scalar_one()
@@ -127,6 +128,7 @@ class BenchDb:
     def add_future_rows(self, n: int) -> None:
         """n cheap pending rows on the dummy instance, due between 2 hours and 30 days ahead."""
         from sqlalchemy import insert
+
         from engine.store.schema import timers
         now = datetime.now(timezone.utc)
         case_id, instance_id = self.dummy
@@ -165,6 +167,7 @@ class BenchDb:
 
     def make_batch_due(self, batch: int) -> None:
         from sqlalchemy import insert
+
         from engine.store.schema import timers
         now = datetime.now(timezone.utc)
         case_id, instance_id = self.dummy
@@ -177,6 +180,7 @@ class BenchDb:
     def mark_done(self, ids: list[int]) -> None:
         """What the workers do to claimed rows (outside the timed claim)."""
         from sqlalchemy import update
+
         from engine.store.schema import timers
         with self.runtime.db.begin() as conn:
             conn.execute(update(timers).where(timers.c.id.in_(ids)).values(
@@ -324,6 +328,7 @@ class Bench:
 
     def lateness(self) -> None:
         from sqlalchemy import func, select
+
         from engine.store.schema import timers, workflow_instances
         args = self.args
         db = self.big

@@ -14,9 +14,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from engine.actions import ACTIONS
 from engine.clock import SystemClock
+from engine.errors import NotReady
 from engine.scripting import make_script_engine
 from engine.scripting.budget import use_deep_stacks  # noqa: F401  (adapters start their threads with it)
-from engine.errors import NotReady
 from engine.settings import Settings, masked_url
 from engine.store.db import make_engine
 from engine.store.outbox import set_publisher

@@ -14,9 +14,19 @@ from datetime import timedelta
 import dramatiq
 
 from engine.errors import DeliveryRejected
-from engine.services.notifications import (ClaimDelivery, DeliverInApp, Delivery, FailDelivery, MarkDelivered,
-                                           RecordFailedAttempt, claim_delivery, deliver_in_app, fail_delivery,
-                                           mark_delivered, record_failed_attempt)
+from engine.services.notifications import (
+    ClaimDelivery,
+    DeliverInApp,
+    Delivery,
+    FailDelivery,
+    MarkDelivered,
+    RecordFailedAttempt,
+    claim_delivery,
+    deliver_in_app,
+    fail_delivery,
+    mark_delivered,
+    record_failed_attempt,
+)
 from engine.settings import EmailSettings, WebhookSettings
 
 from .notify_email import send_email

@@ -11,8 +11,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from engine.services.notifications import (DEFAULT_RELAY_LEASE, ClaimUnsent, ReleaseUnsent, claim_unsent,
-                                           release_unsent)
+from engine.services.notifications import DEFAULT_RELAY_LEASE, ClaimUnsent, ReleaseUnsent, claim_unsent, release_unsent
 
 from .outage import FailureStreak, send_or_give_back
 

@@ -23,8 +23,7 @@ import threading
 from datetime import timedelta
 
 from engine.queries.timers import next_due_at
-from engine.services.timers import (DEFAULT_LEASE, ClaimDueTimers, ReleaseTimers, claim_due_timers,
-                                    release_timers)
+from engine.services.timers import DEFAULT_LEASE, ClaimDueTimers, ReleaseTimers, claim_due_timers, release_timers
 
 from .outage import FailureStreak, send_or_give_back
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.store import migrate
 from engine.bootstrap import Runtime, bootstrap
 from engine.clock import FixedClock
+from engine.settings import Settings
+from engine.store import migrate
 from engine.store.db import make_engine
 from engine.store.schema import metadata
-from engine.settings import Settings
 
 #: Test data (diagrams written for the tests) lives here.
 DATA = Path(__file__).parent / "data"
@@ -163,6 +163,7 @@ def bundle(*names: str) -> dict[str, str]:
 def start_parallel_case(runtime, clock):
     """Deploy parallel_timer.bpmn and open a case waiting on its two tasks, with b's timer 3 days out."""
     from datetime import timedelta
+
     from engine.services.cases import StartCase, start_case
     from engine.services.deployment import DeployBundle, deploy_bundle
     with runtime.uow() as uow:

@@ -20,6 +20,7 @@ from engine.store.changes import DueMove
 from engine.store.schema import deadline_rules
 from engine.workflow.service_tasks import StepContext
 
+
 def _terms(params: dict) -> rules.Deadline:
     data = params.get("deadline")
     if not isinstance(data, dict):

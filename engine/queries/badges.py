@@ -8,6 +8,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from engine.accounts.identity import Principal
 from engine.store.schema import work_items
+
 from .inbox_scope import InboxFilter, any_of, filtered, groups, mine, supervised
 from .lateness import horizon
 from .visibility import supervision_scope

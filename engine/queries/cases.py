@@ -14,10 +14,20 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, exists, literal_column, select
 
-from engine.errors import NotFound
 from engine.accounts.identity import Principal
-from engine.store.schema import (agencies, case_events, cases, petitioners, process_definitions, timers, users, work_items,
-                      workflow_instances)
+from engine.errors import NotFound
+from engine.store.schema import (
+    agencies,
+    case_events,
+    cases,
+    petitioners,
+    process_definitions,
+    timers,
+    users,
+    work_items,
+    workflow_instances,
+)
+
 from .visibility import Scope, case_scope
 
 log = logging.getLogger("petiflow.personal_data")

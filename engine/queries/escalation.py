@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal_column, select
 
+from engine.accounts.identity import SYSTEM, Principal
 from engine.deadlines.calendar import calendar_for
 from engine.errors import Forbidden
-from engine.accounts.identity import SYSTEM, Principal
 from engine.store.schema import agencies, cases, work_items
+
 from .lateness import AT_RISK_WORKING_DAYS, horizon_for, working_days_late
 from .visibility import queue_scope
 

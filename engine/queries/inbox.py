@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from engine.accounts.identity import Principal
 from engine.store.schema import agencies, cases, process_definitions, users, work_items, workflow_instances
+
 from .inbox_scope import InboxFilter, filtered, view_branches
 from .keyset import Cursor, page_ids
 from .lateness import horizon

@@ -10,9 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import and_, false, literal_column, or_, select
 
-from engine.errors import InvalidInput
 from engine.accounts.identity import Principal
+from engine.errors import InvalidInput
 from engine.store.schema import cases, process_definitions, work_items, workflow_instances
+
 from .lateness import Horizon
 from .visibility import Scope, supervision_scope
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
-from engine.errors import NotFound
 from engine.accounts.identity import Principal
+from engine.errors import NotFound
 from engine.store.schema import group_members, groups, users
 
 #: The group role that makes its members administrators.

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
 from engine.clock import ClockedDatetime, local_zone
+
 from .budget import MAX_FORMAT_LENGTH, MAX_INT_BITS, MAX_ITEMS, charge, check_items, refuse, ticked_if_many
 from .guards import ALLOWED_CODECS, checked_source
 

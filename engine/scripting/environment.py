@@ -14,10 +14,10 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import budget as limits
-from .script_builtins import script_globals
 from .datacheck import RESERVED_NAMES, Allowance, find_unstorable, has_lone_surrogate
 from .errors import Interrupt, ScriptError, ScriptLimitExceeded
 from .policy import ScriptPolicy
+from .script_builtins import script_globals
 
 MAX_SOURCE_LENGTH = 50_000
 COMPILE_CACHE_SIZE = 2048

@@ -12,12 +12,24 @@ from datetime import date, datetime, timedelta, timezone
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 
 from .attributes import make_getattr
-from .budget import (MAX_INT_TEXT, MAX_ITEMS, MAX_ROUND_DIGITS, charge, check_items, loop_tick, refuse,
-                     ticked_if_many)
+from .budget import MAX_INT_TEXT, MAX_ITEMS, MAX_ROUND_DIGITS, charge, check_items, loop_tick, refuse, ticked_if_many
 from .guards import (
-    DiscardingPrinter, checked_source, guarded_add, guarded_apply, guarded_format,
-    guarded_getitem, guarded_getiter, guarded_inplacevar, guarded_lshift, guarded_mod, guarded_mul,
-    guarded_pow, guarded_star, guarded_write, safe_pow, safe_str,
+    DiscardingPrinter,
+    checked_source,
+    guarded_add,
+    guarded_apply,
+    guarded_format,
+    guarded_getitem,
+    guarded_getiter,
+    guarded_inplacevar,
+    guarded_lshift,
+    guarded_mod,
+    guarded_mul,
+    guarded_pow,
+    guarded_star,
+    guarded_write,
+    safe_pow,
+    safe_str,
 )
 
 

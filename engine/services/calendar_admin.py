@@ -21,9 +21,9 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 
 from engine.deadlines.calendar import DEFAULT_CITY, invalidate
 from engine.deadlines.rules import DeadlineRule, validate_rule
-from ..errors import InvalidInput
+from engine.errors import InvalidInput
+from engine.settings import PROJECT_ROOT
 from engine.store.schema import calendar_days, deadline_rules
-from ..settings import PROJECT_ROOT
 
 #: The shipped default deadline rules.
 DEADLINE_RULES_FILE = PROJECT_ROOT / "workflows" / "seed" / "deadline_rules.json"

@@ -7,17 +7,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 
-from engine.workflow import service_tasks
-from engine.workflow import runner
-from engine.store.changes import NewCase, StepChanges
-from engine.store.steps import next_case_id
-from engine.deadlines.rules import deadline_for
-from ..errors import InvalidInput, NotFound
 from engine.accounts.identity import SYSTEM, Principal
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
+from engine.deadlines.rules import deadline_for
+from engine.errors import InvalidInput, NotFound
+from engine.scripting.datacheck import has_lone_surrogate
+from engine.store.changes import NewCase, StepChanges
 from engine.store.schema import agencies, cases, petitioners
-from ..scripting.datacheck import has_lone_surrogate
+from engine.store.steps import next_case_id
+from engine.workflow import runner, service_tasks
 
 #: Case number prefixes per case type; the number reads as prefix + local date + sequence.
 CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",

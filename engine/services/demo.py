@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from engine.accounts.passwords import hash_password
+from engine.settings import PROJECT_ROOT
 from engine.store.schema import agencies, group_members, groups, units, users
-from ..settings import PROJECT_ROOT
+
 from .calendar_admin import LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules, load_public_holidays
 from .cases import StartCase, start_case
 

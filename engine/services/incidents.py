@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, insert, select, update
 
-from engine.store import outbox as outbox_queue
+from engine.cases.history import event
 from engine.errors import Conflict, InvalidInput
 from engine.queries.incidents import Incident, get_incident
-from engine.cases.history import event
+from engine.store import outbox as outbox_queue
 from engine.store.schema import case_events, incidents, timers
 
 #: Kinds of incident the engine opens (others may be added without a migration).

@@ -8,20 +8,19 @@ transaction; e-mail and webhooks leave through adapters in handlers/.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.accounts.identity import Principal
 from engine.cases.history import event
-from engine.store import outbox as outbox_queue
-from engine.store.outbox import DEFAULT_RELAY_LEASE, RELAY, queue_message
-from engine.store.schema import case_events, outbox, users
-from engine.store.schema import notifications
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.queries.notifications import addressed_to
 from engine.services.incidents import NOTIFICATION_FAILED, OpenIncident, open_incident
+from engine.store import outbox as outbox_queue
+from engine.store.outbox import DEFAULT_RELAY_LEASE, RELAY, queue_message
+from engine.store.schema import case_events, notifications, outbox, users
 
 #: How long a worker holds a row it is delivering: longer than any adapter's timeout.
 DELIVERY_LEASE = timedelta(minutes=5)

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, or_, select, update
 
 from engine.deadlines.ladder import KINDS as LADDER_KINDS
-from engine.store.schema import cases, timers, workflow_instances
 from engine.services.escalation import FireRung, fire_rung
 from engine.services.steps import RunInstance, run_instance
+from engine.store.schema import cases, timers, workflow_instances
 
 #: How long a claimed timer stays with its claimer before another scheduler may take it.
 #: It must be longer than a message waits in the queue plus the time a firing takes (the

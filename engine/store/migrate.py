@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, inspect
 from sqlalchemy.engine import Connection, Engine
 
-from engine.store.schema import metadata
 from engine.settings import PROJECT_ROOT
+from engine.store.schema import metadata
 
 #: Where the Alembic history lives.
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"

@@ -3,8 +3,24 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey,
-                        Index, Integer, MetaData, String, Table, Text, UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 
 #: Constraint names that Alembic can reproduce identically on SQLite and PostgreSQL.

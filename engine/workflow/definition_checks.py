@@ -14,10 +14,10 @@ import re
 
 from lxml import etree
 
-from engine.workflow import forms
 from engine.errors import InvalidDefinition, InvalidInput
 from engine.scripting import ScriptError
 from engine.scripting.environment import compile_script
+from engine.workflow import forms
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"

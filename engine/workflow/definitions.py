@@ -17,8 +17,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 
-from engine.workflow import definition_checks
 from engine.errors import InvalidDefinition
+from engine.workflow import definition_checks
 
 #: File suffixes that make up a deployable bundle.
 BUNDLE_SUFFIXES = (".bpmn", ".dmn")

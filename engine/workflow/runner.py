@@ -6,17 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
-                                                              TimerEventDefinition)
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import DBAPIError
 
-from engine.workflow import spiff_clock
-from engine.errors import is_outage, is_schema_behind
-from engine.errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed
+from engine.errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed, is_outage, is_schema_behind
 from engine.scripting.datacheck import RESERVED_NAMES, Allowance, find_unstorable
+from engine.workflow import spiff_clock
 from engine.workflow.specs import ParsedDefinition
 
 

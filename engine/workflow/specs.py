@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
-from engine.workflow.definitions import parse_process
 from engine.errors import NotFound
 from engine.store.schema import process_definitions
+from engine.workflow.definitions import parse_process
 
 
 @dataclass(frozen=True)

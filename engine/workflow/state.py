@@ -6,9 +6,9 @@ import json
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.workflow.compaction import compact
 from engine.errors import WorkflowFailed
 from engine.scripting.datacheck import RESERVED_NAMES
+from engine.workflow.compaction import compact
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)

@@ -6,13 +6,13 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from engine.store.backup import backup_sqlite
 from engine.bootstrap import bootstrap
 from engine.errors import InvalidInput
-from engine.store.schema import cases
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import Settings
+from engine.store.backup import backup_sqlite
+from engine.store.schema import cases
 from tests.conftest import bundle
 
 

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from api.cli import main
 from engine.bootstrap import bootstrap
-from engine.workflow.definitions import parse_process
-from engine.store.schema import process_definitions
 from engine.settings import Settings
+from engine.store.schema import process_definitions
+from engine.workflow.definitions import parse_process
 
 #: A small process whose names are Chinese, with the encoding it declares left to fill in.
 BPMN = """<?xml version="1.0" encoding="{encoding}"?>

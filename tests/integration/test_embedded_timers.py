@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
 from engine.clock import RunningClock
-from engine.store.schema import timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
+from engine.store.schema import timers, work_items
 from tests.conftest import TEST_NOW, bundle
 
 

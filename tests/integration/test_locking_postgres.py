@@ -5,12 +5,12 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
-from engine.errors import Conflict
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import case_events, process_definitions, work_items, workflow_instances
+from engine.errors import Conflict
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import case_events, process_definitions, work_items, workflow_instances
 from tests.conftest import bundle, start_parallel_case
 
 pytestmark = pytest.mark.postgres
@@ -99,9 +99,9 @@ def test_two_completions_that_both_read_the_open_item_are_decided_by_the_version
 
 def test_a_save_from_a_stale_read_is_refused_not_overwritten(pg_runtime):
     """Even without the row lock, the version check refuses a write based on an old read."""
-    from engine.workflow import state
     from engine.cases.steps import InstanceRef, finish_step
     from engine.store.changes import StepChanges
+    from engine.workflow import state
     rt = pg_runtime
     with rt.uow() as uow:
         deploy_bundle(DeployBundle(bundle("approval.bpmn")), uow)
@@ -161,9 +161,9 @@ def test_a_caseworker_completing_work_while_a_worker_fires_its_reminder_waits_in
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from engine.store.schema import timers
     from engine.services import timers as timer_service
     from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
+    from engine.store.schema import timers
     from tests.unit.test_escalation import open_petition
     taipei = ZoneInfo("Asia/Taipei")
     rt = pg_runtime
@@ -343,6 +343,7 @@ def test_a_new_case_is_written_by_one_statement_and_a_failed_first_step_leaves_n
 def test_a_step_that_writes_before_its_save_holds_its_case_like_every_other_step(pg_runtime, clock):
     """An engine action writing mid-step takes the instance's row lock first: no opposite lock orders."""
     from sqlalchemy.exc import OperationalError
+
     from engine.store.schema import agencies
     rt = pg_runtime
     started, _ = _parallel_case(rt, clock)
@@ -398,6 +399,7 @@ def test_maintenance_that_postgres_runs_only_outside_a_transaction_still_runs(pg
 def test_a_completion_that_waits_for_another_step_sees_the_timers_that_step_recorded(pg_runtime, clock):
     """A timer worker re-records b's timer (a no-op run) while our completion of a waits on the case."""
     from datetime import timedelta
+
     from engine.store.schema import timers
     rt = pg_runtime
     started, items = _parallel_case(rt, clock)

@@ -1,7 +1,7 @@
 """Notifications end to end: a real SMTP server and webhook gateway, a Dramatiq worker, the relay."""
 import json
-import re
 import logging
+import re
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -12,14 +12,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
+
 from engine.bootstrap import bootstrap
 from engine.errors import DeliveryFailed, DeliveryRejected
-from engine.store.outbox import queue_message, set_publisher
-from engine.store.schema import outbox
-from engine.store.schema import incidents
 from engine.services.incidents import RetryIncident, retry_incident
 from engine.services.notifications import QueueEmail, queue_email
 from engine.settings import EmailSettings, WebhookSettings
+from engine.store.outbox import queue_message, set_publisher
+from engine.store.schema import incidents, outbox
 from handlers.notify_email import message_id
 from handlers.notify_webhook import SIGNATURE_HEADER, verify
 from tests.conftest import _truncate_all

@@ -27,10 +27,10 @@ from sqlalchemy.exc import OperationalError
 
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock, RunningClock
-from engine.store.schema import case_events, timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import Settings
+from engine.store.schema import case_events, timers, work_items
 from tests.conftest import TEST_NOW, _truncate_all, bundle
 
 ROOT = Path(__file__).resolve().parents[2]

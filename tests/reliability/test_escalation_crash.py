@@ -8,10 +8,14 @@ from sqlalchemy import select, text
 
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock
-from engine.store.schema import case_events, notifications, outbox, timers, work_items
-from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
-                                            load_public_holidays)
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.services.cases import StartCase, start_case
+from engine.store.schema import case_events, notifications, outbox, timers, work_items
 from handlers.relay import sweep as relay_sweep
 from handlers.scheduler import sweep
 from tests.reliability.conftest import REDIS_URL, WORKER_TIER, wait_until

@@ -6,8 +6,15 @@ from sqlalchemy import select
 from engine.bootstrap import bootstrap
 from engine.store.schema import timers
 from handlers.scheduler import sweep
-from tests.reliability.conftest import (ONCE, WORKER_TIER, Sender, counts_per_case, start_overdue_cases,
-                                        timer_statuses, wait_until)
+from tests.reliability.conftest import (
+    ONCE,
+    WORKER_TIER,
+    Sender,
+    counts_per_case,
+    start_overdue_cases,
+    timer_statuses,
+    wait_until,
+)
 
 pytestmark = WORKER_TIER
 

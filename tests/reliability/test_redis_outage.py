@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
-
 from urllib.parse import urlsplit
 
 import dramatiq
@@ -22,13 +21,24 @@ from dramatiq import Message
 from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
-from engine.store.schema import timers
 from engine.services.cases import StartCase, start_case
+from engine.store.schema import timers
 from handlers import relay, scheduler
 from handlers.broker import PetiflowRedisBroker, queue_backlog
 from handlers.scheduler import sweep
-from tests.reliability.conftest import (ONCE, REDIS_URL, ROOT, TcpProxy, Worker, counts_per_case, process_env,
-                                        skip_in_sqlite_run, start_overdue_cases, timer_statuses, wait_until)
+from tests.reliability.conftest import (
+    ONCE,
+    REDIS_URL,
+    ROOT,
+    TcpProxy,
+    Worker,
+    counts_per_case,
+    process_env,
+    skip_in_sqlite_run,
+    start_overdue_cases,
+    timer_statuses,
+    wait_until,
+)
 
 #: A Redis address nothing listens on.
 NOWHERE = "redis://127.0.0.1:6390/0"

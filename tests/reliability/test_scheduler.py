@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.store.schema import timers
 from engine.services.cases import StartCase, start_case
 from engine.services.timers import ClaimDueTimers, claim_due_timers
+from engine.store.schema import timers
 from handlers.broker import queue_backlog
 from handlers.scheduler import pause_after_sweep, run_forever, sweep
 from tests.reliability.conftest import wait_until

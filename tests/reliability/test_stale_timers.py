@@ -5,9 +5,9 @@ from datetime import timedelta
 from sqlalchemy import func, select, text, update
 
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import cases, timers, work_items, workflow_instances
 from engine.services.timers import FireTimer, fire_timer
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import cases, timers, work_items, workflow_instances
 from handlers.scheduler import sweep
 from tests.reliability.conftest import WORKER_TIER, start_overdue_cases, wait_until
 

@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
 from engine.clock import FixedClock
-from engine.store.schema import timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
+from engine.store.schema import timers, work_items
 
 
 def test_a_worker_whose_clock_is_behind_the_claimers_leaves_the_timer_pending_for_a_later_claim(rt, clock):

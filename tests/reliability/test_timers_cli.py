@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from api.cli_timers import timers as timers_cli
-from engine.store.schema import case_events, cases, timers, work_items
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.store.schema import case_events, cases, timers, work_items
 from tests.conftest import bundle
 from tests.reliability.conftest import SLOW_BPMN
 

@@ -6,8 +6,16 @@ from sqlalchemy import select
 
 from engine.store.schema import timers
 from handlers.scheduler import sweep
-from tests.reliability.conftest import (HEARTBEAT_MS, ONCE, WORKER_TIER, counts_per_case, start_overdue_cases,
-                                        timer_locked, timer_statuses, wait_until)
+from tests.reliability.conftest import (
+    HEARTBEAT_MS,
+    ONCE,
+    WORKER_TIER,
+    counts_per_case,
+    start_overdue_cases,
+    timer_locked,
+    timer_statuses,
+    wait_until,
+)
 
 pytestmark = WORKER_TIER
 

@@ -8,17 +8,21 @@ from uuid import UUID
 import pytest
 from sqlalchemy import insert, select
 
-from engine.workflow import state
-from engine.workflow.definitions import read_bundle
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import agencies, case_events, cases, work_items, workflow_instances
-from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
-                                            load_public_holidays)
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.steps import RunInstance, run_instance
 from engine.services.work import CompleteWorkItem, complete_work_item
 from engine.settings import PROJECT_ROOT
+from engine.store.schema import agencies, case_events, cases, work_items, workflow_instances
+from engine.workflow import state
+from engine.workflow.definitions import read_bundle
 
 #: The shipped process library.
 WORKFLOWS = PROJECT_ROOT / "workflows"

@@ -168,9 +168,9 @@ def test_twenty_four_progress_updates_keep_the_item_tracked_and_then_release_it(
 
 def test_terms_kept_before_they_recorded_how_days_are_counted_restart_the_way_their_rule_counts(library, clock):
     """council_item.default counts calendar days from the day after receipt (next_day)."""
+    from engine.actions.deadline_actions import restart_deadline
     from engine.store.changes import StepChanges
     from engine.workflow.service_tasks import StepContext
-    from engine.actions.deadline_actions import restart_deadline
     started = register(library)
     terms = dict(library.data(started.case_id, library.items(started.case_id, "reply_bureau")[0])["deadline"])
     del terms["first_day"]

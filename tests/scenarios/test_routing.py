@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 from lxml import etree
 
-from engine.workflow.definitions import parse_process, read_bundle
 from engine.scripting import make_script_engine
+from engine.workflow.definitions import parse_process, read_bundle
 from tests.scenarios.conftest import WORKFLOWS
 
 SCRIPT_ENGINE = make_script_engine(time_limit=1.0)

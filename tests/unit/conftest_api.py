@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from api.app import create_app
-from engine.store import migrate
 from engine.settings import Settings
+from engine.store import migrate
 
 
 @pytest.fixture

@@ -13,12 +13,16 @@ from sqlalchemy import insert, select, update
 
 from engine.accounts.identity import SYSTEM
 from engine.queries import InboxFilter, inbox, inbox_counts, load_principal
-from engine.store.schema import agencies, group_members, groups, users, work_items
-from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
-                                            load_public_holidays)
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import agencies, group_members, groups, users, work_items
 from tests.conftest import bundle
 
 TAIPEI = ZoneInfo("Asia/Taipei")

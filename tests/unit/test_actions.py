@@ -2,12 +2,12 @@
 import pytest
 from sqlalchemy import insert, select
 
-from engine.errors import WorkflowFailed
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import agencies, case_events, cases, work_items
+from engine.errors import WorkflowFailed
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import agencies, case_events, cases, work_items
 from tests.conftest import bundle
 
 
@@ -75,8 +75,9 @@ def test_a_service_task_naming_no_action_is_refused_at_deployment(runtime):
 
 
 def test_a_version_deployed_before_naming_no_action_fails_the_step_clearly(runtime):
-    from engine.store.schema import process_definitions
     from sqlalchemy import update
+
+    from engine.store.schema import process_definitions
     with runtime.uow() as uow:
         deploy_bundle(DeployBundle(bundle("transfer.bpmn")), uow)
         # As stored by a release that did not check actions at deployment.
@@ -94,10 +95,10 @@ def test_a_version_deployed_before_naming_no_action_fails_the_step_clearly(runti
 
 @pytest.mark.parametrize("params", [{"kind": "reply", "body": "  "}, {"body": "答復"}, {}])
 def test_a_notice_to_the_citizen_without_a_kind_or_a_text_is_refused(org, params):
-    from engine.store.changes import StepChanges
-    from engine.workflow.service_tasks import StepContext
     from engine.actions.citizen_notices import notify_citizen
     from engine.errors import InvalidInput
+    from engine.store.changes import StepChanges
+    from engine.workflow.service_tasks import StepContext
     runtime, started = org
     with runtime.uow() as uow:
         context = StepContext(uow, StepChanges(started.case_id, uow.clock.now()), None)

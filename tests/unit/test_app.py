@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from api.app import create_app
 from api.errors import GENERIC_500_MESSAGE
 from engine import errors
-from engine.store import migrate
 from engine.settings import Settings
+from engine.store import migrate
 from tests.unit.conftest_api import app, app_settings, client, make_app  # noqa: F401
 
 #: The keys of the error shape, flask-smorest's Error schema plus `error`.

@@ -7,10 +7,9 @@ from sqlalchemy import event, select
 
 from engine.deadlines.calendar import WorkingCalendar, calendar_for, load_calendar
 from engine.errors import InvalidInput
-from engine.store.schema import calendar_days
 from engine.queries.calendar import list_days
-from engine.services.calendar_admin import (AddClosureDay, LoadPublicHolidays, add_closure_day,
-                                            load_public_holidays)
+from engine.services.calendar_admin import AddClosureDay, LoadPublicHolidays, add_closure_day, load_public_holidays
+from engine.store.schema import calendar_days
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 

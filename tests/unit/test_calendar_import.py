@@ -11,10 +11,17 @@ from api.cli_calendar import register
 from engine.deadlines.calendar import calendar_for
 from engine.deadlines.rules import load_rules
 from engine.errors import InvalidInput
+from engine.services.calendar_admin import (
+    AddClosureDay,
+    ImportDgpaCalendar,
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    add_closure_day,
+    import_dgpa_calendar,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.store.schema import calendar_days, deadline_rules
-from engine.services.calendar_admin import (AddClosureDay, ImportDgpaCalendar, LoadDeadlineRules,
-                                            LoadPublicHolidays, add_closure_day, import_dgpa_calendar,
-                                            load_deadline_rules, load_public_holidays)
 
 _WEEKDAYS = "一二三四五六日"
 

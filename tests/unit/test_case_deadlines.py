@@ -6,12 +6,16 @@ import pytest
 from sqlalchemy import select
 
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import case_events, cases, work_items
-from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
-                                            load_public_holidays)
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import case_events, cases, work_items
 from tests.conftest import bundle
 
 TAIPEI = ZoneInfo("Asia/Taipei")

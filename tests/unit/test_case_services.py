@@ -3,12 +3,12 @@ import pytest
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
 from engine.accounts.identity import SYSTEM, Principal
-from engine.store.schema import case_events, cases, timers, work_items, workflow_instances
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
 from engine.services.cases import StartCase, case_number, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import case_events, cases, timers, work_items, workflow_instances
 from tests.conftest import bundle
 
 

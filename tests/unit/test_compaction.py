@@ -10,8 +10,7 @@ import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import runner
-from engine.workflow import state
+from engine.workflow import runner, state
 from engine.workflow.compaction import compact
 from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed
 

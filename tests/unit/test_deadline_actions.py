@@ -5,14 +5,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine.errors import WorkflowFailed
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import case_events, cases, timers, work_items
-from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
-                                            load_public_holidays)
+from engine.errors import WorkflowFailed
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import case_events, cases, timers, work_items
 from tests.conftest import bundle
 
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -131,8 +135,8 @@ def test_work_that_opts_out_keeps_its_terms_when_the_deadline_moves(runtime, clo
 
 def test_each_round_tells_the_citizen_of_its_own_extensions(runtime, clock):
     """Sent back for a new reply (a new round), the round's first extension is announced too."""
-    from engine.deadlines import rules as deadlines
     from engine.actions.deadline_actions import extend_deadline, restart_deadline
+    from engine.deadlines import rules as deadlines
     from engine.store.changes import StepChanges
     from engine.store.schema import outbox
     from engine.store.steps import write_step

@@ -5,12 +5,32 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.deadlines.calendar import WorkingCalendar, calendar_for
-from engine.deadlines.rules import (Deadline, DeadlineRule, compute_deadline, deadline_for, escalation_steps, extend,
-                              find_rule, pause, pick_rule, reminder_times, remaining, restart, resume,
-                              total_days, validate_rule)
+from engine.deadlines.rules import (
+    Deadline,
+    DeadlineRule,
+    compute_deadline,
+    deadline_for,
+    escalation_steps,
+    extend,
+    find_rule,
+    pause,
+    pick_rule,
+    remaining,
+    reminder_times,
+    restart,
+    resume,
+    total_days,
+    validate_rule,
+)
 from engine.errors import InvalidInput, NotFound
-from engine.services.calendar_admin import (AddClosureDay, LoadDeadlineRules, LoadPublicHolidays, add_closure_day,
-                                            load_deadline_rules, load_public_holidays)
+from engine.services.calendar_admin import (
+    AddClosureDay,
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    add_closure_day,
+    load_deadline_rules,
+    load_public_holidays,
+)
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 

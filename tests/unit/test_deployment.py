@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.errors import InvalidDefinition
-from engine.store.schema import process_definitions
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.store.schema import process_definitions
 from tests.conftest import bundle
+
 
 def _miwg_folder() -> Path | None:
     """The BPMN MIWG diagrams (material from other tools, kept outside the repository): under

@@ -8,11 +8,11 @@ the line and the element, and nothing already deployed changes.
 import pytest
 from sqlalchemy import func, select
 
-from engine.workflow.definitions import read_bundle
 from engine.errors import InvalidDefinition
-from engine.store.schema import process_definitions
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import PROJECT_ROOT
+from engine.store.schema import process_definitions
+from engine.workflow.definitions import read_bundle
 
 SHIPPED = read_bundle(PROJECT_ROOT / "workflows")
 

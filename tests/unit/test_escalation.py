@@ -6,14 +6,18 @@ import pytest
 from sqlalchemy import insert, select
 
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import agencies, case_events, outbox, timers, work_items
-from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
-                                            load_public_holidays)
+from engine.queries.escalation import escalation_queue as scoped_queue
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
-from engine.queries.escalation import escalation_queue as scoped_queue
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import agencies, case_events, outbox, timers, work_items
 from tests.conftest import bundle
 
 TAIPEI = ZoneInfo("Asia/Taipei")

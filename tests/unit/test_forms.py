@@ -5,14 +5,14 @@ import os
 import pytest
 from sqlalchemy import select
 
-from engine.workflow import forms
-from engine.errors import InvalidDefinition, InvalidInput
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import work_items, workflow_instances
+from engine.errors import InvalidDefinition, InvalidInput
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.work import CompleteWorkItem, complete_work_item
 from engine.settings import PROJECT_ROOT
+from engine.store.schema import work_items, workflow_instances
+from engine.workflow import forms
 
 FORM = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "測試", "type": "object",
         "additionalProperties": False, "required": ["name"],

@@ -3,15 +3,24 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.store.outbox import queue_message, set_publisher
-from engine.store.schema import case_events, outbox, timers
+from engine.queries.incidents import get_incident, open_incidents
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
-from engine.queries.incidents import get_incident, open_incidents
-from engine.services.incidents import (FailTimer, OpenIncident, ResolveIncident, RetryIncident, fail_timer, open_incident,
-                                       resolve_incident, retry_incident)
+from engine.services.incidents import (
+    FailTimer,
+    OpenIncident,
+    ResolveIncident,
+    RetryIncident,
+    fail_timer,
+    open_incident,
+    resolve_incident,
+    retry_incident,
+)
 from engine.services.notifications import FailDelivery, fail_delivery
+from engine.store.outbox import queue_message, set_publisher
+from engine.store.schema import case_events, outbox, timers
 from tests.conftest import bundle
 
 

@@ -5,15 +5,22 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import insert, select
-from engine.errors import InvalidInput
+
 from engine.accounts.identity import Principal
-from engine.store.outbox import RELAY, claim_unsent, queue_message, set_publisher
-from engine.store.schema import agencies, outbox, users
-from engine.errors import DeliveryFailed, DeliveryRejected
-from engine.store.schema import incidents, notifications
+from engine.errors import DeliveryFailed, DeliveryRejected, InvalidInput
 from engine.queries.notifications import notices_for
-from engine.services.notifications import (ClaimDelivery, MarkRead, QueueEmail, QueueInApp, claim_delivery, mark_read,
-                                          queue_email, queue_in_app)
+from engine.services.notifications import (
+    ClaimDelivery,
+    MarkRead,
+    QueueEmail,
+    QueueInApp,
+    claim_delivery,
+    mark_read,
+    queue_email,
+    queue_in_app,
+)
+from engine.store.outbox import RELAY, claim_unsent, queue_message, set_publisher
+from engine.store.schema import agencies, incidents, notifications, outbox, users
 
 EMAIL = {"to": "chen@example.tw", "subject": "陳情案件即將逾期", "body": "請於明日前回覆。"}
 

@@ -4,11 +4,11 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from engine.workflow.definitions import read_bundle
 from engine.errors import NotFound
 from engine.queries import get_case, get_case_by_number, load_principal
-from engine.store.schema import case_events
 from engine.settings import PROJECT_ROOT
+from engine.store.schema import case_events
+from engine.workflow.definitions import read_bundle
 from tests.unit.queries_city import build_city, city, taipei  # noqa: F401
 
 PETITIONER = {"name": "王小明", "phone": "0912345678", "email": "ming@example.tw"}

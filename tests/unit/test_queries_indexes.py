@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.schema import CreateIndex
 
-from engine.errors import NotFound
 from engine.accounts.identity import Principal
-from engine.queries import (InboxFilter, deployed_processes, escalation_queue, get_case, inbox, inbox_counts)
+from engine.errors import NotFound
+from engine.queries import InboxFilter, deployed_processes, escalation_queue, get_case, inbox, inbox_counts
 from engine.store.schema import metadata
 
 PARTIAL = [ix for table in metadata.sorted_tables for ix in table.indexes

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from engine.store import migrate
 from engine.settings import Settings
+from engine.store import migrate
 from tests.reliability.conftest import REDIS_URL, redis_server  # noqa: F401
 from tests.unit.conftest_api import app_settings, make_app  # noqa: F401
 

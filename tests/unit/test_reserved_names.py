@@ -3,15 +3,15 @@ for good: it is refused at the step, wherever it comes from, nothing is saved, t
 import pytest
 from sqlalchemy import func, select
 
-from engine.workflow import state
-from engine.errors import InvalidInput, WorkflowFailed
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import case_events, cases, work_items, workflow_instances
+from engine.errors import InvalidInput, WorkflowFailed
 from engine.scripting.datacheck import RESERVED_NAMES
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.steps import RunInstance, run_instance
 from engine.services.work import CompleteWorkItem, complete_work_item
+from engine.store.schema import case_events, cases, work_items, workflow_instances
+from engine.workflow import state
 
 #: Values that each break the restore differently: the wrong converter (KeyError: 'spec', a
 #: TypeError), none at all (TypeError), a converter missing its keys (KeyError: 'value').

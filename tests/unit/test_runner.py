@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.workflow import runner
 from engine.clock import FixedClock
 from engine.errors import Conflict, WorkflowFailed
+from engine.workflow import runner
 from tests.conftest import TEST_NOW
 from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed, ready, reload
 

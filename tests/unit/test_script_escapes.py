@@ -285,8 +285,8 @@ def test_the_clock_of_the_step_cannot_be_bypassed_through_a_value():
     """datetime.min.now() reaches the class method through a value: it gives the step's time too."""
     from datetime import datetime, timezone
 
-    from engine.workflow import spiff_clock
     from engine.clock import FixedClock
+    from engine.workflow import spiff_clock
     env = make_script_engine(time_limit=0.5).environment
     data = {}
     with spiff_clock.using(FixedClock(datetime(2020, 1, 1, tzinfo=timezone.utc))):
@@ -300,8 +300,8 @@ def test_the_clock_of_the_step_cannot_be_bypassed_through_a_value():
 
 def test_a_diagram_loop_of_scripts_stops_at_the_steps_time_limit():
     """Each script is under its own limit, but a loop of them in one step is bounded as a whole."""
-    from engine.workflow import runner
     from engine.errors import WorkflowFailed
+    from engine.workflow import runner
     from engine.workflow.specs import ParsedDefinition
     from tests.unit.scripting_fixtures import loop_process
     engine = make_script_engine(time_limit=0.5)
@@ -315,8 +315,8 @@ def test_a_diagram_loop_of_scripts_stops_at_the_steps_time_limit():
 
 
 def test_a_step_whose_script_time_is_spent_stops_before_the_next_script_saying_so():
-    from engine.workflow import runner
     from engine.errors import WorkflowFailed
+    from engine.workflow import runner
     from engine.workflow.specs import ParsedDefinition
     from tests.unit.scripting_fixtures import loop_process
     engine = make_script_engine(time_limit=0.5)

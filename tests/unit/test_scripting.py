@@ -10,7 +10,6 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import spiff_clock
 from engine.clock import FixedClock
 from engine.scripting import (
     RestrictedScriptEngine,
@@ -21,6 +20,7 @@ from engine.scripting import (
     make_script_engine,
 )
 from engine.scripting.budget import loop_tick, resident_bytes
+from engine.workflow import spiff_clock
 from tests.conftest import TEST_NOW
 from tests.unit.scripting_fixtures import (
     ROUTING_DMN,

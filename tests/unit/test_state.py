@@ -6,8 +6,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.workflow import runner
-from engine.workflow import state
+from engine.workflow import runner, state
 from tests.unit.workflow_helpers import SCRIPT_ENGINE, parsed, ready
 
 

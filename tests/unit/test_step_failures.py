@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, text, update
 
-from engine.errors import InvalidInput, WorkflowFailed
 from engine.accounts.identity import SYSTEM
-from engine.store.schema import cases, petitioners, timers, workflow_instances
+from engine.errors import InvalidInput, WorkflowFailed
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.timers import FireTimer, fire_timer
+from engine.store.schema import cases, petitioners, timers, workflow_instances
 from handlers.error_text import redact
 from tests.conftest import bundle, start_parallel_case
 

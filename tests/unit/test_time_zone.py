@@ -5,16 +5,20 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from engine.workflow import state
 from engine.bootstrap import bootstrap
-from engine.deadlines.calendar import calendar_for
 from engine.clock import FixedClock
-from engine.store.schema import cases, timers, work_items, workflow_instances
-from engine.services.calendar_admin import (LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules,
-                                            load_public_holidays)
+from engine.deadlines.calendar import calendar_for
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
 from engine.services.cases import StartCase, start_case
 from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import Settings
+from engine.store.schema import cases, timers, work_items, workflow_instances
+from engine.workflow import state
 from tests.conftest import bundle
 
 #: Friday 2026-11-27 20:00 UTC: 04:00 on Saturday in Taipei, 15:00 on Friday in New York (office hours).

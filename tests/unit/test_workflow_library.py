@@ -7,9 +7,9 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 
 from engine.actions import ACTIONS
-from engine.workflow.definitions import lanes_of, parse_process, read_bundle, split_bundle
 from engine.cases.lanes import role_for_lane
 from engine.settings import PROJECT_ROOT
+from engine.workflow.definitions import lanes_of, parse_process, read_bundle, split_bundle
 
 WORKFLOWS = PROJECT_ROOT / "workflows"
 FORMS = WORKFLOWS / "forms"

@@ -1,8 +1,7 @@
 """Helpers for tests that drive workflows directly through the runner."""
-from engine.workflow import runner
-from engine.workflow import state
-from engine.workflow.definitions import parse_process
 from engine.scripting import make_script_engine
+from engine.workflow import runner, state
+from engine.workflow.definitions import parse_process
 from engine.workflow.specs import ParsedDefinition
 from tests.conftest import bundle
 
