@@ -86,14 +86,9 @@ def decode_xml(name: str, data: bytes) -> str:
 
     Raises InvalidDefinition naming the file if it is not well-formed XML in that encoding.
     """
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidDefinition(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
-    try:
-        # The parser reads the declaration and the byte-order mark, and refuses bytes that
-        # are not text in that encoding.
-        root = etree.fromstring(data, parser=_xml_parser())
-    except etree.XMLSyntaxError as exc:
-        raise InvalidDefinition(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno) from None
+    # The parser reads the declaration and the byte-order mark, and refuses bytes that are not
+    # text in that encoding.
+    root = _parse_bytes(name, data)
     declared = root.getroottree().docinfo.encoding or "UTF-8"
     codec = next((c for mark, c in _ENCODING_MARKS if data.startswith(mark)), None)
     codec = codec or _CODECS.get(declared.lower(), declared)
@@ -111,16 +106,21 @@ def decode_xml(name: str, data: bytes) -> str:
 
 def parse_xml(name: str, text: str) -> etree._Element:
     """Parse one file safely; raises InvalidDefinition naming the file and line."""
-    data = text.encode("utf-8")
-    if len(data) > MAX_FILE_BYTES:
-        raise InvalidDefinition(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
-    try:
-        root = etree.fromstring(data, parser=_xml_parser())
-    except etree.XMLSyntaxError as exc:
-        raise InvalidDefinition(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno) from None
+    root = _parse_bytes(name, text.encode("utf-8"))
     if root.getroottree().docinfo.doctype:
         raise InvalidDefinition("DOCTYPE declarations are not accepted", file=name, line=1)
     return root
+
+
+def _parse_bytes(name: str, data: bytes) -> etree._Element:
+    """The root of a file's XML; raises InvalidDefinition naming the file (and line) if it is too
+    large or not well-formed."""
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidDefinition(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
+    try:
+        return etree.fromstring(data, parser=_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InvalidDefinition(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno) from None
 
 
 def _line_of(root: etree._Element, element_id: str | None) -> int | None:
