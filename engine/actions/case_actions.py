@@ -7,6 +7,7 @@ from engine.cases.history import event
 from engine.errors import InvalidInput
 from engine.services.cases import StartCase, start_case
 from engine.store.schema import agencies
+from engine.store.steps import write_new_case_now
 from engine.workflow.service_tasks import StepContext
 
 _agency_by_code = select(agencies.c.id, agencies.c.name).where(agencies.c.code == bindparam("code"))
@@ -50,12 +51,15 @@ def open_case(context: StepContext, params: dict) -> dict:
     if not case_type:
         raise InvalidInput("open_case needs the type of case to open")
     # The new case is written now, in the unit of work's transaction, beside the step that opens
-    # it: the two commit or roll back together (PostgreSQL would otherwise commit it alone).
-    context.uow.begin()
+    # it: the two commit or roll back together (PostgreSQL would otherwise commit it alone). A
+    # case opened by this very step is written first, so that both refer to the same citizen.
+    context.uow.begin_mid_step()
+    if context.changes.new_case is not None:
+        context.petitioner_id = write_new_case_now(context.uow, context.changes)
+        context.new_petitioner = None
     started = start_case(StartCase(
         case_type=case_type, channel=params.get("channel") or "1999", category=params.get("category"),
         district=params.get("district"), subject=params.get("subject"), petitioner_id=context.petitioner_id,
-        petitioner=dict(context.new_petitioner) if context.new_petitioner else None,
         data={"linked_from": context.case_no}), context.uow)
     context.events.append(event(context.case_id, context.uow.clock.now(), "linked_case_opened",
                                 actor_id=context.actor_id, case_no=started.case_no, case_type=case_type))

@@ -75,6 +75,18 @@ def next_case_id(uow) -> int:
     return uow.conn.execute(_next_case_id[uow.dialect]).scalar_one()
 
 
+def write_new_case_now(uow, changes: StepChanges) -> int | None:
+    """Write the case this step opens (and its new petitioner) before the step ends, for an
+    action that needs it in the database (a case opened for the same citizen refers to it);
+    returns the petitioner's id. The step then writes the rest as for any stored case."""
+    new = changes.new_case
+    if new is None:
+        return None
+    petitioner_id = _insert_new_case(uow.conn, changes)
+    changes.new_case = None
+    return petitioner_id
+
+
 def write_step(uow, changes: StepChanges) -> Written:
     """Write a step's changes in the unit of work; raises StaleStep (nothing written) if its
     instance was saved by another step since it was read."""
@@ -140,13 +152,15 @@ def _write_in_statements(uow, changes: StepChanges) -> Written:
     return Written(instance_id, version, [item_id for item_id, _ in opened], list(cancelled))
 
 
-def _insert_new_case(conn, changes: StepChanges) -> None:
+def _insert_new_case(conn, changes: StepChanges) -> int | None:
+    """Insert the case opened by the step, and its new petitioner; returns the petitioner's id."""
     new = changes.new_case
     row = dict(new.row)
     if new.petitioner is not None:
         row["petitioner_id"] = conn.execute(_insert_petitioner, {**new.petitioner, "created_at": changes.now}
                                             ).scalar_one()
     conn.execute(_insert_case, row)
+    return row["petitioner_id"]
 
 
 def _move_open_work(conn, changes: StepChanges) -> None:

@@ -161,6 +161,14 @@ class UnitOfWork:
             self.check_may_write()
             self.conn.connection.driver_connection.execute("BEGIN")
 
+    def begin_mid_step(self) -> None:
+        """Open the transaction for a write made while a step runs (an action that opens a case):
+        on PostgreSQL the step's instance is locked first, as every step of the case locks it."""
+        if self.dialect == "postgresql" and self.step_instance is not None:
+            self.lock_instance(self.step_instance)
+        else:
+            self.begin()
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run callback after a successful commit (never if the work is rolled back)."""
         self._after_commit.append(callback)

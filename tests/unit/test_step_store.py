@@ -129,3 +129,22 @@ def test_a_message_with_an_unknown_topic_is_refused_when_queued():
     from engine.errors import InvalidInput
     with pytest.raises(InvalidInput, match="unknown outbox topic"):
         StepChanges(1, local(1)).queue("pigeon", {}, "k")
+
+
+def test_a_case_that_opens_another_in_its_first_step_shares_its_citizen_with_it(runtime, clock):
+    from engine.store.schema import petitioners
+    with runtime.uow() as uow:
+        deploy_bundle(DeployBundle(bundle("simple.bpmn", "opener.bpmn")), uow)
+        uow.commit()
+    with runtime.uow(one_step=True) as uow:
+        opener = start_case(StartCase("hotline", process_key="opener", channel="1999",
+                                      petitioner={"name": "王小明", "email": "ming@example.tw"}), uow)
+        uow.commit()
+    with runtime.db.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(cases.c.id, cases.c.case_type, cases.c.petitioner_id))}
+        citizens = conn.execute(select(petitioners.c.name)).scalars().all()
+        linked = conn.execute(select(case_events.c.data).where(case_events.c.kind == "linked_case_opened")).scalar_one()
+    assert len(rows) == 2 and citizens == ["王小明"]
+    (other,) = [r for case_id, r in rows.items() if case_id != opener.case_id]
+    assert other.petitioner_id == rows[opener.case_id].petitioner_id
+    assert linked["case_type"] == "simple"

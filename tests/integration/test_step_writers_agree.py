@@ -1,0 +1,124 @@
+"""The two step writers, statement by statement on SQLite and one statement on PostgreSQL, write the same rows."""
+import shutil
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from engine.bootstrap import bootstrap
+from engine.services.calendar_admin import (
+    LoadDeadlineRules,
+    LoadPublicHolidays,
+    load_deadline_rules,
+    load_public_holidays,
+)
+from engine.services.cases import StartCase, start_case
+from engine.services.deployment import DeployBundle, deploy_bundle
+from engine.settings import Settings
+from engine.store.changes import CompletedItem, DueMove, InstanceWrite, StepChanges
+from engine.store.schema import agencies, case_events, cases, outbox, timers, users, work_items, workflow_instances
+from engine.store.steps import write_step
+from tests.conftest import bundle
+
+pytestmark = pytest.mark.postgres
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+RECEIVED = datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI)
+DUE = datetime(2026, 12, 20, 9, 30, tzinfo=TAIPEI)
+
+
+def _open_case(runtime):
+    """A petition at public works with two open items: triage, and a survey taken and escalated once."""
+    with runtime.uow() as uow:
+        uow.conn.execute(insert(agencies), [{"code": "public_works", "name": "工務局", "kind": "bureau"},
+                                            {"code": "transport", "name": "交通局", "kind": "bureau"}])
+        user = uow.conn.execute(insert(users).returning(users.c.id), {
+            "username": "cw.works", "display_name": "林承辦", "created_at": RECEIVED}).scalar_one()
+        load_public_holidays(LoadPublicHolidays(2026), uow)
+        load_deadline_rules(LoadDeadlineRules(), uow)
+        deploy_bundle(DeployBundle(bundle("transfer_and_extend.bpmn")), uow)
+        started = start_case(StartCase("petition", process_key="transfer_and_extend", channel="web",
+                                       agency_code="public_works",
+                                       petitioner={"name": "王小明", "email": "ming@example.tw"}), uow)
+        uow.conn.execute(update(work_items).where(work_items.c.task_spec == "survey")
+                         .values(assignee_id=user, escalation_level=2))
+        uow.commit()
+    return started
+
+
+def _every_change(runtime, case_id: int, *, cancel_survey: bool) -> StepChanges:
+    """A step that changes everything a step can: completes an item, transfers the case, moves its
+    due time with a new ladder, opens an item with its own, cancels one, queues messages, closes."""
+    now = runtime.clock.now()
+    with runtime.db.connect() as conn:
+        instance = conn.execute(select(workflow_instances)).one()
+        items = {r.task_spec: r for r in conn.execute(select(work_items))}
+        transport = conn.execute(select(agencies.c.id).where(agencies.c.code == "transport")).scalar_one()
+    changes = StepChanges(case_id, now, instance=InstanceWrite(instance.id, instance.definition_id, instance.version,
+                                                               instance.state, "completed", None),
+                          completed_item=CompletedItem(items["triage"].id, None, cancel_ladder=True))
+    changes.move_case(transport)
+    changes.move_due(DueMove(DUE, reset_level=True, ladder=(
+        ("reminder", DUE - timedelta(days=1), {"rule": "r"}),
+        ("escalation", DUE, {"rule": "r", "level": 1, "to": "section_chief"}))))
+    changes.opened.append({"case_id": case_id, "task_id": "reply-task", "task_spec": "reply", "name": "Reply",
+                           "lane": "Caseworker", "role": "caseworker", "agency_id": transport, "assignee_id": None,
+                           "status": "open", "form_key": None, "due_at": DUE, "deadline_mode": "case",
+                           "created_at": now})
+    changes.ladder.append({"kind": "reminder", "instance_id": None, "case_id": case_id, "work_item_id": "reply-task",
+                           "due_at": DUE - timedelta(hours=4), "status": "pending", "payload": {"rule": "r"},
+                           "created_at": now})
+    changes.events += [
+        {"case_id": case_id, "at": now, "kind": "note", "actor_id": None, "work_item_id": None, "data": {"k": 1}},
+        {"case_id": case_id, "at": now, "kind": "task_ready", "actor_id": None, "work_item_id": None, "data": None,
+         "item_task": "reply-task"}]
+    changes.queue("email", {"to": "a@example.tw"}, "notice:1")
+    changes.queue("email", {"to": "b@example.tw"}, "notice:1")  # the same notice twice: sent once
+    changes.queue("in_app", {"role": "supervisor"}, "notice:2")
+    if cancel_survey:
+        changes.cancelled_tasks = [items["survey"].task_id]
+    changes.closed, changes.outcome = True, "replied"
+    return changes
+
+
+def _rows(runtime) -> dict:
+    """Every row the step can write, without what differs by nature (ids of timers, random task ids)."""
+    def plain(row, drop=()):
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k not in drop}
+    with runtime.db.connect() as conn:
+        return {
+            "cases": [plain(r) for r in conn.execute(select(cases).order_by(cases.c.id)).mappings()],
+            "work_items": [plain(r, ("task_id",)) for r in conn.execute(select(work_items).order_by(work_items.c.id)).mappings()],
+            "case_events": [plain(r) for r in conn.execute(select(case_events).order_by(case_events.c.id)).mappings()],
+            "outbox": [plain(r) for r in conn.execute(select(outbox).order_by(outbox.c.id)).mappings()],
+            "timers": sorted((plain(r, ("id", "task_id")) for r in conn.execute(select(timers)).mappings()),
+                             key=repr),
+            "instances": [plain(r, ("state",)) for r in conn.execute(select(workflow_instances)).mappings()],
+        }
+
+
+@pytest.mark.parametrize("cancel_survey", [False, True], ids=["survey-moved", "survey-cancelled"])
+def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtime, sqlite_template, tmp_path,
+                                                                       cancel_survey):
+    path = tmp_path / "petiflow.sqlite3"
+    shutil.copy(sqlite_template, path)
+    sqlite = bootstrap(Settings(database_url=f"sqlite:///{path}", var_dir=tmp_path, secret_key="test"),
+                       clock=type(pg_runtime.clock)(RECEIVED))
+    pg_runtime.clock.set(RECEIVED)
+    try:
+        found = {}
+        for name, runtime in (("sqlite", sqlite), ("postgresql", pg_runtime)):
+            started = _open_case(runtime)
+            runtime.clock.set(RECEIVED + timedelta(days=1, hours=1))
+            changes = _every_change(runtime, started.case_id, cancel_survey=cancel_survey)
+            with runtime.uow() as uow:
+                written = write_step(uow, changes)
+                uow.commit()
+            found[name] = (written.version, len(written.opened), len(written.cancelled), _rows(runtime))
+    finally:
+        sqlite.close()
+    assert found["sqlite"] == found["postgresql"]
+    version, opened, cancelled, rows = found["postgresql"]
+    assert (version, opened, cancelled) == (2, 1, 1 if cancel_survey else 0)
+    assert [m["dedup_key"] for m in rows["outbox"]] == ["notice:1", "notice:2"]
