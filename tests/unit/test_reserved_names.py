@@ -146,19 +146,3 @@ def test_any_other_way_a_reserved_name_reaches_the_data_is_refused_when_the_stat
     assert refused.value.details["variable"] == name
     assert stored(runtime) == before
     loads_and_runs(runtime, started.instance_id)
-
-
-def test_a_state_that_would_not_load_again_is_never_saved(runtime):
-    """The last line of defence: the state is restored before it is saved. Here a nested value
-    that only SpiffWorkflow's converters read (put there behind the script checks' back)."""
-    deploy(runtime, SCRIPT.format(script="checked = True"))
-    started = start(runtime)
-    with runtime.db.connect() as conn:
-        row = conn.execute(select(workflow_instances)).one()
-        definition = runtime.specs.get(conn, row.definition_id)
-    workflow = state.load(row.state, definition.spec, definition.subprocess_specs, runtime.script_engine)
-    (reply,) = [t for t in workflow.get_tasks() if t.task_spec.name == "reply"]
-    reply.data["note"] = {"typename": "datetime"}  # restored as a datetime with no value: KeyError
-    with pytest.raises(WorkflowFailed, match=r"would not load again \(KeyError: 'value'\)"):
-        state.dump(workflow)
-    assert started.status == "waiting"
