@@ -13,8 +13,12 @@ cd "$(dirname "$0")/.."
 at=${1:?"usage: $0 'YYYY-MM-DD HH:MM:SS' [pytest arguments]"}
 shift
 
-find_lib() { ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 2>/dev/null | head -n 1; }
-lib=$(find_lib || true)
+find_lib() {
+  for candidate in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+    if [ -e "$candidate" ]; then echo "$candidate"; return; fi
+  done
+}
+lib=$(find_lib)
 if [ -z "$lib" ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
