@@ -103,8 +103,8 @@ def broker_problem(url: str) -> str | None:
 class _ConsumerOutageLog(dramatiq.Middleware):
     """Filters the loggers of Dramatiq's consumer threads: a Redis outage is one warning per attempt.
 
-    All the consumer threads of a process fail together, within milliseconds, and retry every
-    CONSUMER_RESTART_DELAY_SECS: the lines of one attempt are counted once. Any other error
+    All the consumer threads of a process fail together and retry every CONSUMER_RESTART_DELAY_SECS:
+    one line is counted per delay, the others are the same attempt seen by another thread. Any other error
     keeps Dramatiq's CRITICAL line and traceback.
     """
 
@@ -133,7 +133,9 @@ class _ConsumerOutageLog(dramatiq.Middleware):
             return True
         with self._lock:
             now = time.monotonic()
-            if now - self._counted_at > CONSUMER_RESTART_DELAY_SECS / 2:  # not another thread's line of it
+            # One attempt per restart delay, whichever thread reports it: threads that started
+            # apart (a loaded machine) retry out of step, and each would otherwise count its own.
+            if now - self._counted_at > CONSUMER_RESTART_DELAY_SECS * 0.9:
                 self._counted_at = now
                 self.streak.failed(exc, CONSUMER_RESTART_DELAY_SECS)
         return False
