@@ -46,7 +46,7 @@ def masked_url(url: str) -> str:
     return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
-#: Database URL schemes petiflow runs on (SQLAlchemy driver names); see engine/db.py.
+#: Database URL schemes petiflow runs on (SQLAlchemy driver names); see engine/store/db.py.
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 _DATABASE_EXAMPLES = "sqlite:///path/to/petiflow.sqlite3 or postgresql://user:password@host:5432/database"
 REDIS_SCHEMES = ("redis", "rediss", "unix")

@@ -8,7 +8,7 @@ because the category decides the work (a pothole is the same repair whichever ch
 reported it), while a channel rule expresses a service promise of that channel (1999).
 
 Units.
-- working_days: the limit counts working days (see engine/calendar.py); the case is due when
+- working_days: the limit counts working days (see engine/deadlines/calendar.py); the case is due when
   the offices close (17:30 local) on the last one. `first_day` "next_working_day" counts from
   the working day after receipt (Taipei/New Taipei: 收文次日起; art. 48 始日不計), "received"
   counts the day of receipt as day 1 ("next_day" means "next_working_day" here).

@@ -1,7 +1,7 @@
 """What each view of the inbox holds, and the filters: SQL conditions on work_items and cases.
 
 A view is a list of branches, each a list of conditions that one partial index serves
-(engine.schema, migration 0007); the branches of a view never hold the same item.
+(engine.store.schema, migration 0007); the branches of a view never hold the same item.
 """
 from __future__ import annotations
 
