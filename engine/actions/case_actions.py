@@ -1,6 +1,9 @@
 """Engine actions on the case itself: transfer it, record an entry in its history, open a linked case."""
 from __future__ import annotations
 
+import json
+from datetime import date, time, timedelta
+
 from sqlalchemy import bindparam, select
 
 from engine.cases.history import event
@@ -34,14 +37,22 @@ def transfer_case(context: StepContext, params: dict) -> dict:
     return {"agency_code": code, "agency_name": found.name, "moved": True}
 
 
+def _as_text(value) -> str:
+    if isinstance(value, (date, time, timedelta)):
+        return value.isoformat() if not isinstance(value, timedelta) else str(value)
+    raise InvalidInput(f"record_event cannot write a {type(value).__name__} into the case history")
+
+
 def record_event(context: StepContext, params: dict) -> dict:
     """Write a named entry in the case history (e.g. a closing reason under art. 173)."""
     kind = str(params.get("kind") or "").strip()
     if not kind.isidentifier():
         raise InvalidInput("record_event needs a kind that is a plain identifier")
-    data = {k: v for k, v in params.items() if k != "kind"}
-    context.events.append(event(context.case_id, context.uow.clock.now(), kind,
-                                actor_id=context.actor_id, **data))
+    # The history is JSON: a date or a time a diagram passes is written as ISO 8601 text.
+    data = json.loads(json.dumps({k: v for k, v in params.items() if k != "kind"}, default=_as_text))
+    # The diagram's names stay in the data, whatever they are: none can stand for who acted or when.
+    context.events.append({**event(context.case_id, context.uow.clock.now(), kind, actor_id=context.actor_id),
+                           "data": data or None})
     return {"recorded": kind}
 
 

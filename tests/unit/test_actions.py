@@ -105,3 +105,24 @@ def test_a_notice_to_the_citizen_without_a_kind_or_a_text_is_refused(org, params
         with pytest.raises(InvalidInput, match="kind and a text"):
             notify_citizen(context, params)
     assert context.events == []
+
+
+def test_an_event_recorded_with_a_date_and_time_keeps_it_as_iso_text(org):
+    from datetime import datetime, timezone
+
+    from engine.actions.case_actions import record_event
+    from engine.store.changes import StepChanges
+    from engine.store.steps import write_step
+    from engine.workflow.service_tasks import StepContext
+    runtime, started = org
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+    with runtime.uow() as uow:
+        context = StepContext(uow, StepChanges(started.case_id, uow.clock.now()), None)
+        record_event(context, {"kind": "site_visit", "at": at, "note": "路燈", "actor_id": 99})
+        write_step(uow, context.changes)
+        uow.commit()
+    with runtime.db.connect() as conn:
+        recorded = conn.execute(select(case_events.c.actor_id, case_events.c.data)
+                                .where(case_events.c.kind == "site_visit")).one()
+    assert recorded.data == {"at": "2026-12-01T09:30:00+00:00", "note": "路燈", "actor_id": 99}
+    assert recorded.actor_id is None  # the diagram's data names no one: the step was the system's
