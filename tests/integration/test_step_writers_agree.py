@@ -4,47 +4,20 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from engine.bootstrap import bootstrap
-from engine.services.calendar_admin import (
-    LoadDeadlineRules,
-    LoadPublicHolidays,
-    load_deadline_rules,
-    load_public_holidays,
-)
-from engine.services.cases import StartCase, start_case
-from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.settings import Settings
 from engine.store.changes import CompletedItem, DueMove, InstanceWrite, StepChanges
-from engine.store.schema import agencies, case_events, cases, outbox, timers, users, work_items, workflow_instances
+from engine.store.schema import agencies, case_events, cases, outbox, timers, work_items, workflow_instances
 from engine.store.steps import write_step
-from tests.conftest import bundle
+from tests.unit.test_step_store import open_transfer_case
 
 pytestmark = pytest.mark.postgres
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 RECEIVED = datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI)
 DUE = datetime(2026, 12, 20, 9, 30, tzinfo=TAIPEI)
-
-
-def _open_case(runtime):
-    """A petition at public works with two open items: triage, and a survey taken and escalated once."""
-    with runtime.uow() as uow:
-        uow.conn.execute(insert(agencies), [{"code": "public_works", "name": "工務局", "kind": "bureau"},
-                                            {"code": "transport", "name": "交通局", "kind": "bureau"}])
-        user = uow.conn.execute(insert(users).returning(users.c.id), {
-            "username": "cw.works", "display_name": "林承辦", "created_at": RECEIVED}).scalar_one()
-        load_public_holidays(LoadPublicHolidays(2026), uow)
-        load_deadline_rules(LoadDeadlineRules(), uow)
-        deploy_bundle(DeployBundle(bundle("transfer_and_extend.bpmn")), uow)
-        started = start_case(StartCase("petition", process_key="transfer_and_extend", channel="web",
-                                       agency_code="public_works",
-                                       petitioner={"name": "王小明", "email": "ming@example.tw"}), uow)
-        uow.conn.execute(update(work_items).where(work_items.c.task_spec == "survey")
-                         .values(assignee_id=user, escalation_level=2))
-        uow.commit()
-    return started
 
 
 def _every_change(runtime, case_id: int, *, cancel_survey: bool) -> StepChanges:
@@ -109,7 +82,7 @@ def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtim
     try:
         found = {}
         for name, runtime in (("sqlite", sqlite), ("postgresql", pg_runtime)):
-            started = _open_case(runtime)
+            started = open_transfer_case(runtime, escalation_level=2)
             runtime.clock.set(RECEIVED + timedelta(days=1, hours=1))
             changes = _every_change(runtime, started.case_id, cancel_survey=cancel_survey)
             with runtime.uow() as uow:

@@ -28,25 +28,31 @@ def local(day, hour=17, minute=30):
     return datetime(2026, 12, day, hour, minute, tzinfo=TAIPEI)
 
 
-@pytest.fixture
-def case(runtime, clock):
-    """A petition received Thursday 2026-11-26 09:00 (due 12-04 17:30), at public works, with
-    two items open: triage, and a survey a caseworker has taken."""
-    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
+def open_transfer_case(runtime, *, escalation_level: int = 0):
+    """A petition received at the runtime clock's time at public works, with two items open:
+    triage, and a survey a caseworker has taken (at the escalation level given)."""
     with runtime.uow() as uow:
         uow.conn.execute(insert(agencies), [{"code": "public_works", "name": "工務局", "kind": "bureau"},
                                             {"code": "transport", "name": "交通局", "kind": "bureau"}])
         user = uow.conn.execute(insert(users).returning(users.c.id), {
-            "username": "cw.works", "display_name": "林承辦", "created_at": clock.now()}).scalar_one()
+            "username": "cw.works", "display_name": "林承辦", "created_at": runtime.clock.now()}).scalar_one()
         load_public_holidays(LoadPublicHolidays(2026), uow)
         load_deadline_rules(LoadDeadlineRules(), uow)
         deploy_bundle(DeployBundle(bundle("transfer_and_extend.bpmn")), uow)
         started = start_case(StartCase("petition", process_key="transfer_and_extend", channel="web",
                                        agency_code="public_works",
                                        petitioner={"name": "王小明", "email": "ming@example.tw"}), uow)
-        uow.conn.execute(update(work_items).where(work_items.c.task_spec == "survey").values(assignee_id=user))
+        uow.conn.execute(update(work_items).where(work_items.c.task_spec == "survey")
+                         .values(assignee_id=user, escalation_level=escalation_level))
         uow.commit()
-    return runtime, started
+    return started
+
+
+@pytest.fixture
+def case(runtime, clock):
+    """The transfer case received Thursday 2026-11-26 09:00 (due 12-04 17:30)."""
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
+    return runtime, open_transfer_case(runtime)
 
 
 def items(conn):
