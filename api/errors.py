@@ -16,6 +16,7 @@ from engine.errors import (
     Forbidden,
     InvalidDefinition,
     InvalidInput,
+    NotAuthenticated,
     NotFound,
     NotReady,
     PetiflowError,
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: dict[type[PetiflowError], int] = {
     InvalidInput: 400,
     NotFound: 404,
+    NotAuthenticated: 401,
     Forbidden: 403,
     Conflict: 409,
     InvalidDefinition: 422,

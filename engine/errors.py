@@ -30,6 +30,12 @@ class NotFound(PetiflowError):
     code = "not_found"
 
 
+class NotAuthenticated(PetiflowError):
+    """Raised when a sign-in fails; it never says whether the account exists."""
+
+    code = "not_authenticated"
+
+
 class Forbidden(PetiflowError):
     """Raised when the caller may not do what they asked on this record."""
 

@@ -1,35 +1,67 @@
-"""Password hashing with scrypt from the standard library."""
+"""Password hashes: Argon2id (argon2-cffi), and the scrypt hashes stored before it, still read.
+
+A hash names its own method and parameters, so a stored hash keeps working when the
+parameters change; `needs_rehash` says when a sign-in should store a new one (an scrypt hash,
+or Argon2 with weaker parameters than today's).
+"""
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import secrets
 
-#: scrypt cost parameters (n, r, p): about 50 ms on the 2-core machines we run on.
-_N, _R, _P = 2**14, 8, 1
-_DKLEN = 32
+from argon2 import PasswordHasher, extract_parameters
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+#: Argon2id with the library's recommended parameters (RFC 9106's second choice: 64 MiB, 3 passes).
+_HASHER = PasswordHasher()
+
+#: The scrypt hashes of earlier versions: scrypt$n$r$p$salt$hash, 32-byte digests.
+_SCRYPT, _SCRYPT_DKLEN = "scrypt$", 32
+
+
+def _utf8(password: str) -> bytes:
+    # A lone surrogate (JSON may carry one) is kept as it came, not refused.
+    return password.encode("utf-8", "surrogatepass")
 
 
 def hash_password(password: str) -> str:
-    """A salted scrypt hash, self-describing: scrypt$n$r$p$salt$hash."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=_N, r=_R, p=_P, dklen=_DKLEN)
-    enc = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"scrypt${_N}${_R}${_P}${enc(salt)}${enc(digest)}"
+    """A salted Argon2id hash of the password, self-describing ($argon2id$v=19$m=...)."""
+    return _HASHER.hash(_utf8(password))
 
 
 def check_password(password: str, stored: str | None) -> bool:
-    """True if the password matches the stored hash."""
-    if not stored or not stored.startswith("scrypt$"):
+    """True if the password matches the stored hash; a missing or damaged hash lets nobody in."""
+    if not stored:
         return False
+    if stored.startswith(_SCRYPT):
+        return _check_scrypt(password, stored)
+    try:
+        if extract_parameters(stored).hash_len < _HASHER.hash_len:  # a shortened tag would be easy to match
+            return False
+        return _HASHER.verify(stored, _utf8(password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError, ValueError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when a hash that just matched should be replaced by one of today's."""
+    if stored.startswith(_SCRYPT):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def _check_scrypt(password: str, stored: str) -> bool:
     try:
         _, n, r, p, salt, digest = stored.split("$")
         expected = base64.b64decode(digest, validate=True)
-        if len(expected) != _DKLEN:  # a shortened digest would be easy to match
+        if len(expected) != _SCRYPT_DKLEN:  # a shortened digest would be easy to match
             return False
-        computed = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=base64.b64decode(salt, validate=True),
-                                  n=int(n), r=int(r), p=int(p), dklen=_DKLEN)
+        computed = hashlib.scrypt(_utf8(password), salt=base64.b64decode(salt, validate=True),
+                                  n=int(n), r=int(r), p=int(p), dklen=_SCRYPT_DKLEN)
     except (ValueError, TypeError, OverflowError, MemoryError):  # a damaged hash never lets anyone in
         return False
     return hmac.compare_digest(computed, expected)
