@@ -98,6 +98,21 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+#: Personal access tokens for API clients: only a hash of each is kept (the token is shown
+#: once, when made); it works until it expires or is revoked.
+access_tokens = Table(
+    "access_tokens", metadata, _pk(),
+    _fk("user_id", "users.id", nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("prefix", String(12), nullable=False),  # the token's first characters, to tell tokens apart
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+    Index(None, "user_id"),
+)
+
 #: A group is a role held in an agency (or one of its units): "caseworkers of 工務局 道路科".
 groups = Table(
     "groups", metadata, _pk(),
