@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from engine.deadlines import rules
 from engine.deadlines.calendar import calendar_for
+from engine.store.changes import ITEM_TIMER_KINDS
 
-#: Timer kinds this module plans.
-KINDS = ("reminder", "escalation")
+#: Timer kinds this module plans (a work item's: engine.store.changes.ITEM_TIMER_KINDS).
+KINDS = ITEM_TIMER_KINDS
 
 
 def plan(uow, terms: dict | None, now) -> tuple:

@@ -12,6 +12,9 @@ from datetime import datetime
 
 from engine.store.outbox import check_message
 
+#: The timers that belong to a work item: its reminders and the rungs of its escalation ladder.
+ITEM_TIMER_KINDS = ("reminder", "escalation")
+
 
 @dataclass(frozen=True)
 class NewCase:
@@ -75,7 +78,6 @@ class StepChanges:
     ladder: list = field(default_factory=list)
     cancelled_tasks: list = field(default_factory=list)  # task ids whose open items are cancelled
     agency_id: int | None = None  # the agency the case moved to (a transfer), with its open work
-    moved_agency: bool = False
     due: DueMove | None = None
     #: The BPMN timers the workflow waits on (runner.WaitingTimer), when its timer rows may need
     #: syncing; None leaves them alone.
@@ -89,7 +91,7 @@ class StepChanges:
 
     def move_case(self, agency_id: int) -> None:
         """The case and its open agency work move to another agency (改分/移文)."""
-        self.agency_id, self.moved_agency = agency_id, True
+        self.agency_id = agency_id
 
     def move_due(self, move: DueMove) -> None:
         """The case and its open work get a new due time; a later move in the same step wins,

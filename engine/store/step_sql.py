@@ -240,7 +240,7 @@ def save_step(uow, changes: StepChanges) -> Written:
             parts.add("done_timers")
     if changes.cancelled_tasks:
         parts.add("gone")
-    if changes.moved_agency:
+    if changes.agency_id is not None:
         parts |= {"work", "case_upd", "moving"}
         params["agency_id"] = changes.agency_id
     if changes.due is not None:

@@ -11,11 +11,9 @@ from sqlalchemy import and_, bindparam, func, insert, literal_column, select, up
 
 from engine.errors import StaleStep
 from engine.store import outbox, step_sql
-from engine.store.changes import StepChanges, Written, ladder_rows
+from engine.store.changes import ITEM_TIMER_KINDS, StepChanges, Written, ladder_rows
 from engine.store.schema import case_events, cases, petitioners, timers, work_items, workflow_instances
 
-#: Timer kinds that belong to a work item (its reminders and escalation rungs).
-ITEM_TIMER_KINDS = ("reminder", "escalation")
 
 # Statements are built once: building one per call costs more than running it on SQLite.
 _insert_petitioner = insert(petitioners).returning(petitioners.c.id)
@@ -89,7 +87,11 @@ def write_new_case_now(uow, changes: StepChanges) -> int | None:
 
 def write_step(uow, changes: StepChanges) -> Written:
     """Write a step's changes in the unit of work; raises StaleStep (nothing written) if its
-    instance was saved by another step since it was read."""
+    instance was saved by another step since it was read.
+
+    A step that only records its instance's timers again (no instance to save: nothing to gate
+    the one statement on) is written statement by statement on PostgreSQL too.
+    """
     _settle(changes)
     if uow.dialect == "postgresql" and changes.instance is not None:
         return step_sql.save_step(uow, changes)
@@ -101,13 +103,13 @@ def _settle(changes: StepChanges) -> None:
     if changes.new_case is None:
         return
     row = changes.new_case.row
-    if changes.moved_agency:
+    if changes.agency_id is not None:
         row["agency_id"] = changes.agency_id
     if changes.due is not None:
         row["due_at"] = changes.due.due_at
     if changes.closed:
         row.update(status="closed", closed_at=changes.now)
-    changes.moved_agency, changes.due = False, None  # nothing of it is open yet to move
+    changes.agency_id, changes.due = None, None  # nothing of it is open yet to move
 
 
 def _write_in_statements(uow, changes: StepChanges) -> Written:
@@ -166,7 +168,7 @@ def _insert_new_case(conn, changes: StepChanges) -> int | None:
 def _move_open_work(conn, changes: StepChanges) -> None:
     """The case's agency and due time, and with them its open work (before new work opens)."""
     now = changes.now
-    if changes.moved_agency:
+    if changes.agency_id is not None:
         conn.execute(_move_case, {"b_case": changes.case_id, "agency_id": changes.agency_id, "b_now": now})
         conn.execute(_move_items, {"b_case": changes.case_id, "agency_id": changes.agency_id})
     if changes.due is not None:
