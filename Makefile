@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# Browser code: npm packages from the committed lockfile, bundled by esbuild into an ignored folder.
+ASSETS := api/static/build/.built
+$(ASSETS): package.json package-lock.json $(wildcard frontend/*.js)
+	@command -v npm >/dev/null || { echo "petiflow needs Node.js 20+ and npm to build its browser code"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent build
+	@touch $(ASSETS)
+
+setup: $(STAMP) $(ASSETS)
 
 run: setup
 	$(BIN)/petiflow serve
@@ -47,4 +55,4 @@ bench: setup services
 	$(BIN)/python bench/lifecycle.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules api/static/build

@@ -3,17 +3,24 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.bootstrap import Runtime, bootstrap
 from engine.settings import Settings
 
-from . import errors, security
-
-#: Where the runtime is kept in app.extensions.
-EXTENSION_KEY = "petiflow"
+from . import auth, errors, limits, security
+from .units import EXTENSION_KEY
 
 #: Where the readiness probe finds the broker's check: url -> None when it answers, else why not.
 BROKER_CHECK = "petiflow.broker_check"
+
+
+#: The first lines of the OpenAPI document.
+API_DESCRIPTION = (
+    "The staff API of petiflow: sign-in, task inboxes, claiming and completing work, the supervisors' "
+    "escalation queue and case actions. Browsers sign in at POST /api/v1/session and send the session's "
+    "CSRF token in X-CSRF-Token with every change; API clients send a personal access token as "
+    "`Authorization: Bearer <token>`. Every error has one JSON shape: code, status, error, message, errors.")
 
 
 class PetiflowApi(Api):
@@ -31,15 +38,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if settings is None:
         settings = runtime.settings if runtime is not None else Settings.from_env()
     app = Flask(__name__)
+    app.json.ensure_ascii = False  # Chinese text as UTF-8, not as \u escapes
     app.config.update(
         SECRET_KEY=settings.secret_key,
         API_TITLE="petiflow",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/",
+        OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        # No OPENAPI_SWAGGER_UI_PATH: Swagger UI would load from a CDN, and there is no network.
+        # No OPENAPI_SWAGGER_UI_PATH: flask-smorest's would load Swagger UI from a CDN. The
+        # interactive docs at /api/v1/docs are served by petiflow itself (api/docs.py).
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
     )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     app.extensions[EXTENSION_KEY] = runtime if runtime is not None else bootstrap(settings)
     if settings.redis_url:
         from handlers.broker import broker_problem  # start-up wiring: the broker is the workers' adapter
@@ -48,12 +60,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     api = PetiflowApi(app)
     errors.register_error_handlers(app)
     security.install(app)
+    auth.install(app, secure_cookies=settings.secure_cookies)
+    limits.install(app, settings)
 
     # Imported here because blueprint modules import get_runtime from this module.
-    from . import health, home
+    from . import docs, health, home, v1
 
     api.register_blueprint(health.blp)
+    v1.register(api)
     app.register_blueprint(home.bp)
+    app.register_blueprint(docs.bp)
     return app
 
 

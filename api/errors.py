@@ -15,6 +15,7 @@ from engine.errors import (
     DeliveryFailed,
     Forbidden,
     InvalidDefinition,
+    InvalidForm,
     InvalidInput,
     NotAuthenticated,
     NotFound,
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 #: The HTTP status of each engine error; the nearest class in an error's MRO wins.
 STATUS_BY_ERROR: dict[type[PetiflowError], int] = {
     InvalidInput: 400,
+    InvalidForm: 422,  # as for a request body that fails its schema: every field's error at once
     NotFound: 404,
     NotAuthenticated: 401,
     Forbidden: 403,

@@ -33,5 +33,4 @@ def _secure(response: Response) -> Response:
 
 def install(app: Flask) -> None:
     """Add the headers to every response of the app, errors included."""
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.after_request(_secure)

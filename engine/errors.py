@@ -24,6 +24,12 @@ class InvalidInput(PetiflowError):
     code = "invalid_input"
 
 
+class InvalidForm(InvalidInput):
+    """Raised when the data of a task's form fails its JSON Schema; details list every field's errors."""
+
+    code = "invalid_form"
+
+
 class NotFound(PetiflowError):
     """Raised when a case, work item, definition or other record does not exist."""
 

@@ -129,6 +129,12 @@ def _whole(name: str, value: str) -> int:
     return number
 
 
+def _proxies(name: str, value: str) -> int:
+    if not value.strip().isdigit() or int(value) > 5:
+        raise InvalidInput(f"{name} must be how many proxies stand in front of petiflow, 0 to 5, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     """Where and how e-mail leaves (handlers/notify_email.py); host None: e-mail is not configured."""
@@ -212,6 +218,8 @@ class Settings:
     port: int = 8080
     load_demo_data: bool = True
     sql_echo: bool = False
+    secure_cookies: bool = False
+    trusted_proxies: int = 0
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     broker: BrokerOptions = field(default_factory=BrokerOptions)
@@ -255,6 +263,8 @@ class Settings:
             port=port,
             load_demo_data=_flag("PETIFLOW_DEMO_DATA", env.get("PETIFLOW_DEMO_DATA", "1")),
             sql_echo=_flag("PETIFLOW_SQL_ECHO", env.get("PETIFLOW_SQL_ECHO", "0")),
+            secure_cookies=_flag("PETIFLOW_SECURE_COOKIES", env.get("PETIFLOW_SECURE_COOKIES", "0")),
+            trusted_proxies=_proxies("PETIFLOW_TRUSTED_PROXIES", env.get("PETIFLOW_TRUSTED_PROXIES", "0")),
             email=EmailSettings.from_env(env),
             webhook=WebhookSettings.from_env(env),
             broker=BrokerOptions.from_env(env),

@@ -147,6 +147,13 @@ def _visible(scope: Scope):
     return scope.clause(cases.c.agency_id) | work_for_us
 
 
+def may_see_case(uow, principal: Principal, case_id: int) -> bool:
+    """True if the case exists and is one the principal may see."""
+    scope = case_scope(uow, principal)
+    query = select(cases.c.id).where(cases.c.id == case_id)
+    return uow.conn.execute(query if scope.everything else query.where(_visible(scope))).first() is not None
+
+
 def get_case(uow, principal: Principal, case_id: int) -> CaseView:
     """The case with this id; raises NotFound if there is none the principal may see."""
     return _view(uow, principal, cases.c.id == case_id, f"case {case_id}")

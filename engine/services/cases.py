@@ -11,7 +11,7 @@ from engine.accounts.identity import SYSTEM, Principal
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
 from engine.deadlines.rules import deadline_for
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.scripting.datacheck import has_lone_surrogate
 from engine.store.changes import NewCase, StepChanges
 from engine.store.schema import agencies, cases, petitioners
@@ -124,8 +124,24 @@ def _check_texts(cmd: StartCase) -> None:
         raise InvalidInput("the case has fields that cannot be stored", details={"fields": problems})
 
 
+#: The roles that take cases in: 1999 operators, the commission's dispatchers and reviewers
+#: (site inspections), council liaisons (council items), and caseworkers (a letter at the counter).
+INTAKE_ROLES = frozenset({"operator", "dispatcher", "reviewer", "council_liaison", "caseworker"})
+
+
+def may_take_in(principal: Principal) -> bool:
+    """True if the principal may open cases (an administrator and the engine may)."""
+    return principal.is_admin or any(role in INTAKE_ROLES for role, _ in principal.roles)
+
+
 def start_case(cmd: StartCase, uow) -> CaseStarted:
-    """Open a case and run its workflow to the first wait; raises NotFound if no process is deployed."""
+    """Open a case and run its workflow to the first wait.
+
+    Raises Forbidden for a principal who takes in no cases, InvalidInput, or NotFound if no
+    process is deployed.
+    """
+    if not may_take_in(cmd.principal):
+        raise Forbidden("cases are taken in by operators, dispatchers, reviewers, council liaisons and caseworkers")
     runner.check_data(cmd.data)
     _check_texts(cmd)
     conn = uow.conn

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, insert, select, update
 
+from engine.accounts.identity import SYSTEM, Principal
 from engine.cases.history import event
 from engine.errors import Conflict, InvalidInput
-from engine.queries.incidents import Incident, get_incident
+from engine.queries.incidents import Incident, get_incident, incident_for
 from engine.store import outbox as outbox_queue
 from engine.store.schema import case_events, incidents, timers
 
@@ -47,6 +48,7 @@ class RetryIncident:
 
     incident_id: int
     by: str
+    principal: Principal = SYSTEM
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class ResolveIncident:
     incident_id: int
     by: str
     resolution: str | None = None
+    principal: Principal = SYSTEM
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def retry_incident(cmd: RetryIncident, uow) -> Incident:
     is closed, or its row is no longer failed) or InvalidInput (a row that cannot be retried).
     """
     incident_id, by = cmd.incident_id, cmd.by
-    incident = get_incident(uow, incident_id)
+    incident = incident_for(uow, cmd.principal, incident_id)
     if incident.status != "open":
         raise Conflict(f"incident {incident_id} is no longer open")
     reset = _RESETS.get(incident.subject_table)
@@ -139,6 +142,7 @@ def retry_incident(cmd: RetryIncident, uow) -> Incident:
 
 def resolve_incident(cmd: ResolveIncident, uow) -> Incident:
     """Close an open incident without retrying (handled by hand); raises NotFound or Conflict."""
+    incident_for(uow, cmd.principal, cmd.incident_id)
     resolved = _close(uow, cmd.incident_id, "resolved", cmd.by, cmd.resolution)
     _record(uow, resolved.case_id, "incident_resolved", incident_id=cmd.incident_id, by=cmd.by,
             resolution=cmd.resolution)

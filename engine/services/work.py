@@ -9,6 +9,7 @@ from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
 from engine.errors import Conflict, Forbidden, NotFound, StaleStep
+from engine.queries.cases import may_see_case
 from engine.store.changes import CompletedItem, StepChanges
 from engine.store.schema import cases, work_items, workflow_instances
 from engine.workflow import forms, runner, service_tasks, state
@@ -97,6 +98,8 @@ def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     if row is None:
         raise NotFound(f"work item {cmd.work_item_id} does not exist")
     if not may_complete(cmd.principal, row):
+        if not may_see_case(uow, cmd.principal, row.case_id):  # leak nothing of another agency's work
+            raise NotFound(f"work item {cmd.work_item_id} does not exist")
         raise Forbidden(f"you may not complete work item {cmd.work_item_id}")
     if row.status != "open":
         raise Conflict(f"work item {cmd.work_item_id} is already {row.status}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from engine.errors import InvalidDefinition, InvalidInput
+from engine.errors import InvalidDefinition, InvalidForm, InvalidInput
 from engine.settings import PROJECT_ROOT
 
 #: Where form schemas are read from; tests (and a deployment with its own folder) may replace it.
@@ -70,7 +70,7 @@ def load_form(form_key: str, forms_dir: Path | None = None) -> Draft202012Valida
 def validate_form(form_key: str | None, data: dict, forms_dir: Path | None = None) -> None:
     """Check data against the form; no form key means nothing to check.
 
-    Raises InvalidInput listing every invalid field in details["fields"].
+    Raises InvalidForm listing every invalid field in details["fields"].
     """
     if not form_key:
         return
@@ -80,7 +80,7 @@ def validate_form(form_key: str | None, data: dict, forms_dir: Path | None = Non
         for path, message in _describe(error):
             fields.setdefault(path, []).append(message)
     if fields:
-        raise InvalidInput(f"the form {form_key} has {len(fields)} invalid field(s)",
+        raise InvalidForm(f"the form {form_key} has {len(fields)} invalid field(s)",
                            details={"form": form_key, "fields": dict(sorted(fields.items()))})
 
 

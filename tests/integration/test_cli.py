@@ -158,7 +158,7 @@ def test_serve_starts_embedded_mode_with_demo_data_and_answers(env):
         assert f"http://127.0.0.1:{port}/" in banner and "demo data loaded" in banner
         status, body = _wait_ready(port)
         assert (status, body["status"]) == (200, "ready")
-        assert _get(f"http://127.0.0.1:{port}/openapi.json")[1]["info"]["title"] == "petiflow"
+        assert _get(f"http://127.0.0.1:{port}/api/v1/openapi.json")[1]["info"]["title"] == "petiflow"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             page = response.read().decode()
         assert "petiflow" in page and "caseworker" in page  # the demo petitions wait at their agencies

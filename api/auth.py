@@ -1,0 +1,104 @@
+"""Who is calling: a browser's session cookie or an API client's bearer token, and CSRF.
+
+The engine only ever sees a Principal; how the caller proved who they are (a password and a
+session cookie, a personal access token, later a directory or OIDC) stays here.
+
+- A browser signs in at POST /api/v1/session and holds a signed session cookie (HttpOnly,
+  SameSite=Lax, Secure when PETIFLOW_SECURE_COOKIES is set). Every state-changing request made
+  with that cookie must carry the session's CSRF token in the `X-CSRF-Token` header.
+- An API client sends `Authorization: Bearer <token>`; a token is no ambient credential, so such
+  requests need no CSRF token.
+- The user's roles are read at every request, so a change of groups applies at once, and a
+  closed account's cookie stops working at its next request.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import Flask, g, request, session
+
+from engine.errors import Forbidden, NotAuthenticated, NotFound
+from engine.queries.principals import load_principal
+from engine.services.access_tokens import AuthenticateToken, authenticate_token
+
+from .units import reading, run
+
+#: Methods that change nothing, and need no CSRF token.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: The header carrying the session's CSRF token.
+CSRF_HEADER = "X-CSRF-Token"
+
+#: How long a browser session lasts without signing in again.
+SESSION_LIFETIME = timedelta(hours=12)
+
+#: What a request without (valid) credentials is told.
+SIGN_IN_FIRST = "sign in first: a session cookie or an `Authorization: Bearer` access token is required"
+
+
+def start_session(principal) -> str:
+    """Remember the signed-in user in a fresh session; returns its CSRF token."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = principal.user_id
+    session["csrf"] = secrets.token_urlsafe(32)
+    g.principal = principal
+    return session["csrf"]
+
+
+def end_session() -> None:
+    """Forget the session (sign-out)."""
+    session.clear()
+    g.pop("principal", None)
+
+
+def csrf_token() -> str | None:
+    """The current session's CSRF token (None without a session)."""
+    return session.get("csrf")
+
+
+def principal():
+    """The caller's principal; raises NotAuthenticated (401) when the request carries no valid
+    credentials, Forbidden (403) when a cookie-borne change lacks the session's CSRF token."""
+    found = g.get("principal")
+    if found is not None:
+        return found
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("the Authorization header must be `Bearer <access token>`")
+        found = run(authenticate_token, AuthenticateToken(token.strip()))
+    elif session.get("uid") is not None:
+        if request.method not in SAFE_METHODS:
+            _check_csrf()
+        try:
+            with reading() as uow:
+                found = load_principal(uow, user_id=session["uid"])
+        except NotFound:
+            session.clear()  # the account was closed: the cookie is worth nothing now
+            raise NotAuthenticated(SIGN_IN_FIRST) from None
+    else:
+        raise NotAuthenticated(SIGN_IN_FIRST)
+    g.principal = found
+    return found
+
+
+def _check_csrf() -> None:
+    sent, expected = request.headers.get(CSRF_HEADER, ""), session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Forbidden(f"a change made with a session cookie needs the session's CSRF token in the {CSRF_HEADER} "
+                        "header (GET /api/v1/session gives it)", details={"header": CSRF_HEADER})
+
+
+def install(app: Flask, *, secure_cookies: bool) -> None:
+    """Configure the session cookie."""
+    app.config.update(
+        SESSION_COOKIE_NAME="petiflow_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure_cookies,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+    )

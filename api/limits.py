@@ -1,0 +1,76 @@
+"""Rate limits (flask-limiter): failed sign-ins are slowed, then locked, per account and per address.
+
+Only failures count, and an unknown account counts exactly like a known one, so a lockout
+never tells whether an account exists. The counts live in Redis in scaled mode (shared by
+every web process) and in memory in embedded mode (one process). Each app has a limiter of
+its own (app.extensions), so that apps built side by side (tests) keep their own counts.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Failed sign-ins per account: a few in a minute slow the guesser down, more in an hour lock
+#: the account for the rest of that hour. A correct password is refused too while locked.
+ACCOUNT_LIMITS = parse_many("5 per minute;20 per hour")
+
+#: Failed sign-ins per address: generous, since a city office's staff may share one address.
+ADDRESS_LIMITS = parse_many("30 per minute;200 per hour")
+
+#: Where the app's limiter is kept.
+EXTENSION_KEY = "petiflow.limiter"
+
+#: What a locked-out sign-in is told (the same whether or not the account exists).
+LOCKED = "too many failed sign-ins for this account or from this address: wait and try again later"
+
+
+def install(app: Flask, settings: Settings) -> Limiter:
+    """Give the app its limiter, on Redis when petiflow runs scaled, in memory otherwise."""
+    options = {"socket_connect_timeout": 1, "socket_timeout": 1} if settings.redis_url else {}
+    limiter = Limiter(key_func=get_remote_address, app=app, strategy="moving-window", headers_enabled=True,
+                      storage_uri=settings.redis_url or "memory://", storage_options=options,
+                      key_prefix=f"{settings.broker.namespace}:limits", in_memory_fallback_enabled=True,
+                      swallow_errors=True)
+    app.extensions[EXTENSION_KEY] = limiter
+    return limiter
+
+
+def _keys(username: str) -> list[tuple]:
+    account = "account:" + username.strip()[:100]
+    address = "address:" + (get_remote_address() or "unknown")
+    return [(limit, account) for limit in ACCOUNT_LIMITS] + [(limit, address) for limit in ADDRESS_LIMITS]
+
+
+def check_sign_in(username: str) -> None:
+    """Raise 429 (with Retry-After) when the account or the address is locked out."""
+    strategy = current_app.extensions[EXTENSION_KEY].limiter
+    for limit, key in _keys(username):
+        try:
+            allowed = strategy.test(limit, "sign-in", key)
+            reset_at = None if allowed else strategy.get_window_stats(limit, "sign-in", key)[0]
+        except Exception as exc:  # the limiter's Redis is down: sign-in stays open, and says so in the log
+            log.warning("Sign-in limits not checked, their storage failed: %s", exc)
+            return
+        if not allowed:
+            # The window is counted in wall-clock seconds, as the storage counts it.
+            raise TooManyRequests(LOCKED, retry_after=max(1, int(reset_at - time.time())))
+
+
+def count_failure(username: str) -> None:
+    """Count a refused sign-in against the account and the address."""
+    strategy = current_app.extensions[EXTENSION_KEY].limiter
+    try:
+        for limit, key in _keys(username):
+            strategy.hit(limit, "sign-in", key)
+    except Exception as exc:
+        log.warning("A failed sign-in was not counted, the limits' storage failed: %s", exc)

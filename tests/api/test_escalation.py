@@ -1,0 +1,67 @@
+"""The escalation queue and incidents through the API, each scoped to who reads it."""
+from __future__ import annotations
+
+from sqlalchemy import insert
+
+from engine.store.schema import incidents, timers
+from tests.unit.queries_city import taipei
+
+
+def late_item(api):
+    """A form_reply case received on the 16th: due 6 working days on, overdue on the 26th."""
+    started = api.open_case(taipei(16), process="form_reply")
+    api.clock.set(taipei(26, 10))
+    return started
+
+
+def test_a_section_chief_sees_the_late_work_of_their_agency_with_how_late_it_is(api):
+    started = late_item(api)
+    queue = api.as_("chief.roads").get("/api/v1/escalation-queue").get_json()
+    assert [item["work_item_id"] for item in queue["items"]] == started.work_item_ids
+    item = queue["items"][0]
+    assert item["state"] == "overdue" and item["working_days_late"] >= 1
+    assert queue["counts"] == [{"agency_id": api.agency_id("public_works"), "agency_name": "工務局",
+                                "level": item["escalation_level"], "state": "overdue", "count": 1}]
+
+
+def test_another_agency_s_chief_sees_none_of_it_and_a_caseworker_reads_no_queue(api):
+    late_item(api)
+    assert api.as_("chief.signals").get("/api/v1/escalation-queue").get_json()["items"] == []
+    assert api.as_("cw.roads").get("/api/v1/escalation-queue").status_code == 403
+    theirs = api.as_("chief.signals").get("/api/v1/escalation-queue",
+                                          query_string={"agency_id": api.agency_id("public_works")})
+    assert theirs.status_code == 403
+
+
+def test_the_commission_sees_every_agency_s_late_work(api):
+    started = late_item(api)
+    queue = api.as_("reviewer").get("/api/v1/escalation-queue").get_json()
+    assert [item["work_item_id"] for item in queue["items"]] == started.work_item_ids
+
+
+def _incident(api, started):
+    with api.runtime.db.begin() as conn:
+        timer_id = conn.execute(insert(timers).returning(timers.c.id), {
+            "kind": "reminder", "instance_id": started.instance_id, "case_id": started.case_id, "due_at": api.clock.now(), "status": "failed",
+            "attempts": 5, "created_at": api.clock.now()}).scalar_one()
+        return conn.execute(insert(incidents).returning(incidents.c.id), {
+            "kind": "timer_failed", "subject_table": "timers", "subject_id": timer_id, "case_id": started.case_id,
+            "message": "the mail server refused", "attempts": 5, "created_at": api.clock.now()}).scalar_one()
+
+
+def test_incidents_are_listed_retried_and_resolved_by_the_agency_s_chief_only(api):
+    started = late_item(api)
+    first, second = _incident(api, started), _incident(api, started)
+    chief, other = api.as_("chief.roads"), api.as_("chief.signals")
+    assert [i["id"] for i in chief.get("/api/v1/incidents").get_json()] == [first, second]
+    assert other.get("/api/v1/incidents").get_json() == []
+    assert other.post(f"/api/v1/incidents/{first}/retry").status_code == 404
+    retried = chief.post(f"/api/v1/incidents/{first}/retry")
+    assert retried.status_code == 200 and retried.get_json()["status"] == "retried"
+    assert retried.get_json()["resolved_by"] == "chief.roads"
+    assert chief.post(f"/api/v1/incidents/{first}/retry").status_code == 409
+    resolved = chief.post(f"/api/v1/incidents/{second}/resolve", json={"resolution": "寄送成功（人工補寄）"})
+    assert resolved.get_json()["status"] == "resolved"
+    assert chief.get("/api/v1/incidents").get_json() == []
+    assert [i["id"] for i in chief.get("/api/v1/incidents", query_string={"status": "retried"}).get_json()] == [first]
+    assert api.as_("cw.roads").get("/api/v1/incidents").status_code == 403
