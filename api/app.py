@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.bootstrap import Runtime, bootstrap
 from engine.settings import Settings
 
-from . import auth, errors, limits, security
+from . import auth, converters, errors, limits, security
 from .units import EXTENSION_KEY
 
 #: Where the readiness probe finds the broker's check: url -> None when it answers, else why not.
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.extensions[BROKER_CHECK] = broker_problem
 
     api = PetiflowApi(app)
+    converters.install(app, api)
     errors.register_error_handlers(app)
     security.install(app)
     auth.install(app, secure_cookies=settings.secure_cookies)

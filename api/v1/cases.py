@@ -123,7 +123,7 @@ def take_in(body):
             "work_item_ids": started.work_item_ids}
 
 
-@blp.route("/<int:case_id>")
+@blp.route("/<id:case_id>")
 @blp.doc(security=SIGNED_IN)
 @blp.response(200, CaseSchema)
 def case_by_id(case_id):

@@ -57,7 +57,7 @@ def list_incidents(**args):
     return read(incidents_for, auth.principal(), **args)
 
 
-@blp.route("/<int:incident_id>/retry", methods=["POST"])
+@blp.route("/<id:incident_id>/retry", methods=["POST"])
 @blp.doc(security=SIGNED_IN)
 @blp.response(200, IncidentSchema)
 @blp.alt_response(409, response="DEFAULT_ERROR", description="The incident is closed, or its row no longer failed")
@@ -67,7 +67,7 @@ def retry(incident_id):
     return run(retry_incident, RetryIncident(incident_id, principal.username, principal))
 
 
-@blp.route("/<int:incident_id>/resolve", methods=["POST"])
+@blp.route("/<id:incident_id>/resolve", methods=["POST"])
 @blp.doc(security=SIGNED_IN)
 @blp.arguments(ResolveSchema)
 @blp.response(200, IncidentSchema)

@@ -65,7 +65,7 @@ class Tokens(MethodView):
                                                           timedelta(days=body["days"])))
 
 
-@blp.route("/<int:token_id>")
+@blp.route("/<id:token_id>")
 class Token(MethodView):
     @blp.doc(security=SIGNED_IN)
     @blp.response(204)

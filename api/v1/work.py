@@ -57,7 +57,7 @@ def expected_version(body_version: int | None) -> int | None:
     return version
 
 
-@blp.route("/<int:work_item_id>/complete", methods=["POST"])
+@blp.route("/<id:work_item_id>/complete", methods=["POST"])
 @blp.doc(security=SIGNED_IN, parameters=[{"in": "header", "name": "If-Match", "required": False,
                                           "schema": {"type": "string"},
                                           "description": "The work item's ETag: complete only if the case is unchanged"}])
