@@ -5,9 +5,10 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from engine.queries.escalation import escalation_queue
+from engine.services.chasing import AcknowledgeEscalation, RemindNow, acknowledge_escalation, remind_now
 
 from .. import auth
-from ..units import read
+from ..units import read, run
 from .common import SIGNED_IN
 
 PATH = "/escalation-queue"
@@ -35,6 +36,8 @@ class QueueItemSchema(ma.Schema):
     agency_name = ma.fields.String(allow_none=True)
     due_at = ma.fields.DateTime(required=True)
     escalation_level = ma.fields.Integer(required=True)
+    assignee = ma.fields.String(allow_none=True, metadata={"description": "Who holds it; null: open to the group"})
+    since = ma.fields.DateTime(required=True, metadata={"description": "When the item opened"})
     state = ma.fields.String(required=True, metadata={"description": "overdue or at_risk"})
     working_days_late = ma.fields.Integer(required=True)
 
@@ -62,3 +65,38 @@ class QueueSchema(ma.Schema):
 def queue(**args):
     """Overdue and at-risk open work: the commission sees every agency, an agency head or section chief theirs."""
     return read(escalation_queue, auth.principal(), **args)
+
+
+class RemindSchema(ma.Schema):
+    """The items whose holders to remind now."""
+
+    work_item_ids = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**63 - 1)),
+                                   required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class RemindedSchema(ma.Schema):
+    reminded = ma.fields.Integer(required=True, metadata={"description": "How many reminders were sent"})
+
+
+class AcknowledgeSchema(ma.Schema):
+    """What is being done about the late item."""
+
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+@blp.route("/remind", methods=["POST"])
+@blp.doc(security=SIGNED_IN)
+@blp.arguments(RemindSchema)
+@blp.response(200, RemindedSchema)
+def remind(body):
+    """Remind the holders of these items now (the assignee, or the group); all or none."""
+    return {"reminded": run(remind_now, RemindNow(auth.principal(), tuple(body["work_item_ids"])))}
+
+
+@blp.route("/<id:work_item_id>/acknowledge", methods=["POST"])
+@blp.doc(security=SIGNED_IN)
+@blp.arguments(AcknowledgeSchema)
+@blp.response(204)
+def acknowledge(body, work_item_id):
+    """Acknowledge a late item with a note; it is kept in the case's history."""
+    run(acknowledge_escalation, AcknowledgeEscalation(auth.principal(), work_item_id, body["note"]))

@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, literal_column, select
 from engine.accounts.identity import SYSTEM, Principal
 from engine.deadlines.calendar import calendar_for
 from engine.errors import Forbidden
-from engine.store.schema import agencies, cases, work_items
+from engine.store.schema import agencies, cases, users, work_items
 
 from .lateness import AT_RISK_WORKING_DAYS, horizon_for, working_days_late
 from .visibility import queue_scope
@@ -28,6 +28,8 @@ class QueueItem:
     agency_name: str | None
     due_at: datetime
     escalation_level: int
+    assignee: str | None  # who holds it (username); None: open to the group
+    since: datetime  # when the item opened
     state: str  # 'overdue' or 'at_risk'
     working_days_late: int  # 0 when not yet late
 
@@ -77,9 +79,11 @@ def escalation_queue(uow, principal: Principal = SYSTEM, *, agency_id: int | Non
         wanted.append(work_items.c.escalation_level == level)
     listed = (
         select(work_items.c.id, work_items.c.case_id, cases.c.case_no, work_items.c.name, work_items.c.role,
-               work_items.c.agency_id, agencies.c.name.label("agency_name"), due, work_items.c.escalation_level)
+               work_items.c.agency_id, agencies.c.name.label("agency_name"), due, work_items.c.escalation_level,
+               users.c.username, work_items.c.created_at)
         .join(cases, cases.c.id == work_items.c.case_id)
         .outerjoin(agencies, agencies.c.id == work_items.c.agency_id)
+        .outerjoin(users, users.c.id == work_items.c.assignee_id)
         .where(and_(*wanted)).order_by(due, work_items.c.id).limit(limit)
     )
     items = tuple(QueueItem(*row, state="overdue" if row.due_at < h.now else "at_risk",

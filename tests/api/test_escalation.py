@@ -65,3 +65,41 @@ def test_incidents_are_listed_retried_and_resolved_by_the_agency_s_chief_only(ap
     assert chief.get("/api/v1/incidents").get_json() == []
     assert [i["id"] for i in chief.get("/api/v1/incidents", query_string={"status": "retried"}).get_json()] == [first]
     assert api.as_("cw.roads").get("/api/v1/incidents").status_code == 403
+
+
+def test_a_chief_reminds_the_holders_of_late_work_now_and_the_case_remembers(api):
+    started = late_item(api)
+    item = started.work_item_ids[0]
+    answer = api.as_("chief.roads").post("/api/v1/escalation-queue/remind", json={"work_item_ids": [item]})
+    assert answer.status_code == 200 and answer.get_json() == {"reminded": 1}
+    timeline = api.as_("chief.roads").get(f"/api/v1/cases/{started.case_id}").get_json()["timeline"]
+    assert [(e["kind"], e["actor"], e["work_item_id"]) for e in timeline][-1] == ("reminded_by_supervisor",
+                                                                                 "chief.roads", item)
+
+
+def test_reminding_work_that_is_not_mine_to_supervise_does_nothing_and_names_the_item(api):
+    started = late_item(api)
+    item = started.work_item_ids[0]
+    answer = api.as_("chief.signals").post("/api/v1/escalation-queue/remind", json={"work_item_ids": [item]})
+    assert answer.status_code == 400 and list(answer.get_json()["errors"]["fields"]["work_item_ids"]) == [str(item)]
+    timeline = api.as_("chief.roads").get(f"/api/v1/cases/{started.case_id}").get_json()["timeline"]
+    assert "reminded_by_supervisor" not in [e["kind"] for e in timeline]
+
+
+def test_a_chief_acknowledges_a_late_item_with_a_note(api):
+    started = late_item(api)
+    item = started.work_item_ids[0]
+    chief = api.as_("chief.roads")
+    assert chief.post(f"/api/v1/escalation-queue/{item}/acknowledge", json={"note": "已電話催辦，週五前答復"}).status_code == 204
+    last = chief.get(f"/api/v1/cases/{started.case_id}").get_json()["timeline"][-1]
+    assert (last["kind"], last["data"]) == ("escalation_acknowledged", {"note": "已電話催辦，週五前答復"})
+    assert api.as_("chief.signals").post(f"/api/v1/escalation-queue/{item}/acknowledge",
+                                         json={"note": "x"}).status_code == 404
+    assert chief.post(f"/api/v1/escalation-queue/{item}/acknowledge", json={"note": ""}).status_code == 422
+
+
+def test_the_queue_says_who_holds_each_item_and_since_when(api):
+    started = late_item(api)
+    api.assign(started.work_item_ids[0], "cw.roads")
+    [item] = api.as_("chief.roads").get("/api/v1/escalation-queue").get_json()["items"]
+    assert item["assignee"] == "cw.roads" and item["since"].startswith("2026-11-16")
