@@ -27,9 +27,13 @@ def read(query, *args, **kwargs):
         return query(uow, *args, **kwargs)
 
 
-def run(service, command):
-    """Run one service in its own unit of work and commit; nothing is kept if it raises."""
-    with runtime().uow() as uow:
+def run(service, command, *, one_step: bool = False):
+    """Run one service in its own unit of work and commit; nothing is kept if it raises.
+
+    one_step: the service runs one workflow step (opening a case, completing an item), which
+    PostgreSQL may then save in one statement (engine.store.uow.UnitOfWork.one_step).
+    """
+    with runtime().uow(one_step=one_step) as uow:
         result = service(command, uow)
         uow.commit()
         return result

@@ -118,7 +118,7 @@ class CaseSchema(ma.Schema):
 @blp.response(201, StartedSchema)
 def take_in(body):
     """Open a case: it is routed and given its due time by its workflow and the deadline rules."""
-    started = run(start_case, StartCase(principal=auth.principal(), **body))
+    started = run(start_case, StartCase(principal=auth.principal(), **body), one_step=True)
     return {"case_id": started.case_id, "case_no": started.case_no, "status": started.status,
             "work_item_ids": started.work_item_ids}
 

@@ -68,6 +68,6 @@ def expected_version(body_version: int | None) -> int | None:
 def complete(body, work_item_id):
     """Complete the item with its form's data; the workflow runs on to its next wait."""
     done = run(complete_work_item, CompleteWorkItem(work_item_id, body["data"], auth.principal(),
-                                                    expected_version(body.get("version"))))
+                                                    expected_version(body.get("version"))), one_step=True)
     return {"work_item_id": done.work_item_id, "case_id": done.case_id, "status": done.status,
             "version": done.version, "opened": done.opened, "cancelled": done.cancelled}
