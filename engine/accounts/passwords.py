@@ -16,6 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 #: Argon2id with the library's recommended parameters (RFC 9106's second choice: 64 MiB, 3 passes).
 _HASHER = PasswordHasher()
 
+#: The password policy (NIST SP 800-63B): length, not composition rules. Any character counts,
+#: spaces and Chinese included; the longest bounds the work of hashing one.
+MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 12, 1024
+
 #: The scrypt hashes of earlier versions: scrypt$n$r$p$salt$hash, 32-byte digests.
 _SCRYPT, _SCRYPT_DKLEN = "scrypt$", 32
 
@@ -28,6 +32,20 @@ def _utf8(password: str) -> bytes:
 def hash_password(password: str) -> str:
     """A salted Argon2id hash of the password, self-describing ($argon2id$v=19$m=...)."""
     return _HASHER.hash(_utf8(password))
+
+
+def password_problems(password: str | None, username: str | None = None) -> list[str]:
+    """What makes a password unfit to be set (an empty list: none): too short or long, the
+    user name itself, or one character repeated."""
+    password = password or ""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        return [f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"]
+    problems = []
+    if username and username.casefold() in password.casefold():
+        problems.append("must not contain the user name")
+    if len(set(password)) == 1:
+        problems.append("must not be one character repeated")
+    return problems
 
 
 def check_password(password: str, stored: str | None) -> bool:

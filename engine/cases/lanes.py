@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import re
 
-#: Roles held centrally, at the commission: their work is not scoped to the case's agency.
-CENTRAL_ROLES = frozenset({"dispatcher", "reviewer", "operator", "council_liaison"})
+from engine.accounts.roles import CENTRAL_ROLES
 
 
 def role_for_lane(lane: str | None) -> str | None:

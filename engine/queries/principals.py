@@ -4,11 +4,9 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 
 from engine.accounts.identity import Principal
+from engine.accounts.roles import ADMIN_ROLE
 from engine.errors import NotFound
 from engine.store.schema import group_members, groups, users
-
-#: The group role that makes its members administrators.
-ADMIN_ROLE = "admin"
 
 _user = select(users.c.id, users.c.username).where(users.c.active.is_(True))
 _roles = (select(groups.c.role, groups.c.agency_id)

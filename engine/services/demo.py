@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from engine.accounts.passwords import hash_password
+from engine.accounts.roles import HELD_EVERYWHERE
 from engine.settings import PROJECT_ROOT
 from engine.store.schema import agencies, group_members, groups, units, users
 
@@ -79,8 +80,7 @@ def seed_demo(cmd: SeedDemo, uow) -> DemoSeeded:
             "username": u["username"], "display_name": u["display_name"], "password_hash": password,
             "agency_id": agency_id, "unit_id": unit_id, "created_at": now}).scalar_one()
         for role in u["roles"]:
-            central = role in ("dispatcher", "reviewer", "operator", "council_liaison", "admin",
-                               "process_designer")
+            central = role in HELD_EVERYWHERE
             gid = _group(conn, group_ids, role, None if central else agency_id,
                          None if central else unit_id, "central" if central else u["agency"])
             conn.execute(insert(group_members), {"group_id": gid, "user_id": user_id})

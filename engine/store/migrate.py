@@ -64,9 +64,12 @@ def schema_differences(bind: Engine | Connection) -> list:
     return compare_metadata(ctx, metadata) + _check_constraint_differences(bind) + _trigger_differences(bind)
 
 
-#: Triggers the migrations create, by dialect: the case history is append-only (0006).
-TRIGGERS = {"sqlite": {"case_events": {"case_events_no_update", "case_events_no_delete"}},
-            "postgresql": {"case_events": {"case_events_append_only"}}}
+#: Triggers the migrations create, by dialect: the case history (0006) and the record of
+#: administration (0011) are append-only.
+TRIGGERS = {"sqlite": {"case_events": {"case_events_no_update", "case_events_no_delete"},
+                       "admin_events": {"admin_events_no_update", "admin_events_no_delete"}},
+            "postgresql": {"case_events": {"case_events_append_only"},
+                           "admin_events": {"admin_events_append_only"}}}
 
 
 def _text(sql) -> str:

@@ -130,6 +130,19 @@ group_members = Table(
     _fk("user_id", "users.id", primary_key=True, ondelete="CASCADE"),
 )
 
+#: The append-only record of administration: who changed which user, agency, unit or group,
+#: when, and what changed (never a password or its hash).
+admin_events = Table(
+    "admin_events", metadata, _pk(),
+    Column("at", UTCDateTime, nullable=False),
+    _fk("actor_id", "users.id"),  # None: the system
+    Column("kind", String(64), nullable=False),
+    Column("subject_type", String(16), nullable=False),
+    Column("subject_id", Id, nullable=False),
+    Column("data", JSON),
+    Index(None, "subject_type", "subject_id"),
+)
+
 # --- deployed process definitions -----------------------------------------------------------
 
 process_definitions = Table(
