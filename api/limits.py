@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
