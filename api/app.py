@@ -7,7 +7,7 @@ from flask_smorest import Api
 from engine.bootstrap import Runtime, bootstrap
 from engine.settings import Settings
 
-from . import errors, security
+from . import errors, metrics, request_context, security
 
 #: Where the runtime is kept in app.extensions.
 EXTENSION_KEY = "petiflow"
@@ -44,10 +44,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if settings.redis_url:
         from handlers.broker import broker_problem  # start-up wiring: the broker is the workers' adapter
         app.extensions[BROKER_CHECK] = broker_problem
+        from handlers.queues import queue_depths
+        app.extensions[metrics.QUEUE_DEPTHS] = queue_depths(settings)
 
+    request_context.install(app)
     api = PetiflowApi(app)
     errors.register_error_handlers(app)
     security.install(app)
+    metrics.install(app)
 
     # Imported here because blueprint modules import get_runtime from this module.
     from . import health, home
