@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.bootstrap import Runtime, bootstrap
 from engine.settings import Settings
 
-from . import auth, converters, errors, limits, security
+from . import auth, converters, errors, limits, metrics, request_context, security
 from .units import EXTENSION_KEY
 
 #: Where the readiness probe finds the broker's check: url -> None when it answers, else why not.
@@ -56,13 +56,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if settings.redis_url:
         from handlers.broker import broker_problem  # start-up wiring: the broker is the workers' adapter
         app.extensions[BROKER_CHECK] = broker_problem
+        from handlers.queues import queue_depths
+        app.extensions[metrics.QUEUE_DEPTHS] = queue_depths(settings)
 
+    request_context.install(app)
     api = PetiflowApi(app)
     converters.install(app, api)
     errors.register_error_handlers(app)
     security.install(app)
     auth.install(app, secure_cookies=settings.secure_cookies)
     limits.install(app, settings)
+    metrics.install(app)
 
     # Imported here because blueprint modules import get_runtime from this module.
     from . import docs, health, home, v1

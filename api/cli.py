@@ -72,8 +72,9 @@ class _Petiflow(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """petiflow: route citizens' petitions through a city government."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from handlers.logs import configure_logging
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
+    configure_logging("text")  # the servers switch to PETIFLOW_LOG_FORMAT once they read the settings
     if not verbose:
         # SpiffWorkflow logs every task state change and Alembic every plugin at INFO.
         for name in ("spiff", "alembic"):
@@ -219,17 +220,22 @@ def serve(host, port) -> None:
     """
     from api.app import create_app
     from api.embedded import Background
+    from api.metrics import QUEUE_DEPTHS
     from engine.bootstrap import use_deep_stacks
     from engine.services.database import upgrade_schema
     from engine.services.demo import SeedDemo
     from engine.services.demo import seed_demo as seed
+    from handlers.logs import configure_logging
+    from handlers.queues import stub_queue_depths
     settings = _settings()
     settings = settings.but(host=host or settings.host, port=port or settings.port)
+    configure_logging(settings.log_format)
     use_deep_stacks()  # before the web and worker threads that run steps start
     runtime = _runtime(settings)
     try:
+        app = create_app(settings, runtime=runtime)
         # Bound first: a port in use ends it before anything starts.
-        with _listening(create_app(settings, runtime=runtime), settings) as server, _sigterm_as_ctrl_c():
+        with _listening(app, settings) as server, _sigterm_as_ctrl_c():
             upgrade_schema(runtime)
             _echo_deployed(deploy_workflows(runtime, deployed_by="startup"))
             if settings.load_demo_data:
@@ -240,6 +246,7 @@ def serve(host, port) -> None:
             for warning in _reference_data_warnings(runtime):
                 click.secho(f"petiflow: {warning}", fg="yellow", err=True)
             background = Background(runtime)
+            app.extensions[QUEUE_DEPTHS] = stub_queue_depths(background.broker)
             background.start()
             try:
                 click.secho(f"petiflow is running at http://{settings.host}:{settings.port}/  (Ctrl+C to stop)",
@@ -310,8 +317,12 @@ def web(bind: str, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     from engine.bootstrap import use_deep_stacks
+    from handlers.logs import configure_logging
     settings = _settings()  # a bad setting stops here, not in each gunicorn worker
+    configure_logging(settings.log_format)
     use_deep_stacks()  # inherited by the worker processes' request threads
+    name = re.sub(r"[^0-9A-Za-z.]+", "-", bind)  # one per server, so two servers never share one
+    settings = settings.but(metrics_dir=_fresh_metrics_dir(settings.var_dir / f"metrics-{name}"))
 
     class _App(BaseApplication):
         def load_config(self):
@@ -320,15 +331,37 @@ def web(bind: str, workers: int, threads: int) -> None:
             # Requests in threads (which get the deep stack), not in each process's main thread.
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
+            self.cfg.set("on_starting", lambda server: configure_logging(settings.log_format,
+                                                                          loggers=("gunicorn.error",)))
+            self.cfg.set("child_exit", _forget_metrics_of)
             if "control_socket" in self.cfg.settings:  # gunicorn 25.1+: one per server, not one per user
-                name = "gunicorn-" + re.sub(r"[^0-9A-Za-z.]+", "-", bind) + ".ctl"
-                self.cfg.set("control_socket", str(settings.var_dir / name))
+                self.cfg.set("control_socket", str(settings.var_dir / f"gunicorn-{name}.ctl"))
 
         def load(self):
             from api.app import create_app
             return create_app(settings)
 
     _App().run()
+
+
+def _fresh_metrics_dir(folder: Path) -> Path:
+    """An empty folder for the web processes' metrics, named in PROMETHEUS_MULTIPROC_DIR for them.
+
+    Emptied at each start: the files of a server that stopped would add its counts to the new one's.
+    """
+    import os
+    import shutil
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    # prometheus-client reads it when first imported, in each gunicorn worker process.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
+
+
+def _forget_metrics_of(server, worker) -> None:
+    """gunicorn's child_exit hook: a dead process's in-flight requests no longer count."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
 
 
 @main.command()
@@ -368,6 +401,8 @@ def scheduler(interval: float, max_backlog: int) -> None:
     settings = _settings()
     if not settings.redis_url:
         _fail("REDIS_URL is not set: the scheduler runs in-process with `petiflow serve` in embedded mode")
+    from handlers.logs import configure_logging
+    configure_logging(settings.log_format)
     from handlers.broker import install_broker, queue_backlog
     broker = install_broker(settings)
     from handlers import actors, notification_actors, relay

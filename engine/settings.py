@@ -135,6 +135,16 @@ def _proxies(name: str, value: str) -> int:
     return int(value)
 
 
+#: The log line formats every long-running command can write (PETIFLOW_LOG_FORMAT).
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value: str) -> str:
+    if value.strip().lower() not in LOG_FORMATS:
+        raise InvalidInput(f"PETIFLOW_LOG_FORMAT must be text or json, not {value!r}")
+    return value.strip().lower()
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     """Where and how e-mail leaves (handlers/notify_email.py); host None: e-mail is not configured."""
@@ -223,6 +233,11 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     broker: BrokerOptions = field(default_factory=BrokerOptions)
+    log_format: str = "text"
+    #: When set, /metrics answers only requests with `Authorization: Bearer <token>`.
+    metrics_token: str | None = None
+    #: prometheus-client's multiprocess folder (PROMETHEUS_MULTIPROC_DIR), which `petiflow web` sets.
+    metrics_dir: Path | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -268,4 +283,7 @@ class Settings:
             email=EmailSettings.from_env(env),
             webhook=WebhookSettings.from_env(env),
             broker=BrokerOptions.from_env(env),
+            log_format=_log_format(env.get("PETIFLOW_LOG_FORMAT") or "text"),
+            metrics_token=env.get("PETIFLOW_METRICS_TOKEN") or None,
+            metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
         )

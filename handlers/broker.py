@@ -42,6 +42,7 @@ from redis.retry import Retry
 
 from engine.settings import Settings
 
+from .correlation import CorrelationMiddleware
 from .outage import FailureStreak, is_broker_outage
 
 log = logging.getLogger(__name__)
@@ -189,11 +190,13 @@ class PetiflowRedisBroker(RedisBroker):
 
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
-    """The broker the settings ask for (Redis when REDIS_URL is set)."""
+    """The broker the settings ask for (Redis when REDIS_URL is set), its messages carrying the request id."""
     if settings.redis_url:
-        return PetiflowRedisBroker(settings.redis_url, **redis_options(settings))
-    broker = StubBroker()
-    broker.emit_after("process_boot")  # starts the TimeLimit watchdog in-process
+        broker = PetiflowRedisBroker(settings.redis_url, **redis_options(settings))
+    else:
+        broker = StubBroker()
+        broker.emit_after("process_boot")  # starts the TimeLimit watchdog in-process
+    broker.add_middleware(CorrelationMiddleware())
     return broker
 
 

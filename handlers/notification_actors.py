@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import dramatiq
 
+from engine import correlation
 from engine.errors import DeliveryRejected
 from engine.services.notifications import (
     ClaimDelivery,
@@ -105,8 +106,17 @@ def deliver(runtime, outbox_id: int, *, owner: str | None = None) -> bool:
         if delivery.topic == "in_app":
             deliver_in_app(DeliverInApp(delivery), uow)  # a row in our own database: one transaction does it
             uow.commit()
+            log.info("outbox %s delivered (in_app)", outbox_id)
             return True
         uow.commit()
+    # The row remembers the request that queued it: a message the relay sent again carries no id.
+    with correlation.bound(delivery.correlation_id or correlation.current()):
+        return _hand_over(runtime, delivery, owner)
+
+
+def _hand_over(runtime, delivery: Delivery, owner: str) -> bool:
+    """Send a claimed delivery through its adapter and record how it went; True when sent."""
+    outbox_id = delivery.id
     # No transaction is open while the adapter talks to the outside world; the lease guards the row.
     try:
         _send(delivery, channels_for(runtime))
@@ -124,6 +134,7 @@ def deliver(runtime, outbox_id: int, *, owner: str | None = None) -> bool:
     with runtime.uow() as uow:
         mark_delivered(MarkDelivered(outbox_id), uow)
         uow.commit()
+    log.info("outbox %s delivered (%s)", outbox_id, delivery.topic)
     return True
 
 

@@ -19,7 +19,7 @@ from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.queries.notifications import addressed_to
 from engine.services.incidents import NOTIFICATION_FAILED, OpenIncident, open_incident
 from engine.store import outbox as outbox_queue
-from engine.store.outbox import DEFAULT_RELAY_LEASE, RELAY, queue_message
+from engine.store.outbox import DEFAULT_RELAY_LEASE, RELAY, queue_message, split_correlation
 from engine.store.schema import case_events, notifications, outbox, users
 
 #: How long a worker holds a row it is delivering: longer than any adapter's timeout.
@@ -35,6 +35,8 @@ class Delivery:
     dedup_key: str
     payload: dict
     attempts: int
+    #: The id of the request (or message) that queued it, for the delivering worker's log lines.
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,12 @@ def claim_delivery(cmd: ClaimDelivery, uow) -> Delivery | None:
     ).one_or_none()
     if row is None:
         return None
-    payload = dict(row.payload)
+    payload, correlation_id = split_correlation(dict(row.payload))
     if row.topic == "email" and not payload.get("to") and payload.get("user_id") is not None:
         # Staff addresses are read at delivery, so a changed address is used at once.
         payload["to"] = uow.conn.execute(
             select(users.c.email).where(users.c.id == payload["user_id"])).scalar_one_or_none()
-    return Delivery(row.id, row.topic, row.dedup_key, payload, row.attempts)
+    return Delivery(row.id, row.topic, row.dedup_key, payload, row.attempts, correlation_id)
 
 
 def _insert_ignoring_duplicates(uow, table):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engine.store.outbox import check_message
+from engine.store.outbox import check_message, correlated
 
 #: The timers that belong to a work item: its reminders and the rungs of its escalation ladder.
 ITEM_TIMER_KINDS = ("reminder", "escalation")
@@ -104,7 +104,7 @@ class StepChanges:
         """Send a message after the step commits, unless one with this key was queued before;
         raises InvalidInput for an unknown topic or a key that does not fit."""
         check_message(topic, dedup_key)
-        self.messages.append((topic, payload, dedup_key))
+        self.messages.append((topic, correlated(payload), dedup_key))
 
     def unique_messages(self) -> list:
         """The messages, the first of each dedup key (one INSERT may not meet a key twice)."""

@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine import correlation
 from engine.errors import InvalidInput
 from engine.store.schema import outbox
 
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 #: Topics an outbox row may carry, each delivered its own way (handlers/notification_actors.py).
 TOPICS = frozenset({"email", "in_app", "webhook"})
+
+#: The payload key keeping the correlation id (the request id) of what queued the message; the
+#: delivering worker logs under it, and it is taken out of the payload delivered.
+CORRELATION_KEY = "_correlation_id"
 
 #: The lease owner meaning "a message for this row is in flight": a delivery may take the
 #: row, the relay sweep leaves it alone until the lease ends.
@@ -72,8 +77,22 @@ def check_message(topic: str, dedup_key: str) -> None:
 
 def message_row(topic: str, payload: dict, dedup_key: str, now) -> dict:
     """The outbox row of a new message."""
-    return {"topic": topic, "dedup_key": dedup_key, "payload": payload, "status": "pending", "attempts": 0,
-            "created_at": now}
+    return {"topic": topic, "dedup_key": dedup_key, "payload": correlated(payload), "status": "pending",
+            "attempts": 0, "created_at": now}
+
+
+def correlated(payload: dict) -> dict:
+    """The payload with the current correlation id kept in it (unchanged when none is bound)."""
+    found = correlation.current()
+    return payload if found is None or CORRELATION_KEY in payload else {**payload, CORRELATION_KEY: found}
+
+
+def split_correlation(payload: dict) -> tuple[dict, str | None]:
+    """The payload as queued, and the correlation id kept in it (None if none)."""
+    if CORRELATION_KEY not in payload:
+        return payload, None
+    rest = dict(payload)
+    return rest, rest.pop(CORRELATION_KEY)
 
 
 def insert_messages(uow, rows: list[dict]) -> list[int]:

@@ -15,7 +15,7 @@ FORBIDDEN_IN_ENGINE = ("flask", "flask_smorest", "marshmallow", "webargs", "dram
 #: The engine's packages from the bottom up: a module imports its own package and lower layers
 #: only, never a higher layer nor another package of its own layer (README, "Layout").
 LAYERS = (
-    ("engine.errors",),
+    ("engine.errors", "engine.correlation"),
     ("engine.clock",),
     ("engine.settings",),
     ("engine.store", "engine.scripting", "engine.accounts"),
@@ -129,9 +129,10 @@ def test_every_query_takes_the_unit_of_work_first():
 
 
 #: What the adapters may use of the engine: its services and queries, and what builds and
-#: configures them (DESIGN.md: adapters parse input, call a service or a query, render the result).
+#: configures them (DESIGN.md: adapters parse input, call a service or a query, render the result);
+#: and the correlation id, which the web binds for a request and the workers for its messages.
 ADAPTER_MAY_IMPORT = ("engine.services", "engine.queries", "engine.errors", "engine.settings", "engine.clock",
-                      "engine.bootstrap")
+                      "engine.bootstrap", "engine.correlation")
 
 #: The start-up wiring: the only adapter modules that may import the other adapter.
 WIRING = {"api/app.py", "api/cli.py", "api/embedded.py"}
