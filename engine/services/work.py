@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
 from engine.errors import Conflict, Forbidden, NotFound, StaleStep
 from engine.store.changes import CompletedItem, StepChanges
-from engine.store.schema import cases, work_items, workflow_instances
+from engine.store.schema import cases, work_item_drafts, work_items, workflow_instances
 from engine.workflow import forms, runner, service_tasks, state
 
 
@@ -45,7 +45,9 @@ _load = (
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version,
            workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"),
-           cases.c.due_at.label("case_due_at"), cases.c.case_no, cases.c.petitioner_id)
+           cases.c.due_at.label("case_due_at"), cases.c.case_no, cases.c.petitioner_id,
+           # Whether the step must delete drafts of the item: most items have none.
+           exists().where(work_item_drafts.c.work_item_id == work_items.c.id).label("has_drafts"))
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(work_items.c.id == bindparam("b_item"))
@@ -112,7 +114,7 @@ def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     # The item closes with the step; what the step's actions do to the case's open work (a
     # deadline moved, rungs rescheduled) leaves it alone. Its reminders and rungs are moot now.
     changes = StepChanges(row.case_id, now, completed_item=CompletedItem(
-        row.id, cmd.principal.user_id, cancel_ladder=row.item_due_at is not None))
+        row.id, cmd.principal.user_id, cancel_ladder=row.item_due_at is not None, has_drafts=bool(row.has_drafts)))
     changes.events.append(event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
                                 work_item_id=row.id, task=row.task_spec, name=row.name))
     context = service_tasks.StepContext(uow, changes, row.case_agency_id, cmd.principal.user_id, row.case_due_at,
