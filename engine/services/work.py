@@ -9,6 +9,7 @@ from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
 from engine.errors import Conflict, Forbidden, NotFound, StaleStep
+from engine.queries.work_item import may_complete
 from engine.store.changes import CompletedItem, StepChanges
 from engine.store.schema import cases, work_item_drafts, work_items, workflow_instances
 from engine.workflow import forms, runner, service_tasks, state
@@ -56,15 +57,6 @@ _load = (
 # the load takes no lock: the step is saved only at the version it loaded (engine.store.step_sql),
 # and a step that lost that race is run again on the new state. The item's own row is not what
 # decides: runner.complete refuses a task that is no longer READY in the loaded state.
-
-
-def may_complete(principal: Principal, row) -> bool:
-    """The assignee, or when unassigned any holder of the item's role in its agency (or an admin)."""
-    if principal.is_admin:
-        return True
-    if row.assignee_id is not None:
-        return row.assignee_id == principal.user_id
-    return principal.holds(row.role, row.agency_id)
 
 
 def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
