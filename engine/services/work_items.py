@@ -295,9 +295,10 @@ def save_draft(cmd: SaveDraft, uow) -> DraftSaved:
     try:
         if not isinstance(cmd.data, dict):
             raise TypeError
-        size = len(json.dumps(cmd.data, ensure_ascii=False, allow_nan=False).encode("utf-8", "surrogatepass"))
+        size = len(json.dumps(cmd.data, ensure_ascii=False, allow_nan=False).encode("utf-8"))
     except (TypeError, ValueError, RecursionError):
-        raise InvalidInput("a draft is a JSON object", details={"fields": {"data": ["must be a JSON object"]}}) from None
+        raise InvalidInput("a draft is a JSON object",
+                           details={"fields": {"data": ["must be a JSON object"]}}) from None
     if size > MAX_DRAFT_BYTES:
         raise InvalidInput(f"the draft is {size} bytes; at most {MAX_DRAFT_BYTES}",
                            details={"fields": {"data": [f"at most {MAX_DRAFT_BYTES} bytes as JSON"]}})
