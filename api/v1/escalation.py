@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from engine.queries.escalation import escalation_queue
 from engine.services.chasing import AcknowledgeEscalation, RemindNow, acknowledge_escalation, remind_now
+from engine.services.work_items import AssignWorkItems, assign_work_items
 
 from .. import auth
 from ..units import read, run
@@ -100,3 +101,25 @@ def remind(body):
 def acknowledge(body, work_item_id):
     """Acknowledge a late item with a note; it is kept in the case's history."""
     run(acknowledge_escalation, AcknowledgeEscalation(auth.principal(), work_item_id, body["note"]))
+
+
+class ReassignSchema(ma.Schema):
+    """Items to hand to one person (or, assignee_id null, back to their groups)."""
+
+    work_item_ids = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**63 - 1)),
+                                   required=True, validate=ma.validate.Length(min=1, max=200))
+    assignee_id = ma.fields.Integer(required=True, allow_none=True, validate=ma.validate.Range(min=1, max=2**63 - 1))
+
+
+class ReassignedSchema(ma.Schema):
+    work_item_ids = ma.fields.List(ma.fields.Integer(), required=True, metadata={"description": "The items now held"})
+
+
+@blp.route("/reassign", methods=["POST"])
+@blp.doc(security=SIGNED_IN)
+@blp.arguments(ReassignSchema)
+@blp.response(200, ReassignedSchema)
+def reassign(body):
+    """Reassign one or many items at once, all or none: each failing item is named."""
+    done = run(assign_work_items, AssignWorkItems(tuple(body["work_item_ids"]), auth.principal(), body["assignee_id"]))
+    return {"work_item_ids": [d.work_item_id for d in done]}

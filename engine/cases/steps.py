@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from engine.cases import assignment
 from engine.cases.history import event
 from engine.cases.lanes import role_for_lane, work_item_agency
 from engine.deadlines import ladder
@@ -68,17 +69,24 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
     """Inbox rows for newly READY tasks, their reminders and rungs, and a task_ready event each."""
     now = changes.now
     named = _agency_ids(uow, {t.agency_code for t in new if t.agency_code})
+    addressed = [(t, role_for_lane(t.lane), named[t.agency_code] if t.agency_code
+                  else work_item_agency(t.lane, ref.agency_id)) for t in new]
+    wanted = [a for a in addressed if a[0].performer_of or a[0].assignee]
+    chosen = assignment.choose(uow.conn, ref.case_id, wanted) if wanted else {}
     plans = {}
-    for t in new:
+    for t, role, agency_id in addressed:
+        person = chosen.get(t.task_id)
         changes.opened.append({
             "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name, "name": t.name[:200],
-            "lane": t.lane, "role": role_for_lane(t.lane),
-            "agency_id": named[t.agency_code] if t.agency_code else work_item_agency(t.lane, ref.agency_id),
-            "assignee_id": None, "status": "open", "form_key": t.form_key,
+            "lane": t.lane, "role": role, "agency_id": agency_id,
+            "assignee_id": person.user_id if person else None, "status": "open", "form_key": t.form_key,
             "due_at": None if t.deadline_mode == "none" else ref.due_at, "deadline_mode": t.deadline_mode,
             "created_at": now})
         changes.events.append({**event(ref.case_id, now, "task_ready", task=t.spec_name, name=t.name, lane=t.lane),
                                "item_task": t.task_id})
+        if person is not None:
+            changes.events.append({**event(ref.case_id, now, "task_assigned", task=t.spec_name, name=t.name,
+                                           to=person.username, reason=person.reason), "item_task": t.task_id})
         if ref.due_at is not None and t.deadline:
             key = repr(sorted(t.deadline.items()))  # items opened by one step usually share the case's terms
             if key not in plans:

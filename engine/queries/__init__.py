@@ -11,8 +11,10 @@ from .inbox_scope import VIEWS, InboxFilter
 from .lateness import AT_RISK_WORKING_DAYS
 from .principals import load_principal
 from .processes import DeployedProcess, ProcessVersion, deployed_processes
+from .work_item import Draft, WorkItemView, work_item_view
 
-__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "DeployedProcess", "EscalationQueue", "InboxCounts",
+__all__ = ["AT_RISK_WORKING_DAYS", "CaseView", "DeployedProcess", "Draft", "EscalationQueue", "InboxCounts",
            "InboxFilter", "InboxItem", "InboxPage", "OpenWork", "PendingTimer", "Petitioner", "ProcessVersion",
-           "QueueCount", "QueueItem", "TimelineEntry", "deployed_processes", "escalation_queue", "get_case",
-           "get_case_by_number", "inbox", "inbox_counts", "load_principal"]
+           "QueueCount", "QueueItem", "TimelineEntry", "VIEWS", "WorkItemView", "deployed_processes",
+           "escalation_queue", "get_case", "get_case_by_number", "inbox", "inbox_counts", "load_principal",
+           "work_item_view"]

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 
 from engine.accounts.identity import Principal
 from engine.cases.history import event
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.queries.visibility import supervision_scope
 from engine.store.schema import case_events, cases, work_items
 
@@ -49,6 +49,8 @@ def _supervised_open_items(uow, principal: Principal, ids) -> list:
     if not ids or len(ids) > MAX_ITEMS:
         raise InvalidInput(f"give 1 to {MAX_ITEMS} work items", details={"fields": {"work_item_ids": ["1 to 200"]}})
     scope = supervision_scope(uow, principal)
+    if scope.empty:
+        raise Forbidden("late work is chased by section chiefs and agency heads")
     rows = {r.id: r for r in uow.conn.execute(_items.where(work_items.c.id.in_(ids),
                                                            scope.clause(work_items.c.agency_id)))}
     problems = {str(i): ["not an open work item you supervise"] for i in ids
@@ -62,8 +64,8 @@ def _supervised_open_items(uow, principal: Principal, ids) -> list:
 def remind_now(cmd: RemindNow, uow) -> int:
     """Queue an in-app reminder to each item's holder and record it; returns how many were sent.
 
-    Raises InvalidInput (naming each item) when an item is not open or not the principal's to
-    supervise; then nothing is sent.
+    Raises Forbidden for a principal who supervises no agency, InvalidInput (naming each item)
+    when an item is not open or not the principal's to supervise; then nothing is sent.
     """
     now, sent = uow.clock.now(), 0
     for row in _supervised_open_items(uow, cmd.principal, cmd.work_item_ids):
@@ -82,8 +84,8 @@ def remind_now(cmd: RemindNow, uow) -> int:
 def acknowledge_escalation(cmd: AcknowledgeEscalation, uow) -> None:
     """Record the acknowledgement and its note in the case's history.
 
-    Raises InvalidInput for a blank or long note; NotFound for an item the principal does not
-    supervise, exactly as for one that does not exist.
+    Raises Forbidden for a principal who supervises no agency, InvalidInput for a blank or long
+    note; NotFound for an item the principal does not supervise, exactly as for one that does not exist.
     """
     note = (cmd.note or "").strip()
     if not note or len(note) > MAX_NOTE:

@@ -24,7 +24,7 @@ _item = (select(work_items.c.id, work_items.c.status, work_items.c.name, work_it
          .join(cases, cases.c.id == work_items.c.case_id).where(work_items.c.id == bindparam("b_item")))
 _raise_level = (update(work_items).where(work_items.c.id == bindparam("b_item"),
                                           work_items.c.escalation_level < bindparam("level"))
-                .values(escalation_level=bindparam("level")))
+                .values(escalation_level=bindparam("level"), version=work_items.c.version + 1))
 _commission = select(agencies.c.id).where(agencies.c.kind == "commission").order_by(agencies.c.id).limit(1)
 
 

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
 from engine.errors import Conflict, Forbidden, NotFound, StaleStep
 from engine.queries.cases import may_see_case
+from engine.queries.work_item import may_complete
 from engine.store.changes import CompletedItem, StepChanges
-from engine.store.schema import cases, work_items, workflow_instances
+from engine.store.schema import cases, work_item_drafts, work_items, workflow_instances
 from engine.workflow import forms, runner, service_tasks, state
 
 
@@ -22,7 +23,8 @@ class CompleteWorkItem:
     work_item_id: int
     data: dict
     principal: Principal
-    expected_version: int | None = None
+    expected_version: int | None = None  # the case workflow's version as read
+    expected_item_version: int | None = None  # the work item's own version as read (the API's ETag)
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,16 @@ class WorkItemCompleted:
 
 _load = (
     select(work_items.c.id, work_items.c.status, work_items.c.task_id, work_items.c.role,
+           work_items.c.version.label("item_version"),
            work_items.c.agency_id, work_items.c.assignee_id, work_items.c.name,
            work_items.c.task_spec, work_items.c.form_key, work_items.c.due_at.label("item_due_at"),
            workflow_instances.c.id.label("instance_id"),
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version,
            workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"),
-           cases.c.due_at.label("case_due_at"), cases.c.case_no, cases.c.petitioner_id)
+           cases.c.due_at.label("case_due_at"), cases.c.case_no, cases.c.petitioner_id,
+           # Whether the step must delete drafts of the item: most items have none.
+           exists().where(work_item_drafts.c.work_item_id == work_items.c.id).label("has_drafts"))
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(work_items.c.id == bindparam("b_item"))
@@ -55,15 +60,6 @@ _load = (
 # the load takes no lock: the step is saved only at the version it loaded (engine.store.step_sql),
 # and a step that lost that race is run again on the new state. The item's own row is not what
 # decides: runner.complete refuses a task that is no longer READY in the loaded state.
-
-
-def may_complete(principal: Principal, row) -> bool:
-    """The assignee, or when unassigned any holder of the item's role in its agency (or an admin)."""
-    if principal.is_admin:
-        return True
-    if row.assignee_id is not None:
-        return row.assignee_id == principal.user_id
-    return principal.holds(row.role, row.agency_id)
 
 
 def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
@@ -81,7 +77,8 @@ def complete_work_item(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
             # Another step of the case was saved between our load and our save: drop what this
             # attempt wrote (an engine action, the item's close) and run again on the new state,
             # unless the caller asked for exactly the version it saw.
-            if cmd.expected_version is not None or not untouched or attempt == _ATTEMPTS - 1:
+            if (cmd.expected_version is not None or cmd.expected_item_version is not None or not untouched
+                    or attempt == _ATTEMPTS - 1):
                 raise
             uow.rollback()
         finally:
@@ -106,6 +103,9 @@ def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     if cmd.expected_version is not None and cmd.expected_version != row.version:
         raise Conflict("the case was changed by someone else meanwhile; reload and try again",
                        details={"expected_version": cmd.expected_version, "version": row.version})
+    if cmd.expected_item_version is not None and cmd.expected_item_version != row.item_version:
+        raise Conflict("the work item was changed by someone else meanwhile (claimed, assigned); reload and try again",
+                       details={"expected_version": cmd.expected_item_version, "version": row.item_version})
     forms.validate_form(row.form_key, cmd.data, uow.forms_dir)
     uow.step_instance = row.instance_id
     definition = uow.specs.get(conn, row.definition_id)
@@ -115,7 +115,7 @@ def _complete(cmd: CompleteWorkItem, uow) -> WorkItemCompleted:
     # The item closes with the step; what the step's actions do to the case's open work (a
     # deadline moved, rungs rescheduled) leaves it alone. Its reminders and rungs are moot now.
     changes = StepChanges(row.case_id, now, completed_item=CompletedItem(
-        row.id, cmd.principal.user_id, cancel_ladder=row.item_due_at is not None))
+        row.id, cmd.principal.user_id, cancel_ladder=row.item_due_at is not None, has_drafts=bool(row.has_drafts)))
     changes.events.append(event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
                                 work_item_id=row.id, task=row.task_spec, name=row.name))
     context = service_tasks.StepContext(uow, changes, row.case_agency_id, cmd.principal.user_id, row.case_due_at,

@@ -42,11 +42,13 @@ class InstanceWrite:
 
 @dataclass(frozen=True)
 class CompletedItem:
-    """The work item a person completed in this step (its reminders and rungs cancelled with it)."""
+    """The work item a person completed in this step (its reminders and rungs cancelled with it,
+    and its drafts deleted when it has any)."""
 
     id: int
     by: int | None
     cancel_ladder: bool
+    has_drafts: bool = False
 
 
 @dataclass(frozen=True)

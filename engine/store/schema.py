@@ -224,6 +224,9 @@ work_items = Table(
     Column("form_key", String(200)),
     Column("due_at", UTCDateTime),
     Column("escalation_level", Integer, nullable=False, server_default="0"),
+    # Bumped by every change of the row (claimed, assigned, escalated, moved, closed): the token
+    # a client sends back (an ETag) so that it changes only the item it saw.
+    Column("version", Integer, nullable=False, server_default="1"),
     # What the item keeps of the case's deadline (engine.workflow.runner.ReadyTask): case, due_only, none.
     Column("deadline_mode", String(8), nullable=False, server_default="case"),
     Column("created_at", UTCDateTime, nullable=False),
@@ -233,6 +236,16 @@ work_items = Table(
     UniqueConstraint("instance_id", "task_id"),
     Index(None, "case_id"),
     # Open work in due order for the inbox and the escalation queue: the partial indexes below.
+)
+
+#: A person's unfinished answer to a work item's form, one per item and person, kept until the
+#: item is completed or cancelled (the step that closes it deletes its drafts).
+work_item_drafts = Table(
+    "work_item_drafts", metadata,
+    _fk("work_item_id", "work_items.id", primary_key=True, ondelete="CASCADE"),
+    _fk("user_id", "users.id", primary_key=True, ondelete="CASCADE"),
+    Column("data", JSON, nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
 )
 
 #: Every deadline as a row: BPMN timers, reminders and escalation steps.

@@ -54,20 +54,21 @@ _PARTS = {
         WHERE id = %(instance_id)s::bigint AND version = %(version)s::integer
         RETURNING id)""",
     "done": """done AS (
-        UPDATE work_items SET status = 'completed', completed_at = %(now)s, completed_by = %(done_by)s
+        UPDATE work_items SET status = 'completed', completed_at = %(now)s, completed_by = %(done_by)s,
+            version = version + 1
         WHERE id = %(done_item)s::bigint AND EXISTS (SELECT FROM inst))""",
     "done_timers": """done_timers AS (
         UPDATE timers SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
         WHERE work_item_id = %(done_item)s::bigint AND status = 'pending' AND kind IN ('reminder', 'escalation')
           AND EXISTS (SELECT FROM inst))""",
     "opened": """opened AS (
-        INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, lane, role, agency_id, status,
-                                form_key, due_at, deadline_mode, created_at)
-        SELECT inst.id, %(case_id)s::bigint, o.task_id, o.task_spec, o.name, o.lane, o.role, o.agency_id, 'open',
-               o.form_key, o.due_at, o.deadline_mode, %(now)s
+        INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, lane, role, agency_id, assignee_id,
+                                status, form_key, due_at, deadline_mode, created_at)
+        SELECT inst.id, %(case_id)s::bigint, o.task_id, o.task_spec, o.name, o.lane, o.role, o.agency_id,
+               o.assignee_id, 'open', o.form_key, o.due_at, o.deadline_mode, %(now)s
         FROM inst CROSS JOIN json_to_recordset(%(items)s::json) AS o(task_id text, task_spec text, name text,
-             lane text, role text, agency_id bigint, form_key text, due_at timestamptz, deadline_mode text,
-             ord integer)
+             lane text, role text, agency_id bigint, assignee_id bigint, form_key text, due_at timestamptz,
+             deadline_mode text, ord integer)
         ORDER BY o.ord
         RETURNING id, task_id)""",
     "ladder": """ladder AS (
@@ -78,13 +79,16 @@ _PARTS = {
         JOIN opened ON opened.task_id = l.work_item_id
         ORDER BY l.ord)""",
     "gone": """gone AS (
-        UPDATE work_items SET status = 'cancelled', completed_at = %(now)s
+        UPDATE work_items SET status = 'cancelled', completed_at = %(now)s, version = version + 1
         WHERE instance_id = (SELECT id FROM inst) AND task_id = ANY(%(gone)s::text[]) AND status = 'open'
         RETURNING id),
       gone_timers AS (
         UPDATE timers SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
         WHERE work_item_id IN (SELECT id FROM gone) AND status = 'pending'
           AND kind IN ('reminder', 'escalation'))""",
+    # The drafts of the work the step closes: the completed item's when it has any, the cancelled ones'.
+    "drafts": """drafts AS (
+        DELETE FROM work_item_drafts WHERE work_item_id IN ({closed}) AND EXISTS (SELECT FROM inst))""",
     "timers": """waiting AS (
         SELECT * FROM json_to_recordset(%(waiting)s::json)
             AS w(task_id text, due_at timestamptz, payload json, ord integer)),
@@ -104,6 +108,7 @@ _PARTS = {
     # step is left out, and so is the work it opens (not in the statement's snapshot).
     "work": """work AS (
         UPDATE work_items w SET
+            version = w.version + 1,
             agency_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN %(agency_id)s::bigint ELSE w.agency_id END,
             assignee_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN NULL ELSE w.assignee_id END,
             due_at = CASE WHEN {due} AND w.deadline_mode <> 'none' THEN %(due_at)s::timestamptz ELSE w.due_at END,
@@ -149,7 +154,7 @@ _GONE_EVENTS = """SELECT %(case_id)s::bigint, %(now)s, 'task_cancelled', NULL, g
 _CLOSED_EVENT = """SELECT %(case_id)s::bigint, %(now)s, 'case_closed', NULL, NULL, NULL, %(closed)s::text, 0, 2"""
 
 #: The order of the parts in the statement: each refers only to parts before it.
-_ORDER = ("pet", "case", "inst_new", "inst_old", "done", "done_timers", "gone", "work", "work_timers",
+_ORDER = ("pet", "case", "inst_new", "inst_old", "done", "done_timers", "gone", "drafts", "work", "work_timers",
           "work_ladder", "case_upd", "opened", "ladder", "timers", "history", "outbox")
 
 
@@ -158,7 +163,8 @@ def statement(parts: frozenset) -> str:
     """The statement writing these parts, one line with single spaces (psycopg caches up to 4 KiB).
 
     Besides the part names, `parts` holds flags saying what the work and case updates change:
-    "moving" (a transfer), "due" (a new due time), "closing" (the case closed).
+    "moving" (a transfer), "due" (a new due time), "closing" (the case closed), and whose drafts
+    go: "done_drafts" (the completed item's).
     """
     events = [_EVENTS] + ([_GONE_EVENTS] if "gone" in parts else []) + (
         [_CLOSED_EVENT] if "closing" in parts else [])
@@ -172,6 +178,9 @@ def statement(parts: frozenset) -> str:
             + (["due_at = %(due_at)s::timestamptz"] if "due" in parts else [])
             + (["status = 'closed'", "closed_at = %(now)s"] if "closing" in parts else []))
     texts["case_upd"] = texts["case_upd"].format(sets=", ".join(sets))
+    closed = ((["SELECT %(done_item)s::bigint"] if "done_drafts" in parts else [])
+              + (["SELECT id FROM gone"] if "gone" in parts else []))
+    texts["drafts"] = texts["drafts"].format(closed=" UNION ALL ".join(closed) or "NULL")
     texts["history"] = texts["history"].format(
         events=" UNION ALL ".join(events),
         work_item_id="coalesce(e.work_item_id, opened.id)" if "opened" in parts else "e.work_item_id",
@@ -185,7 +194,8 @@ def statement(parts: frozenset) -> str:
 
 
 _PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
-_ITEM_FIELDS = ("task_id", "task_spec", "name", "lane", "role", "agency_id", "form_key", "due_at", "deadline_mode")
+_ITEM_FIELDS = ("task_id", "task_spec", "name", "lane", "role", "agency_id", "assignee_id", "form_key", "due_at",
+                "deadline_mode")
 _LADDER_FIELDS = ("work_item_id", "kind", "due_at", "payload")
 
 
@@ -238,8 +248,10 @@ def save_step(uow, changes: StepChanges) -> Written:
         params["done_by"] = done.by
         if done.cancel_ladder:
             parts.add("done_timers")
+        if done.has_drafts:
+            parts |= {"drafts", "done_drafts"}
     if changes.cancelled_tasks:
-        parts.add("gone")
+        parts |= {"gone", "drafts"}
     if changes.agency_id is not None:
         parts |= {"work", "case_upd", "moving"}
         params["agency_id"] = changes.agency_id

@@ -7,13 +7,20 @@ on since it was read writes nothing and raises StaleStep.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import Boolean, and_, bindparam, case, delete, func, insert, literal_column, select, update
 
 from engine.errors import StaleStep
 from engine.store import outbox, step_sql
 from engine.store.changes import ITEM_TIMER_KINDS, StepChanges, Written, ladder_rows
-from engine.store.schema import case_events, cases, petitioners, timers, work_items, workflow_instances
-
+from engine.store.schema import (
+    case_events,
+    cases,
+    petitioners,
+    timers,
+    work_item_drafts,
+    work_items,
+    workflow_instances,
+)
 
 # Statements are built once: building one per call costs more than running it on SQLite.
 _insert_petitioner = insert(petitioners).returning(petitioners.c.id)
@@ -26,7 +33,9 @@ _update_instance = (
             next_timer_at=bindparam("next_timer_at"), updated_at=bindparam("updated_at"), error=None)
 )
 _complete_item = (update(work_items).where(work_items.c.id == bindparam("b_item"))
-                  .values(status="completed", completed_at=bindparam("b_now"), completed_by=bindparam("b_by")))
+                  .values(status="completed", completed_at=bindparam("b_now"), completed_by=bindparam("b_by"),
+                          version=work_items.c.version + 1))
+_delete_drafts = delete(work_item_drafts).where(work_item_drafts.c.work_item_id.in_(bindparam("b_items", expanding=True)))
 _cancel_item_timers = (update(timers).where(timers.c.work_item_id.in_(bindparam("b_items", expanding=True)),
                                             timers.c.status == "pending", timers.c.kind.in_(ITEM_TIMER_KINDS))
                        .values(status="cancelled", lease_owner=None, lease_expires_at=None))
@@ -34,17 +43,21 @@ _cancel_items = (
     update(work_items)
     .where(work_items.c.instance_id == bindparam("b_instance"), work_items.c.task_id.in_(bindparam("b_tasks", expanding=True)),
            work_items.c.status == "open")
-    .values(status="cancelled", completed_at=bindparam("b_now"))
+    .values(status="cancelled", completed_at=bindparam("b_now"), version=work_items.c.version + 1)
     .returning(work_items.c.id)
 )
 _move_items = (update(work_items)
                .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
                       work_items.c.agency_id.is_not(None))
-               .values(agency_id=bindparam("agency_id"), assignee_id=None))
+               .values(agency_id=bindparam("agency_id"), assignee_id=None, version=work_items.c.version + 1))
 _due_items = (
     update(work_items)
     .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open", work_items.c.deadline_mode != "none")
     .values(due_at=bindparam("due_at"),
+            # A row moved to another agency by the same step has had its version raised already
+            # (PostgreSQL writes both changes in one UPDATE: one step, one new version).
+            version=work_items.c.version + case((and_(bindparam("b_moved", type_=Boolean),
+                                                      work_items.c.agency_id.is_not(None)), 0), else_=1),
             # Given time again, the work is no longer late: its ladder starts from the bottom.
             escalation_level=func.coalesce(bindparam("b_level", type_=work_items.c.escalation_level.type),
                                            work_items.c.escalation_level))
@@ -134,12 +147,15 @@ def _write_in_statements(uow, changes: StepChanges) -> Written:
         conn.execute(_complete_item, {"b_item": done.id, "b_now": now, "b_by": done.by})
         if done.cancel_ladder:
             conn.execute(_cancel_item_timers, {"b_items": [done.id]})
+        if done.has_drafts:
+            conn.execute(_delete_drafts, {"b_items": [done.id]})
     cancelled = []
     if changes.cancelled_tasks:
         cancelled = conn.execute(_cancel_items, {"b_instance": instance_id, "b_tasks": changes.cancelled_tasks,
                                                  "b_now": now}).scalars().all()
         if cancelled:
             conn.execute(_cancel_item_timers, {"b_items": cancelled})
+            conn.execute(_delete_drafts, {"b_items": cancelled})
     _move_open_work(conn, changes)
     opened = _open_items(conn, changes, instance_id)
     if changes.waiting_timers is not None:
@@ -175,7 +191,8 @@ def _move_open_work(conn, changes: StepChanges) -> None:
         move = changes.due
         conn.execute(_set_case_due, {"b_case": changes.case_id, "due_at": move.due_at, "b_now": now})
         moved = conn.execute(_due_items, {"b_case": changes.case_id, "due_at": move.due_at,
-                                          "b_level": 0 if move.reset_level else None}).all()
+                                          "b_level": 0 if move.reset_level else None,
+                                          "b_moved": changes.agency_id is not None}).all()
         if moved:
             conn.execute(_cancel_item_timers, {"b_items": [r.id for r in moved]})
         rows = [row for r in moved if r.deadline_mode == "case" and move.due_at is not None

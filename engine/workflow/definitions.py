@@ -248,13 +248,35 @@ def _check_properties(name: str, root: etree._Element) -> None:
     Checked when a bundle is deployed, not when a stored version is loaded: a version that
     is running keeps running as it was deployed.
     """
+    people = {el.get("id") for tag in ("userTask", "manualTask") for el in root.iter(f"{{{_BPMN_NS}}}{tag}")}
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):
-        allowed = CHOICE_PROPERTIES.get(prop.get("name"))
-        if allowed is not None and prop.get("value") not in allowed:
+        problem = _property_problem(prop.get("name"), prop.get("value"), people)
+        if problem is not None:
             task = next((a for a in prop.iterancestors() if a.get("id") and a.tag.endswith("Task")), None)
-            raise InvalidDefinition(
-                f"property {prop.get('name')!r} is {prop.get('value')!r}; it may be {' or '.join(map(repr, allowed))}",
-                file=name, line=prop.sourceline, element_id=task.get("id") if task is not None else None)
+            raise InvalidDefinition(problem, file=name, line=prop.sourceline,
+                                    element_id=task.get("id") if task is not None else None)
+
+
+#: The value of the task property assignTo: the person who last completed a task of the case.
+PERFORMER_PREFIX = "performer:"
+
+#: Task properties naming a variable of the task's data (engine.workflow.runner.ReadyTask).
+VARIABLE_PROPERTIES = ("agencyVariable", "assigneeVariable")
+
+
+def _property_problem(name: str | None, value: str | None, people: set) -> str | None:
+    """What is wrong with a property petiflow reads, or None; `people` holds the file's user and manual task ids."""
+    allowed = CHOICE_PROPERTIES.get(name)
+    if allowed is not None and value not in allowed:
+        return f"property {name!r} is {value!r}; it may be {' or '.join(map(repr, allowed))}"
+    if name in VARIABLE_PROPERTIES and not (value and value.isidentifier() and not value.startswith("_")):
+        return f"property {name!r} is {value!r}; it must name a variable (letters, digits, _; not starting with _)"
+    if name == "assignTo":
+        task = (value or "").removeprefix(PERFORMER_PREFIX)
+        if not (value or "").startswith(PERFORMER_PREFIX) or task not in people:
+            return (f"property 'assignTo' is {value!r}; it must be '{PERFORMER_PREFIX}<id>' naming a user or "
+                    f"manual task of this file ({', '.join(sorted(people)) or 'none here'})")
+    return None
 
 
 def parse_files(sources: dict[str, str]) -> dict[str, etree._Element]:

@@ -1,6 +1,7 @@
 """The only module that drives SpiffWorkflow instances: start, complete, step, inspect."""
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from engine.errors import Conflict, InvalidInput, PetiflowError, WorkflowFailed, is_outage, is_schema_behind
 from engine.scripting.datacheck import RESERVED_NAMES, Allowance, find_unstorable
 from engine.workflow import spiff_clock
+from engine.workflow.definitions import PERFORMER_PREFIX
 from engine.workflow.specs import ParsedDefinition
 
 
@@ -33,6 +35,11 @@ class ReadyTask:
     # rungs; "due_only" (task property escalate="false"), the due time alone; "none"
     # (deadline="none"), nothing: work outside the reply deadline (chases, surveys, progress reports).
     deadline_mode: str = "case"
+    # Who the work goes to rather than the whole group (engine.cases.assignment): the last
+    # performer of the task named by the property assignTo="performer:<task id>", else the user
+    # whose username the variable named by assigneeVariable holds.
+    performer_of: str | None = None
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,10 +186,15 @@ def _ready_task(task) -> ReadyTask:
     mode = ("none" if properties.get("deadline") == "none"
             else "due_only" if properties.get("escalate") == "false" else "case")
     terms = task.data.get("deadline") if mode == "case" else None
+    assign_to = properties.get("assignTo") or ""
+    assignee_variable = properties.get("assigneeVariable")
+    assignee = task.data.get(assignee_variable) if assignee_variable else None
     return ReadyTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane,
                      properties.get("formJsonSchemaFilename"),
                      agency_code if isinstance(agency_code, str) else None,
-                     terms if isinstance(terms, dict) else None, mode)
+                     terms if isinstance(terms, dict) else None, mode,
+                     assign_to.removeprefix(PERFORMER_PREFIX) if assign_to.startswith(PERFORMER_PREFIX) else None,
+                     assignee.strip() if isinstance(assignee, str) and assignee.strip() else None)
 
 
 def _due(event_definition, value) -> datetime | None:
@@ -228,6 +240,27 @@ def ready_manual_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
 def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     """Every WAITING timer event with the due time SpiffWorkflow computed for it."""
     return inspect(workflow).timers
+
+
+def task_data(workflow: BpmnWorkflow, task_id: str) -> dict | None:
+    """The data of one task as a form shows it: names not starting with '_', JSON values only;
+    None when the workflow no longer has the task (finished history is dropped on save)."""
+    try:
+        task = workflow.get_task_from_id(UUID(task_id))
+    except (TaskNotFoundException, ValueError, TypeError):
+        return None
+    if task is None:
+        return None
+    return {name: value for name, value in task.data.items()
+            if isinstance(name, str) and not name.startswith("_") and _is_json(value)}
+
+
+def _is_json(value) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def status_of(workflow: BpmnWorkflow) -> str:

@@ -35,6 +35,9 @@ class Caller:
     def post(self, path, **kw):
         return self.client.post(path, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def put(self, path, **kw):
+        return self.client.put(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
     def delete(self, path, **kw):
         return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
 

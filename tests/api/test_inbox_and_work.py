@@ -89,6 +89,7 @@ def test_a_completion_at_a_stale_version_gets_409(api):
     data = {"data": {"draft_action": "submit_reply", "reply_text": "已修復"}}
     stale = api.as_("cw.roads").post(f"/api/v1/work-items/{item}/complete", json=data, headers={"If-Match": '"7"'})
     assert stale.status_code == 409 and stale.get_json()["errors"] == {"expected_version": 7, "version": 1}
+    assert stale.get_json()["message"].startswith("the work item was changed by someone else")
     fresh = api.as_("cw.roads").post(f"/api/v1/work-items/{item}/complete", json=data, headers={"If-Match": '"1"'})
     assert fresh.status_code == 200
 

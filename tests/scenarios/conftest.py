@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from engine.accounts.identity import SYSTEM
+from engine.queries import load_principal
 from engine.services.calendar_admin import (
     LoadDeadlineRules,
     LoadPublicHolidays,
@@ -20,7 +21,16 @@ from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.services.steps import RunInstance, run_instance
 from engine.services.work import CompleteWorkItem, complete_work_item
 from engine.settings import PROJECT_ROOT
-from engine.store.schema import agencies, case_events, cases, work_items, workflow_instances
+from engine.store.schema import (
+    agencies,
+    case_events,
+    cases,
+    group_members,
+    groups,
+    users,
+    work_items,
+    workflow_instances,
+)
 from engine.workflow import state
 from engine.workflow.definitions import read_bundle
 
@@ -107,6 +117,19 @@ class Library:
 
     def state_size(self, case_id: int) -> int:
         return len(self.instance(case_id).state)
+
+    def staff(self, username: str, role: str, agency_code: str | None):
+        """An account holding one role for an agency (None: every agency); returns its principal."""
+        agency_id = self.agency_id(agency_code) if agency_code else None
+        with self.runtime.uow() as uow:
+            user = uow.conn.execute(insert(users).returning(users.c.id), {
+                "username": username, "display_name": username, "created_at": uow.clock.now()}).scalar_one()
+            group = uow.conn.execute(insert(groups).returning(groups.c.id), {
+                "code": f"{username}-{role}", "name": role, "role": role, "agency_id": agency_id}).scalar_one()
+            uow.conn.execute(insert(group_members), {"group_id": group, "user_id": user})
+            principal = load_principal(uow, user_id=user)
+            uow.commit()
+        return principal
 
 
 def _seed_agencies(conn) -> None:

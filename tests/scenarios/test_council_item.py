@@ -76,6 +76,22 @@ def test_a_reply_sent_back_is_answered_again_by_that_bureau_only(library):
     assert sorted((r["agency_code"], r["round"]) for r in replies) == [("public_works", 2), ("transport", 1)]
 
 
+def test_a_reply_sent_back_goes_to_the_liaison_who_wrote_it(library):
+    liaisons = {code: library.staff(f"liaison.{code}", "agency_liaison", code)
+                for code in ("transport", "public_works")}
+    started = register(library)
+    for item in library.items(started.case_id, "reply_bureau"):
+        assert item.assignee_id is None  # the first round is open to each bureau's liaisons
+        code = library.data(started.case_id, item)["liaison_agency_code"]
+        library.complete(item.id, {"reply_text": "依期程辦理中", "handled_by": "承辦人"}, liaisons[code])
+    review_all(library, started.case_id, {
+        "transport": ACCEPT,
+        "public_works": {**ACCEPT, "review_decision": "send_back", "comment": "未說明完工期程"}})
+    (again,) = library.items(started.case_id, "reply_bureau")
+    assert (again.agency_id, again.assignee_id) == (library.agency_id("public_works"),
+                                                     liaisons["public_works"].user_id)
+
+
 def test_the_reply_deadline_is_seven_days_by_the_rules_and_late_replies_are_chased(library, clock):
     started = register(library)
     data = library.data(started.case_id, library.items(started.case_id, "reply_bureau")[0])

@@ -420,3 +420,67 @@ def test_every_step_of_a_long_petition_is_measured(library, clock):
     step("record_survey", SATISFIED)
     assert library.case(started.case_id).status == "closed"
     print(f"\npetition: {len(sizes) - 1} steps, largest stored state {max(sizes):,} bytes, final {sizes[-1]:,}")
+
+
+# --- who the work goes to: the drafter of a returned reply, the caseworker the dispatcher names ---
+
+
+@pytest.fixture
+def works(library):
+    """Two caseworkers and a section chief of 工務局, and a dispatcher."""
+    return {name: library.staff(name, role, agency) for name, role, agency in (
+        ("cw.roads", "caseworker", "public_works"), ("cw.bridges", "caseworker", "public_works"),
+        ("chief.roads", "supervisor", "public_works"), ("dispatcher", "dispatcher", None))}
+
+
+def test_a_returned_reply_goes_back_to_its_drafter(library, works):
+    from engine.errors import Forbidden
+    started = open_pothole_petition(library)
+    first = library.item(started.case_id, "draft_reply")
+    assert first.assignee_id is None  # the first draft is open to the agency's caseworkers
+    library.complete(first.id, SUBMIT, works["cw.roads"])
+    library.complete(library.item(started.case_id, "approve_reply").id,
+                     {"approval_decision": "return", "approval_comment": "請說明修補日期"}, works["chief.roads"])
+    redraft = library.item(started.case_id, "draft_reply")
+    assert redraft.assignee_id == works["cw.roads"].user_id
+    assert library.events(started.case_id, "task_assigned") == [
+        {"task": "draft_reply", "name": "擬辦答復", "to": "cw.roads", "reason": "the last to complete draft_reply"}]
+    with pytest.raises(Forbidden):
+        library.complete(redraft.id, SUBMIT, works["cw.bridges"])
+    library.complete(redraft.id, SUBMIT, works["cw.roads"])
+    library.complete(library.item(started.case_id, "approve_reply").id, APPROVE, works["chief.roads"])
+    assert library.open_tasks(started.case_id) == ["record_survey"]
+
+
+def test_a_returned_reply_goes_to_the_group_when_its_drafter_no_longer_holds_the_role(library, works):
+    from sqlalchemy import delete
+
+    from engine.store.schema import group_members
+    started = open_pothole_petition(library)
+    library.complete(library.item(started.case_id, "draft_reply").id, SUBMIT, works["cw.roads"])
+    with library.runtime.db.begin() as conn:  # cw.roads leaves 工務局
+        conn.execute(delete(group_members).where(group_members.c.user_id == works["cw.roads"].user_id))
+    library.complete(library.item(started.case_id, "approve_reply").id,
+                     {"approval_decision": "return", "approval_comment": "請補充"}, works["chief.roads"])
+    assert library.item(started.case_id, "draft_reply").assignee_id is None
+    assert library.events(started.case_id, "task_assigned") == []
+
+
+def test_the_dispatcher_names_the_caseworker_who_drafts_the_reply(library, works):
+    police = library.staff("cw.police", "caseworker", "police")
+    started = library.start("petition", channel="mail", category="noise", district="中壢")
+    library.complete(library.item(started.case_id, "confirm_routing").id,
+                     {"routing_decision": "route", "agency_code": "police", "assignee": "cw.police"},
+                     works["dispatcher"])
+    draft = library.item(started.case_id, "draft_reply")
+    assert (draft.agency_id, draft.assignee_id) == (library.agency_id("police"), police.user_id)
+    assert library.events(started.case_id, "task_assigned")[0]["reason"] == "named in the case"
+
+
+@pytest.mark.parametrize("named", ["cw.roads", "nobody"], ids=["of-another-agency", "unknown"])
+def test_a_named_caseworker_who_is_not_one_of_the_chosen_agency_leaves_the_draft_to_the_group(library, works,
+                                                                                            named):
+    started = library.start("petition", channel="mail", category="noise", district="中壢")
+    library.complete(library.item(started.case_id, "confirm_routing").id,
+                     {"routing_decision": "route", "agency_code": "police", "assignee": named}, works["dispatcher"])
+    assert library.item(started.case_id, "draft_reply").assignee_id is None

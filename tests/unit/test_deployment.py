@@ -161,7 +161,9 @@ def test_executable_diagram_from_another_tool_deploys(runtime, miwg):
     assert result and all(r.version == 1 for r in result.values())
 
 
-@pytest.mark.parametrize("name, value", [("deadline", "soon"), ("escalate", "no")])
+@pytest.mark.parametrize("name, value", [("deadline", "soon"), ("escalate", "no"), ("assignTo", "performer:nowhere"),
+                                         ("assignTo", "reply"), ("assigneeVariable", "the assignee"),
+                                         ("agencyVariable", "_agency")])
 def test_a_task_property_with_a_value_petiflow_does_not_know_is_refused_naming_the_task(runtime, name, value):
     text = _with_property(name, value)
     with runtime.uow() as uow:
@@ -181,6 +183,13 @@ def _with_property(name, value, *, namespace="spiffworkflow"):
     # A BPMN data property of the task (it has no value), after the task's flows as the schema wants.
     at = text.index("</bpmn:userTask>", text.index(start_tag))
     return text[:at] + f'<bpmn:property id="p_{name}" name="{name}" />' + text[at:]
+
+
+@pytest.mark.parametrize("name, value", [("assignTo", "performer:reply"), ("assigneeVariable", "assignee")])
+def test_a_task_naming_whom_its_work_goes_to_deploys(runtime, name, value):
+    with runtime.uow() as uow:
+        (deployed,) = deploy_bundle(DeployBundle({"simple.bpmn": _with_property(name, value)}), uow)
+    assert deployed.created
 
 
 def test_a_bpmn_data_property_that_happens_to_be_called_deadline_is_not_taken_for_ours(runtime):

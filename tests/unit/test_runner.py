@@ -131,3 +131,13 @@ def test_scripts_read_now_from_the_clock_of_the_step():
         assert env.evaluate("datetime.now(timezone.utc).year", {}) == 2030
         assert env.evaluate("date.today().isoformat()", {}) == "2030-01-07"
     assert env.evaluate("datetime.now(timezone.utc).year", {}) == datetime.now(timezone.utc).year
+
+
+def test_a_tasks_data_for_its_form_leaves_out_private_names_and_values_that_are_not_json():
+    definition = parsed("simple", "simple.bpmn")
+    wf = reload(runner.start(definition, {"channel": "1999", "_token": "x", "received": datetime(2026, 11, 26),
+                                          "lines": ["a", {"b": 1}]}, SCRIPT_ENGINE), definition)
+    task_id = ready(wf)["reply"].task_id
+    assert runner.task_data(wf, task_id) == {"channel": "1999", "priority": "high", "lines": ["a", {"b": 1}]}
+    assert runner.task_data(wf, "00000000-0000-0000-0000-000000000000") is None
+    assert runner.task_data(wf, "not a task id") is None

@@ -154,3 +154,27 @@ def test_a_case_that_opens_another_in_its_first_step_shares_its_citizen_with_it(
     (other,) = [r for case_id, r in rows.items() if case_id != opener.case_id]
     assert other.petitioner_id == rows[opener.case_id].petitioner_id
     assert linked["case_type"] == "simple"
+
+
+def test_a_step_that_cancels_an_item_deletes_its_drafts_and_raises_its_version(case, clock):
+    from engine.store.schema import work_item_drafts
+    runtime, started = case
+    with runtime.db.begin() as conn:
+        before = items(conn)
+        instance = conn.execute(select(workflow_instances)).one()
+        user = conn.execute(select(users.c.id)).scalar_one()
+        conn.execute(insert(work_item_drafts), [{"work_item_id": before[name].id, "user_id": user,
+                                                 "data": {"note": name}, "saved_at": clock.now()}
+                                                for name in ("survey", "triage")])
+    changes = StepChanges(started.case_id, clock.now(), cancelled_tasks=[before["survey"].task_id],
+                          instance=InstanceWrite(instance.id, instance.definition_id, instance.version,
+                                                 instance.state, "waiting", None))
+    with runtime.uow() as uow:
+        assert write_step(uow, changes).cancelled == [before["survey"].id]
+        uow.commit()
+    with runtime.db.connect() as conn:
+        after = items(conn)
+        kept = conn.execute(select(work_item_drafts.c.data)).scalars().all()
+    assert kept == [{"note": "triage"}]
+    assert (after["survey"].status, after["survey"].version) == ("cancelled", before["survey"].version + 1)
+    assert after["triage"].version == before["triage"].version
