@@ -80,3 +80,17 @@ def working_days_late(cal: WorkingCalendar, due_at: datetime, now: datetime) -> 
     if due_at >= now:
         return 0
     return max(cal.working_days_between(cal.local_date(due_at), cal.local_date(now)), 0)
+
+
+def working_days_late_all(cal: WorkingCalendar, due_ats, now: datetime) -> dict:
+    """working_days_late of many due times at once, by due time: one walk back from today over
+    the calendar, however many items share or spread over the days."""
+    today = cal.local_date(now)
+    late_dates = {due_at: cal.local_date(due_at) for due_at in due_ats if due_at < now}
+    by_date, count, day = {}, 0, today
+    for due_date in sorted(set(late_dates.values()), reverse=True):
+        while day > due_date:
+            count += cal.is_working_day(day)
+            day -= timedelta(days=1)
+        by_date[due_date] = count
+    return {due_at: by_date.get(late_dates.get(due_at), 0) for due_at in due_ats}
