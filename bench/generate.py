@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from generate_rows import COLUMNS, CaseMaker, Ids, open_flags, received_times  # noqa: E402
+from generate_rows import AT_RISK, COLUMNS, OVERDUE, CaseMaker, Ids, open_flags, received_times  # noqa: E402
 from generate_setup import (  # noqa: E402
     Refused,
     capture_templates,
@@ -66,6 +66,13 @@ def log(msg: str = "", end: str = "\n") -> None:
     print(msg, end=end, file=sys.stderr, flush=True)
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("a share from 0 to 1")
+    return value
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--database-url", required=True, help="postgresql://user@host:port/name of the database to fill")
@@ -75,6 +82,8 @@ def parse_args(argv=None):
     ap.add_argument("--staff", type=int, default=2_000, help="staff accounts")
     ap.add_argument("--as-of", default=DEFAULT_AS_OF, help="the data set's moment (ISO 8601 with offset)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--overdue", type=_share, default=OVERDUE, help="share of open work overdue (0-1)")
+    ap.add_argument("--at-risk", type=_share, default=AT_RISK, help="share of open work due within 2 working days")
     ap.add_argument("--replace", action="store_true", help="drop and recreate the database if it exists")
     args = ap.parse_args(argv)
     args.as_of = datetime.fromisoformat(args.as_of)
@@ -207,7 +216,7 @@ def main(argv=None) -> int:
         times = received_times(args.cases, FIRST_DAY.astimezone(timezone.utc), args.as_of, rng)
         flags = open_flags(times, args.open, args.as_of, rng)
         log(f"writing {args.cases:,} cases ({sum(flags):,} open) in batches of {BATCH:,}")
-        maker = CaseMaker(city, args.as_of, rng, Ids())
+        maker = CaseMaker(city, args.as_of, rng, Ids(), overdue=args.overdue, at_risk=args.at_risk)
         fill(args.database_url, maker, times, flags, committed)
     except KeyboardInterrupt:
         log("\ninterrupted: the batch in progress was rolled back")
