@@ -9,10 +9,12 @@ from .escalation import EscalationQueue, QueueCount, QueueItem, escalation_queue
 from .inbox import InboxItem, InboxPage, inbox
 from .inbox_scope import VIEWS, InboxFilter
 from .lateness import AT_RISK_WORKING_DAYS
+from .personal_data import PersonalDataRead, PersonalDataReads, personal_data_reads
 from .principals import load_principal
 from .processes import DeployedProcess, ProcessVersion, deployed_processes
 
 __all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "DeployedProcess", "EscalationQueue", "InboxCounts",
-           "InboxFilter", "InboxItem", "InboxPage", "OpenWork", "PendingTimer", "Petitioner", "ProcessVersion",
+           "InboxFilter", "InboxItem", "InboxPage", "OpenWork", "PendingTimer", "PersonalDataRead", "PersonalDataReads",
+           "Petitioner", "ProcessVersion",
            "QueueCount", "QueueItem", "TimelineEntry", "deployed_processes", "escalation_queue", "get_case",
-           "get_case_by_number", "inbox", "inbox_counts", "load_principal"]
+           "get_case_by_number", "inbox", "inbox_counts", "load_principal", "personal_data_reads"]

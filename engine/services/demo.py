@@ -80,7 +80,7 @@ def seed_demo(cmd: SeedDemo, uow) -> DemoSeeded:
             "agency_id": agency_id, "unit_id": unit_id, "created_at": now}).scalar_one()
         for role in u["roles"]:
             central = role in ("dispatcher", "reviewer", "operator", "council_liaison", "admin",
-                               "process_designer")
+                               "process_designer", "auditor")
             gid = _group(conn, group_ids, role, None if central else agency_id,
                          None if central else unit_id, "central" if central else u["agency"])
             conn.execute(insert(group_members), {"group_id": gid, "user_id": user_id})
