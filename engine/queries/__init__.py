@@ -4,6 +4,7 @@ Reads are queries, writes are services: each function takes a unit of work (read
 and, where who asks matters, a principal, and returns frozen dataclasses and tuples, never rows.
 """
 from .badges import InboxCounts, inbox_counts
+from .case_search import CasePage, CaseRow, CaseSearch, search_cases
 from .cases import CaseView, OpenWork, PendingTimer, Petitioner, TimelineEntry, get_case, get_case_by_number
 from .escalation import EscalationQueue, QueueCount, QueueItem, escalation_queue
 from .inbox import InboxItem, InboxPage, inbox
@@ -13,8 +14,8 @@ from .personal_data import PersonalDataRead, PersonalDataReads, personal_data_re
 from .principals import load_principal
 from .processes import DeployedProcess, ProcessVersion, deployed_processes
 
-__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CaseView", "DeployedProcess", "EscalationQueue", "InboxCounts",
+__all__ = ["AT_RISK_WORKING_DAYS", "VIEWS", "CasePage", "CaseRow", "CaseSearch", "CaseView", "DeployedProcess", "EscalationQueue", "InboxCounts",
            "InboxFilter", "InboxItem", "InboxPage", "OpenWork", "PendingTimer", "PersonalDataRead", "PersonalDataReads",
            "Petitioner", "ProcessVersion",
            "QueueCount", "QueueItem", "TimelineEntry", "deployed_processes", "escalation_queue", "get_case",
-           "get_case_by_number", "inbox", "inbox_counts", "load_principal", "personal_data_reads"]
+           "get_case_by_number", "inbox", "inbox_counts", "load_principal", "personal_data_reads", "search_cases"]

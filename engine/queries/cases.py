@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, literal_column, select
+from sqlalchemy import bindparam, literal_column, select
 
 from engine.accounts.identity import Principal
 from engine.errors import NotFound
@@ -28,7 +28,7 @@ from engine.store.schema import (
     workflow_instances,
 )
 
-from .visibility import Scope, case_scope, sees_petitioner
+from .visibility import case_scope, sees_petitioner, visible_cases
 
 
 @dataclass(frozen=True)
@@ -140,13 +140,6 @@ _timeline = (select(case_events.c.id, case_events.c.at, case_events.c.kind, user
              .order_by(case_events.c.at, case_events.c.id))
 
 
-def _visible(scope: Scope):
-    """SQL: the case is in scope: its agency's, or with open work for an agency in scope."""
-    work_for_us = exists().where(work_items.c.case_id == cases.c.id, _OPEN,
-                                 work_items.c.agency_id.in_(sorted(scope.agency_ids)))
-    return scope.clause(cases.c.agency_id) | work_for_us
-
-
 def get_case(uow, principal: Principal, case_id: int, *, personal_data: bool = False) -> CaseView:
     """The case with this id, its petitioner if asked for and allowed; raises NotFound if there is none the
     principal may see."""
@@ -160,7 +153,7 @@ def get_case_by_number(uow, principal: Principal, case_no: str, *, personal_data
 
 def _view(uow, principal: Principal, which, label: str, personal_data: bool) -> CaseView:
     scope = case_scope(uow, principal)
-    query = _case.where(which) if scope.everything else _case.where(which, _visible(scope))
+    query = _case.where(which) if scope.everything else _case.where(which, visible_cases(scope))
     row = uow.conn.execute(query).one_or_none()
     if row is None:
         raise NotFound(f"{label} does not exist")

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import exists, false, literal_column, or_, select, true
 
 from engine.accounts.identity import Principal
-from engine.store.schema import agencies
+from engine.store.schema import agencies, cases, work_items
 
 #: Roles that oversee all open work of the agency they are held in.
 SUPERVISING_ROLES = frozenset({"supervisor", "agency_head"})
@@ -94,6 +94,15 @@ def case_scope(uow, principal: Principal) -> Scope:
     if supervised and commission_id(uow) in supervised:
         return EVERYTHING
     return Scope(agency_ids=_agencies(principal))
+
+
+def visible_cases(scope: Scope):
+    """SQL: the case is in the scope: its agency's, or with open work for an agency in it."""
+    if scope.everything:
+        return true()
+    work_for_us = exists().where(work_items.c.case_id == cases.c.id, work_items.c.status == literal_column("'open'"),
+                                 work_items.c.agency_id.in_(sorted(scope.agency_ids)))
+    return scope.clause(cases.c.agency_id) | work_for_us
 
 
 def supervision_scope(uow, principal: Principal) -> Scope:
