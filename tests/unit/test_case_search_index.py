@@ -49,7 +49,7 @@ def test_the_query_pieces_are_those_the_index_function_makes(pg_runtime):
                                             {"t": text, "q": query}).scalar_one(), (piece, query)
 
 
-#: A few thousand cases of two agencies: one in fifty about a street light.
+#: A few thousand cases of two agencies; one in fifty mentions a typhoon (颱風), all of them 工務局's.
 FILL = [
     "INSERT INTO agencies (id, code, name, kind) VALUES (1, 'rdec', 'rdec', 'commission'), (2, 'works', 'works', "
     "'bureau'), (3, 'transport', 'transport', 'bureau')",
@@ -59,7 +59,7 @@ FILL = [
     "[1 + mod(g / 10, 5)] || repeat('，請儘速處理', 1 + mod(g, 7)), CASE WHEN mod(g, 3) = 0 THEN 'open' "
     "ELSE 'closed' END, 2 + mod(g, 2), %(now)s - g * interval '1 hour', %(now)s, %(now)s "
     "FROM generate_series(1, 5000) g",
-    "UPDATE cases SET description = description || '路燈' WHERE mod(id, 50) = 0",
+    "UPDATE cases SET description = description || '颱風' WHERE mod(id, 50) = 0",
 ]
 
 
@@ -78,9 +78,11 @@ def test_a_text_search_reads_the_gin_index_on_postgresql(pg_runtime):
         with pg_runtime.uow(read_only=True) as uow:
             for who in (Principal(1, "u1", frozenset({("reviewer", None)})),
                         Principal(2, "u2", frozenset({("caseworker", 2)}))):
-                page = search_cases(uow, who, CaseSearch(text="燈不亮"), limit=20)
-                assert len(page.rows) == 20
-                assert search_cases(uow, who, CaseSearch(text="路燈", status="open"), limit=20).rows
+                # a common phrase fills its page from the newest cases, the substring test alone
+                assert len(search_cases(uow, who, CaseSearch(text="燈不亮"), limit=20).rows) == 20
+                # a word in one case in fifty is gathered from the index (all 100 in 工務局)
+                assert len(search_cases(uow, who, CaseSearch(text="颱風"), limit=200).rows) == 100
+                assert len(search_cases(uow, who, CaseSearch(text="颱風", status="open"), limit=50).rows) == 33
     finally:
         event.remove(pg_runtime.db, "before_cursor_execute", capture)
     # Then each search reads the text index and never the whole table of cases
