@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 
 #: The operations a call may name.
-OPERATIONS = ("inbox", "inbox_counts", "escalation_queue", "case_by_number")
+OPERATIONS = ("inbox", "inbox_counts", "escalation_queue", "case_by_number", "search")
+
+#: Words staff search for, common and rare: a street-light fault is in a few percent of all
+#: subjects, a word like 行道樹 in far fewer.
+SEARCH_WORDS = ("路燈", "坑洞", "違規停車", "噪音", "垃圾", "行道樹", "積水", "號誌", "流浪狗", "人行道")
 
 
 @dataclass(frozen=True)
@@ -95,5 +99,10 @@ def scenarios(conn, n: int, rng: random.Random) -> list[Scenario]:
                        for i in every)),
         Scenario("case.caseworker", "case_by_number", f"caseworkers of {code}, their agency's cases",
                  tuple(Call("case_by_number", by(caseworkers, i), {"case_no": ours[i % len(ours)]})
+                       for i in every)),
+        Scenario("search.reviewer", "search", "the commission's reviewers, every case",
+                 tuple(Call("search", by(reviewers, i), {"text": SEARCH_WORDS[i % len(SEARCH_WORDS)]}) for i in every)),
+        Scenario("search.caseworker", "search", f"caseworkers of {code}, their agency's cases",
+                 tuple(Call("search", by(caseworkers, i), {"text": SEARCH_WORDS[i % len(SEARCH_WORDS)]})
                        for i in every)),
     ]

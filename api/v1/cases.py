@@ -4,7 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from engine.queries.cases import get_case, get_case_by_number
+from engine.queries.case_search import STATUSES, CaseSearch, search_cases
+from engine.services.case_views import ViewCase, view_case
 from engine.services.cases import StartCase, start_case
 
 from .. import auth
@@ -38,6 +39,8 @@ class IntakeSchema(ma.Schema):
     category = ma.fields.String(validate=_code)
     district = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
     subject = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    description = ma.fields.String(validate=ma.validate.Length(max=10000), metadata={
+        "description": "What the petitioner wrote, in full"})
     agency_code = ma.fields.String(validate=_code, metadata={"description": "The agency, when already known"})
     confidential = ma.fields.Boolean(load_default=False, metadata={
         "description": "The petitioner asked that their identity be kept from the handling agency"})
@@ -95,6 +98,7 @@ class CaseSchema(ma.Schema):
     category = ma.fields.String(allow_none=True)
     district = ma.fields.String(allow_none=True)
     subject = ma.fields.String(allow_none=True)
+    description = ma.fields.String(allow_none=True)
     status = ma.fields.String(required=True)
     confidential = ma.fields.Boolean(required=True)
     agency_id = ma.fields.Integer(allow_none=True)
@@ -112,6 +116,56 @@ class CaseSchema(ma.Schema):
     timeline = ma.fields.List(ma.fields.Nested(EventSchema), required=True)
 
 
+class SearchArgs(ma.Schema):
+    """What to look for; text is found anywhere in the subject and the description (two characters or more)."""
+
+    text = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={"example": "路燈"})
+    case_no = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    received_from = ma.fields.AwareDateTime()
+    received_until = ma.fields.AwareDateTime()
+    category = ma.fields.String(validate=_code)
+    district = ma.fields.String(validate=ma.validate.Length(min=1, max=32))
+    agency_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**63 - 1))
+    case_type = ma.fields.String(validate=_code)
+    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+
+
+class CaseRowSchema(ma.Schema):
+    """A case as a list shows it (no personal data)."""
+
+    case_id = ma.fields.Integer(required=True)
+    case_no = ma.fields.String(required=True)
+    case_type = ma.fields.String(required=True)
+    channel = ma.fields.String(allow_none=True)
+    category = ma.fields.String(allow_none=True)
+    district = ma.fields.String(allow_none=True)
+    subject = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True)
+    confidential = ma.fields.Boolean(required=True)
+    agency_id = ma.fields.Integer(allow_none=True)
+    agency_name = ma.fields.String(allow_none=True)
+    received_at = ma.fields.DateTime(required=True)
+    due_at = ma.fields.DateTime(allow_none=True)
+    closed_at = ma.fields.DateTime(allow_none=True)
+
+
+class CasePageSchema(ma.Schema):
+    rows = ma.fields.List(ma.fields.Nested(CaseRowSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+@blp.route("", methods=["GET"])
+@blp.doc(security=SIGNED_IN)
+@blp.arguments(SearchArgs, location="query", as_kwargs=True)
+@blp.response(200, CasePageSchema)
+def search(cursor, limit, **criteria):
+    """The cases I may see, newest first, by number, status, dates, category, district, agency, type and
+    text (Chinese words are found without spaces: 路燈 finds 這盞路燈不亮)."""
+    return read(search_cases, auth.principal(), CaseSearch(**criteria), cursor=cursor, limit=limit)
+
+
 @blp.route("", methods=["POST"])
 @blp.doc(security=SIGNED_IN)
 @blp.arguments(IntakeSchema)
@@ -127,13 +181,16 @@ def take_in(body):
 @blp.doc(security=SIGNED_IN)
 @blp.response(200, CaseSchema)
 def case_by_id(case_id):
-    """A case I may see (another agency's case is not found, exactly as one that does not exist)."""
-    return read(get_case, auth.principal(), case_id)
+    """A case I may see (another agency's case is not found, exactly as one that does not exist).
+
+    The petitioner is shown only to roles that need it for the case, and each showing is
+    recorded for the auditors (who, when, which case, which fields)."""
+    return run(view_case, ViewCase(auth.principal(), case_id=case_id, via="api"))
 
 
 @blp.route("/by-number/<string:case_no>")
 @blp.doc(security=SIGNED_IN)
 @blp.response(200, CaseSchema)
 def case_by_number(case_no):
-    """A case by its number, such as P20261126000123."""
-    return read(get_case_by_number, auth.principal(), case_no)
+    """A case by its number, such as P20261126000123 (the petitioner as for a case by id)."""
+    return run(view_case, ViewCase(auth.principal(), case_no=case_no, via="api"))

@@ -1,18 +1,18 @@
 """One case as its page shows it: the case, its petitioner when allowed, open work, timers, timeline.
 
 Who sees a case is engine.queries.visibility's case scope; a case outside it is NotFound, as
-if it did not exist, so a refusal tells nothing about other agencies' cases. The petitioner's
-identity is shown to the commission's view (every case) and, unless the case is confidential
-(行政程序法 art. 170), to the agencies handling it; each time it is shown, a line goes to the
-log `petiflow.personal_data` (who read whose case, never the data itself).
+if it did not exist, so a refusal tells nothing about other agencies' cases. The petitioner is
+personal data: it is read only when asked for (`personal_data=True`) and shown only to the
+roles that need it (visibility.sees_petitioner). Every read of it must be recorded, so a page
+that shows a case to a person reads it through engine.services.case_views.view_case, which
+writes the record; a query does not write.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, literal_column, select
+from sqlalchemy import bindparam, literal_column, select
 
 from engine.accounts.identity import Principal
 from engine.errors import NotFound
@@ -28,9 +28,7 @@ from engine.store.schema import (
     workflow_instances,
 )
 
-from .visibility import Scope, case_scope
-
-log = logging.getLogger("petiflow.personal_data")
+from .visibility import case_scope, sees_petitioner, visible_cases
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,8 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class CaseView:
-    """A case with what its page shows; `petitioner_hidden` when it has one the reader may not see."""
+    """A case with what its page shows; `petitioner` only when asked for and allowed, `petitioner_hidden`
+    when the case has one the reader may not see."""
 
     case_id: int
     case_no: str
@@ -93,6 +92,7 @@ class CaseView:
     category: str | None
     district: str | None
     subject: str | None
+    description: str | None
     status: str
     confidential: bool
     agency_id: int | None
@@ -113,7 +113,7 @@ _OPEN = work_items.c.status == literal_column("'open'")
 _instance = (select(workflow_instances.c.definition_id).where(workflow_instances.c.case_id == cases.c.id)
              .order_by(workflow_instances.c.id.desc()).limit(1).scalar_subquery())
 _case = (select(cases.c.id, cases.c.case_no, cases.c.case_type, cases.c.channel, cases.c.category,
-                cases.c.district, cases.c.subject, cases.c.status, cases.c.confidential, cases.c.agency_id,
+                cases.c.district, cases.c.subject, cases.c.description, cases.c.status, cases.c.confidential, cases.c.agency_id,
                 agencies.c.name.label("agency_name"), process_definitions.c.process_key,
                 process_definitions.c.version, cases.c.received_at, cases.c.due_at, cases.c.closed_at,
                 cases.c.petitioner_id)
@@ -140,44 +140,39 @@ _timeline = (select(case_events.c.id, case_events.c.at, case_events.c.kind, user
              .order_by(case_events.c.at, case_events.c.id))
 
 
-def _visible(scope: Scope):
-    """SQL: the case is in scope: its agency's, or with open work for an agency in scope."""
-    work_for_us = exists().where(work_items.c.case_id == cases.c.id, _OPEN,
-                                 work_items.c.agency_id.in_(sorted(scope.agency_ids)))
-    return scope.clause(cases.c.agency_id) | work_for_us
+def get_case(uow, principal: Principal, case_id: int, *, personal_data: bool = False) -> CaseView:
+    """The case with this id, its petitioner if asked for and allowed; raises NotFound if there is none the
+    principal may see."""
+    return _view(uow, principal, cases.c.id == case_id, f"case {case_id}", personal_data)
 
 
 def may_see_case(uow, principal: Principal, case_id: int) -> bool:
     """True if the case exists and is one the principal may see."""
     scope = case_scope(uow, principal)
     query = select(cases.c.id).where(cases.c.id == case_id)
-    return uow.conn.execute(query if scope.everything else query.where(_visible(scope))).first() is not None
+    return uow.conn.execute(query if scope.everything else query.where(visible_cases(scope))).first() is not None
 
 
-def get_case(uow, principal: Principal, case_id: int) -> CaseView:
-    """The case with this id; raises NotFound if there is none the principal may see."""
-    return _view(uow, principal, cases.c.id == case_id, f"case {case_id}")
-
-
-def get_case_by_number(uow, principal: Principal, case_no: str) -> CaseView:
+def get_case_by_number(uow, principal: Principal, case_no: str, *, personal_data: bool = False) -> CaseView:
     """The case with this case number (P20261126000123); raises NotFound as get_case."""
-    return _view(uow, principal, cases.c.case_no == case_no, f"case {case_no}")
+    return _view(uow, principal, cases.c.case_no == case_no, f"case {case_no}", personal_data)
 
 
-def _view(uow, principal: Principal, which, label: str) -> CaseView:
+def _view(uow, principal: Principal, which, label: str, personal_data: bool) -> CaseView:
     scope = case_scope(uow, principal)
-    query = _case.where(which) if scope.everything else _case.where(which, _visible(scope))
+    query = _case.where(which) if scope.everything else _case.where(which, visible_cases(scope))
     row = uow.conn.execute(query).one_or_none()
     if row is None:
         raise NotFound(f"{label} does not exist")
-    conn, shown = uow.conn, scope.everything or not row.confidential
+    conn = uow.conn
+    shown = sees_petitioner(uow, principal, case_type=row.case_type, agency_id=row.agency_id,
+                            confidential=row.confidential)
     petitioner = None
-    if row.petitioner_id is not None and shown:
+    if row.petitioner_id is not None and shown and personal_data:
         petitioner = Petitioner(*conn.execute(_petitioner, {"b_id": row.petitioner_id}).one())
-        log.info("petitioner of case %s shown to user %s (%s)", row.case_no, principal.user_id, principal.username)
     work = tuple(OpenWork(*r) for r in conn.execute(_open_work, {"b_case": row.id}))
     pending = tuple(PendingTimer(r.id, r.kind, r.due_at, r.work_item_id, (r.payload or {}).get("level"))
                     for r in conn.execute(_timers, {"b_case": row.id}))
     timeline = tuple(TimelineEntry(*r) for r in conn.execute(_timeline, {"b_case": row.id}))
-    return CaseView(*row[:16], petitioner=petitioner, petitioner_hidden=row.petitioner_id is not None and not shown,
+    return CaseView(*row[:17], petitioner=petitioner, petitioner_hidden=row.petitioner_id is not None and not shown,
                     open_work=work, pending_timers=pending, timeline=timeline)

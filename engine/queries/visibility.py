@@ -10,18 +10,34 @@
   unit today, so a section chief's view is the whole agency, not their unit.
 - The escalation queue. The commission (administrators, reviewers, its section chiefs and head)
   sees every agency's; other section chiefs and agency heads their agency's.
+- The petitioner (personal data: identity and contact), only to roles that need it for the case
+  (DESIGN.md, decision 10): administrators; the commission's dispatchers (routing, closing
+  anonymous cases), reviewers (following up unsatisfied citizens) and 1999 operators (calling
+  back), for every case they see, and council liaisons for council items; the commission's
+  section chiefs and head, who answer for all of these; and the handling agency's caseworkers,
+  section chiefs and agency heads, who reply, unless the case is confidential (行政程序法 art.
+  170). Not co-handling agencies or agency liaisons (they give an opinion to the handling
+  agency, not a reply to the citizen), process designers or auditors, who may read cases.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import exists, false, literal_column, or_, select, true
 
 from engine.accounts.identity import Principal
-from engine.store.schema import agencies
+from engine.store.schema import agencies, cases, work_items
 
 #: Roles that oversee all open work of the agency they are held in.
 SUPERVISING_ROLES = frozenset({"supervisor", "agency_head"})
+
+#: Roles held for every agency that see the petitioner of every case they see, or of the case
+#: types named (the rule in the module's docstring).
+PETITIONER_ROLES_CENTRAL = {"dispatcher": None, "reviewer": None, "operator": None,
+                            "council_liaison": frozenset({"council_item"})}
+
+#: Roles of the handling agency that see its cases' petitioners, unless a case is confidential.
+PETITIONER_ROLES_HANDLING = frozenset({"caseworker", "supervisor", "agency_head"})
 
 #: Roles held for every agency that give no sight of cases: they design processes, not handle them.
 ROLES_WITHOUT_CASES = frozenset({"process_designer"})
@@ -80,6 +96,15 @@ def case_scope(uow, principal: Principal) -> Scope:
     return Scope(agency_ids=_agencies(principal))
 
 
+def visible_cases(scope: Scope):
+    """SQL: the case is in the scope: its agency's, or with open work for an agency in it."""
+    if scope.everything:
+        return true()
+    work_for_us = exists().where(work_items.c.case_id == cases.c.id, work_items.c.status == literal_column("'open'"),
+                                 work_items.c.agency_id.in_(sorted(scope.agency_ids)))
+    return scope.clause(cases.c.agency_id) | work_for_us
+
+
 def supervision_scope(uow, principal: Principal) -> Scope:
     """The agencies whose open work the principal oversees (the inbox's supervised view)."""
     if principal.is_admin or _held_everywhere(principal, SUPERVISING_ROLES):
@@ -95,3 +120,17 @@ def queue_scope(uow, principal: Principal) -> Scope:
     scope = supervision_scope(uow, principal)
     return EVERYTHING if scope.central else scope
 
+
+
+def sees_petitioner(uow, principal: Principal, *, case_type: str, agency_id: int | None, confidential: bool) -> bool:
+    """True if the principal needs the petitioner of a case it sees (the rule in the module's docstring)."""
+    if principal.is_admin:
+        return True
+    central = [PETITIONER_ROLES_CENTRAL[role] for role, agency in principal.roles
+               if agency is None and role in PETITIONER_ROLES_CENTRAL]
+    if any(types is None or case_type in types for types in central):
+        return True
+    chiefs = _agencies(principal, SUPERVISING_ROLES)
+    if chiefs and commission_id(uow) in chiefs:
+        return True
+    return not confidential and agency_id is not None and agency_id in _agencies(principal, PETITIONER_ROLES_HANDLING)

@@ -22,6 +22,9 @@ from engine.workflow import runner, service_tasks
 CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",
                  "council_item": "C"}
 
+#: The longest description a case takes: a long letter, well inside what a search index keeps per row.
+MAX_DESCRIPTION = 10_000
+
 _PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
 
 
@@ -35,6 +38,7 @@ class StartCase:
     category: str | None = None
     district: str | None = None
     subject: str | None = None
+    description: str | None = None  # what the petitioner wrote, searched with the subject
     agency_code: str | None = None
     confidential: bool = False
     petitioner: dict | None = None
@@ -112,6 +116,9 @@ def _text_problems(table, values: dict, prefix: str = "") -> dict[str, list[str]
 def _check_texts(cmd: StartCase) -> None:
     problems = _text_problems(cases, {"case_type": cmd.case_type, "channel": cmd.channel, "category": cmd.category,
                                       "district": cmd.district, "subject": cmd.subject})
+    problems.update(_text_problems(cases, {"description": cmd.description}))
+    if "description" not in problems and cmd.description is not None and len(cmd.description) > MAX_DESCRIPTION:
+        problems["description"] = [f"at most {MAX_DESCRIPTION} characters"]
     if cmd.petitioner:
         unknown = set(cmd.petitioner) - set(_PETITIONER_FIELDS)
         if unknown:
@@ -155,7 +162,8 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
     agency_id = _agency_id(conn, cmd.agency_code)
     deadline = _deadline(uow, cmd, received_at)
     case_row = {"case_type": cmd.case_type, "channel": cmd.channel, "category": cmd.category,
-                "district": cmd.district, "subject": cmd.subject, "status": "open",
+                "district": cmd.district, "subject": cmd.subject, "description": cmd.description,
+                "status": "open",
                 "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": cmd.petitioner_id,
                 "received_at": received_at, "due_at": deadline.due_at if deadline else None,
                 "created_at": now, "updated_at": now}

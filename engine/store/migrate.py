@@ -60,16 +60,47 @@ def schema_differences(bind: Engine | Connection) -> list:
     if isinstance(bind, Engine):
         with bind.connect() as conn:
             return schema_differences(conn)
-    ctx = MigrationContext.configure(bind, opts={"compare_type": True, "compare_server_default": True})
-    return compare_metadata(ctx, metadata) + _check_constraint_differences(bind) + _trigger_differences(bind)
+    ctx = MigrationContext.configure(bind, opts={"compare_type": True, "compare_server_default": True,
+                                                 "include_name": _compared})
+    return (compare_metadata(ctx, metadata) + _check_constraint_differences(bind) + _trigger_differences(bind)
+            + _search_index_differences(bind))
 
 
 #: Triggers the migrations create, by dialect: the case history (0006) and the record of
-#: administration (0011) are append-only.
+#: personal data reads (0010) and the record of administration (0011) are append-only; on
+#: SQLite, triggers keep the text search table of cases (0010).
 TRIGGERS = {"sqlite": {"case_events": {"case_events_no_update", "case_events_no_delete"},
-                       "admin_events": {"admin_events_no_update", "admin_events_no_delete"}},
+                       "personal_data_reads": {"personal_data_reads_no_update", "personal_data_reads_no_delete"},
+                       "admin_events": {"admin_events_no_update", "admin_events_no_delete"},
+                       "cases": {"cases_text_insert", "cases_text_update", "cases_text_delete"}},
             "postgresql": {"case_events": {"case_events_append_only"},
+                           "personal_data_reads": {"personal_data_reads_append_only"},
                            "admin_events": {"admin_events_append_only"}}}
+
+#: The text search of cases (0010), which Alembic neither compares nor could declare: on
+#: PostgreSQL a GIN index on a function of the text, on SQLite FTS5 tables.
+SEARCH_INDEX = {"postgresql": ("index", "ix_cases_text_search"), "sqlite": ("table", "cases_text")}
+#: The SQLite search tables: the FTS5 table, its shadow tables and its vocabulary.
+SEARCH_TABLES = "cases_text"
+
+
+def _compared(name, type_, parent_names) -> bool:
+    """Whether Alembic compares a database object: not the text search objects, checked apart."""
+    if type_ == "table":
+        return not (name or "").startswith(SEARCH_TABLES)
+    return not (type_ == "index" and name == SEARCH_INDEX["postgresql"][1])
+
+
+def _search_index_differences(conn: Connection) -> list:
+    """The text search index of cases, if missing (on PostgreSQL, or not valid)."""
+    kind, name = SEARCH_INDEX[conn.dialect.name]
+    if conn.dialect.name == "sqlite":
+        found = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                                     "('cases_text', 'cases_text_terms')").scalar_one() == 2
+    else:
+        found = conn.exec_driver_sql("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                                     "WHERE c.relname = %(name)s", {"name": name}).scalar_one_or_none()
+    return [] if found else [(f"missing_search_{kind}", "cases", name)]
 
 
 def _text(sql) -> str:

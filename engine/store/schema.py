@@ -177,6 +177,7 @@ cases = Table(
     Column("category", String(64)),
     Column("district", String(32)),
     Column("subject", String(500)),
+    Column("description", Text),  # what the petitioner wrote; searched with the subject (engine/queries/case_search.py)
     Column("status", String(16), nullable=False, server_default="open"),
     Column("confidential", Boolean, nullable=False, server_default="0"),
     _fk("agency_id", "agencies.id"),
@@ -189,6 +190,9 @@ cases = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("status in ('open', 'closed', 'cancelled')", name="status"),
     Index(None, "agency_id", "status"),
+    # The case list, newest first, of the whole city and of one agency (engine/queries/case_search.py).
+    Index(None, "received_at", "id"),
+    Index(None, "agency_id", "received_at", "id"),
 )
 
 workflow_instances = Table(
@@ -281,6 +285,23 @@ case_events = Table(
     _fk("work_item_id", "work_items.id"),
     Column("data", JSON),
     Index(None, "case_id", "at"),
+)
+
+#: Every time a petitioner's personal data was shown: to whom (user id and username, kept as
+#: they were), when, of which case, which fields and through what (the case page...).
+#: Append-only like case_events (triggers, migration 0010): the record of who saw whom.
+personal_data_reads = Table(
+    "personal_data_reads", metadata, _pk(),
+    Column("at", UTCDateTime, nullable=False),
+    _fk("user_id", "users.id"),  # None: the engine itself
+    Column("username", String(100), nullable=False),
+    _fk("case_id", "cases.id", nullable=False),
+    Column("fields", String(200), nullable=False),  # the fields shown, comma-separated: name,phone,email
+    Column("via", String(64), nullable=False),  # where they were shown: case_page, ...
+    # The auditors' list, newest first: all of it, one case's, one user's (engine/queries/personal_data.py).
+    Index(None, "at", "id"),
+    Index(None, "case_id", "at", "id"),
+    Index(None, "user_id", "at", "id"),
 )
 
 #: Messages that leave after commit (notifications, Dramatiq sends), de-duplicated by key.

@@ -34,13 +34,15 @@ _PARTS = {
         FROM json_to_record(%(pet)s::json) AS p(name text, id_number text, phone text, email text, address text)
         RETURNING id)""",
     "case": """new_case AS (
-        INSERT INTO cases (id, case_no, case_type, channel, category, district, subject, status, confidential,
-                           agency_id, petitioner_id, received_at, due_at, closed_at, created_at, updated_at)
-        SELECT %(case_id)s::bigint, c.case_no, c.case_type, c.channel, c.category, c.district, c.subject, c.status,
-               c.confidential, c.agency_id, {petitioner_id}, c.received_at, c.due_at,
+        INSERT INTO cases (id, case_no, case_type, channel, category, district, subject, description, status,
+                           confidential, agency_id, petitioner_id, received_at, due_at, closed_at, created_at,
+                           updated_at)
+        SELECT %(case_id)s::bigint, c.case_no, c.case_type, c.channel, c.category, c.district, c.subject,
+               c.description, c.status, c.confidential, c.agency_id, {petitioner_id}, c.received_at, c.due_at,
                c.closed_at, %(now)s, %(now)s
         FROM json_to_record(%(case)s::json) AS c(case_no text, case_type text, channel text, category text,
-             district text, subject text, status text, confidential boolean, agency_id bigint, petitioner_id bigint,
+             district text, subject text, description text, status text, confidential boolean, agency_id bigint,
+             petitioner_id bigint,
              received_at timestamptz, due_at timestamptz, closed_at timestamptz))""",
     "inst_new": """inst AS (
         INSERT INTO workflow_instances (case_id, definition_id, state, version, status, next_timer_at,

@@ -51,6 +51,8 @@ MATRIX = {
         404, 404, 200, 404, 200, 404, 200, 200, 404, 404, 200)))),
     "take a case in": ("POST", "/api/v1/cases", INTAKE, dict(zip(ROLES, (
         201, 201, 403, 403, 403, 201, 201, 403, 403, 403, 201)))),
+    "read the record of personal data shown": ("GET", "/api/v1/audit/personal-data-reads", None, dict(zip(ROLES, (
+        403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)))),
     "list accounts": ("GET", "/api/v1/admin/users", None, dict(zip(ROLES, (
         403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)))),
 }

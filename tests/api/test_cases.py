@@ -61,3 +61,28 @@ def test_another_agency_s_case_is_not_found_exactly_like_a_missing_one(api):
     assert theirs.get_json()["error"] == missing.get_json()["error"] == "not_found"
     by_number = caller.get(f"/api/v1/cases/by-number/{started['case_no']}")
     assert by_number.status_code == 404 and "王小明" not in by_number.get_data(as_text=True)
+
+
+def test_text_search_finds_a_two_character_chinese_word_inside_subjects_and_descriptions(api):
+    dispatcher = api.as_("dispatcher")
+    lamp = intake(dispatcher, subject="中山路路燈不亮").get_json()
+    described = intake(dispatcher, subject="夜間照明", description="這盞路燈已經壞了三天").get_json()
+    intake(dispatcher, subject="路口燈號故障")
+    found = api.as_("cw.roads").get("/api/v1/cases", query_string={"text": "路燈"}).get_json()
+    assert {row["case_no"] for row in found["rows"]} == {lamp["case_no"], described["case_no"]}
+    assert "petitioner" not in found["rows"][0]
+    assert api.as_("cw.signals").get("/api/v1/cases", query_string={"text": "路燈"}).get_json()["rows"] == []
+    too_short = api.as_("cw.roads").get("/api/v1/cases", query_string={"text": "路"})
+    assert too_short.status_code == 400 and "text" in too_short.get_json()["errors"]["fields"]
+
+
+def test_every_showing_of_a_petitioner_is_recorded_and_auditors_read_the_record(api):
+    started = intake(api.as_("dispatcher")).get_json()
+    api.as_("cw.roads").get(f"/api/v1/cases/{started['case_id']}")
+    api.as_("cw.signals").get(f"/api/v1/cases/{started['case_id']}")  # not theirs: nothing shown, nothing recorded
+    record = api.as_("admin").get("/api/v1/audit/personal-data-reads",
+                                  query_string={"case_id": started["case_id"]}).get_json()
+    [row] = record["rows"]
+    assert (row["username"], row["case_no"], row["via"]) == ("cw.roads", started["case_no"], "api")
+    assert set(row["fields"]) == {"name", "phone", "email"}
+    assert api.as_("cw.roads").get("/api/v1/audit/personal-data-reads").status_code == 403

@@ -128,5 +128,14 @@ def test_the_read_benchmark_reports_every_scenario(generated, tmp_path):
     results = json.loads(out.read_text())
     assert set(results["scenarios"]) == {"inbox.caseworker", "inbox.section_chief", "badges.caseworker",
                                          "badges.section_chief", "escalation.reviewer", "escalation.section_chief",
-                                         "case.reviewer", "case.caseworker"}
-    assert all(s["query_ms"]["p95"] > 0 and s["rows_median"] > 0 for s in results["scenarios"].values())
+                                         "case.reviewer", "case.caseworker", "search.reviewer", "search.caseworker"}
+    assert all(s["query_ms"]["p95"] > 0 for s in results["scenarios"].values())
+    assert all(s["rows_median"] > 0 for name, s in results["scenarios"].items() if not name.startswith("search"))
+
+
+def test_the_read_benchmark_through_the_api_answers_every_request(generated, tmp_path):
+    out = tmp_path / "api_reads.json"
+    proc = _run("bench/api_reads.py", "--database-url", generated[0], "--n", "5", "--warmup", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert len(results["scenarios"]) == 10 and all(s["ms"]["p50"] > 0 for s in results["scenarios"].values())

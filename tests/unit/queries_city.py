@@ -44,6 +44,7 @@ STAFF = {
     "chief.petitions": [("supervisor", "rdec")],
     "designer": [("process_designer", None)],
     "admin": [("admin", None)],
+    "auditor": [("auditor", None)],
 }
 
 

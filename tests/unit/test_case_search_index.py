@@ -1,0 +1,94 @@
+"""The text search index: kept as cases change, asked right for any substring, used on PostgreSQL."""
+import pytest
+from sqlalchemy import event, update
+
+from engine.accounts.identity import Principal
+from engine.queries import CaseSearch, load_principal, search_cases
+from engine.queries.search_terms import RUN, needle, pg_tsquery
+from engine.store.schema import cases
+from tests.unit.queries_city import city, taipei  # noqa: F401
+
+#: Texts whose every substring the index must find: Chinese, punctuation, Latin words, digits.
+TEXTS = ["這盞路燈不亮，晚上很危險", "中正路3段LED路燈故障（第2盞）", "「路口」燈號 Street-Lamp No.5 壞了", "燈 a 燈"]
+
+
+def found(city, text, username="admin"):
+    with city.runtime.uow(read_only=True) as uow:
+        page = search_cases(uow, load_principal(uow, username=username), CaseSearch(text=text))
+    return [row.case_id for row in page.rows]
+
+
+def test_a_changed_subject_or_description_is_found_by_its_new_text_only(city):
+    started = city.open_case(taipei(26), subject="路燈故障", description="中正路")
+    with city.runtime.db.begin() as conn:
+        conn.execute(update(cases).where(cases.c.id == started.case_id).values(subject="水溝阻塞", description="復興路"))
+    assert found(city, "路燈") == [] and found(city, "中正路") == []
+    assert found(city, "水溝") == [started.case_id] and found(city, "復興路") == [started.case_id]
+
+
+def test_every_substring_of_two_characters_or_more_finds_its_case(city):
+    ids = [city.open_case(taipei(26, 9 + i), subject=None, description=text).case_id for i, text in enumerate(TEXTS)]
+    for case_id, text in zip(ids, TEXTS):
+        for start in range(len(text)):
+            for end in range(start + 2, len(text) + 1):
+                piece = text[start:end]
+                if piece.strip() == piece and sum(map(len, RUN.findall(piece.lower()))) >= 2:
+                    assert case_id in found(city, piece), piece
+
+
+@pytest.mark.postgres
+def test_the_query_pieces_are_those_the_index_function_makes(pg_runtime):
+    with pg_runtime.db.connect() as conn:
+        for text in TEXTS:
+            for start in range(len(text) - 1):
+                piece = text[start:]
+                if sum(map(len, RUN.findall(piece.lower()))) < 2:
+                    continue
+                query = pg_tsquery(needle(piece))
+                assert conn.exec_driver_sql("SELECT petiflow_search_vector(NULL, %(t)s) @@ %(q)s::tsquery",
+                                            {"t": text, "q": query}).scalar_one(), (piece, query)
+
+
+#: A few thousand cases of two agencies; one in fifty mentions a typhoon (颱風), all of them 工務局's.
+FILL = [
+    "INSERT INTO agencies (id, code, name, kind) VALUES (1, 'rdec', 'rdec', 'commission'), (2, 'works', 'works', "
+    "'bureau'), (3, 'transport', 'transport', 'bureau')",
+    "INSERT INTO cases (id, case_no, case_type, category, district, subject, description, status, agency_id, "
+    "received_at, created_at, updated_at) SELECT g, 'P' || g, 'petition', 'cat' || mod(g, 19), 'd' || mod(g, 13), "
+    "'第' || g || '號', (ARRAY['這盞路燈不亮', '路口燈號故障', '路面坑洞很深', '垃圾沒有清運', '公園樹木倒塌'])"
+    "[1 + mod(g / 10, 5)] || repeat('，請儘速處理', 1 + mod(g, 7)), CASE WHEN mod(g, 3) = 0 THEN 'open' "
+    "ELSE 'closed' END, 2 + mod(g, 2), %(now)s - g * interval '1 hour', %(now)s, %(now)s "
+    "FROM generate_series(1, 5000) g",
+    "UPDATE cases SET description = description || '颱風' WHERE mod(id, 50) = 0",
+]
+
+
+@pytest.mark.postgres
+def test_a_text_search_reads_the_gin_index_on_postgresql(pg_runtime):
+    # Given a few thousand cases, with fresh statistics
+    with pg_runtime.db.begin() as conn:
+        for statement in FILL:
+            conn.exec_driver_sql(statement, {"now": pg_runtime.clock.now()})
+    with pg_runtime.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE cases")
+    # When the commission and an agency search, the page found and its statement kept
+    sent = []
+    event.listen(pg_runtime.db, "before_cursor_execute", capture := lambda *a: sent.append((a[2], a[3])))
+    try:
+        with pg_runtime.uow(read_only=True) as uow:
+            for who in (Principal(1, "u1", frozenset({("reviewer", None)})),
+                        Principal(2, "u2", frozenset({("caseworker", 2)}))):
+                # a common phrase fills its page from the newest cases, the substring test alone
+                assert len(search_cases(uow, who, CaseSearch(text="燈不亮"), limit=20).rows) == 20
+                # a word in one case in fifty is gathered from the index (all 100 in 工務局)
+                assert len(search_cases(uow, who, CaseSearch(text="颱風"), limit=200).rows) == 100
+                assert len(search_cases(uow, who, CaseSearch(text="颱風", status="open"), limit=50).rows) == 33
+    finally:
+        event.remove(pg_runtime.db, "before_cursor_execute", capture)
+    # Then each search reads the text index and never the whole table of cases
+    searches = [(s, p) for s, p in sent if "petiflow_search_vector" in s]
+    assert len(searches) == 4
+    with pg_runtime.db.connect() as conn:
+        for statement, params in searches:
+            plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + statement, params).scalars())
+            assert "ix_cases_text_search" in plan and "Seq Scan on cases" not in plan, plan
