@@ -94,6 +94,11 @@ _ODF = {
     "application/vnd.oasis.opendocument.graphics": "OpenDocument drawing",
 }
 
+#: Every media type an accepted file is stored and sent with.
+ACCEPTED_MEDIA_TYPES = tuple(dict.fromkeys(
+    [found.media_type for _, found in _SIGNATURES if found.allowed] + ["image/webp", *_HEIF_BRANDS.values()]
+    + [found.media_type for found in _OOXML.values()] + list(_ODF) + [TEXT_PLAIN]))
+
 #: Markup a browser takes for a page when it begins a file (the WHATWG MIME sniffing patterns),
 #: and tags refused anywhere in a text file's start, as older browsers sniffed them.
 _HTML_START = re.compile(rb"<(!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p"

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 
 from engine.accounts.identity import Principal
 from engine.cases.history import event
-from engine.cases.sniffing import sniff
+from engine.cases.sniffing import ACCEPTED_MEDIA_TYPES, sniff
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.queries.attachments import Attachment
 from engine.queries.cases import may_see_case
@@ -37,6 +37,9 @@ DEFAULT_FILENAME = "attachment"
 #: What may be attached, for the message of a refusal.
 ACCEPTED_KINDS = ("photos (JPEG, PNG, GIF, WebP, HEIC/HEIF), PDF, plain UTF-8 text, and Word, Excel, PowerPoint "
                   "or OpenDocument files")
+
+#: The media types attachments are stored and sent with (what the content of each kind accepted is).
+MEDIA_TYPES = ACCEPTED_MEDIA_TYPES
 
 #: Unicode categories dropped from file names: controls (NUL included), format characters (such as
 #: the right-to-left override that makes `gpj.exe` read as `exe.jpg`), surrogates, unassigned.
@@ -75,10 +78,6 @@ def handles_cases(principal: Principal) -> bool:
     return principal.is_admin or any(role not in ROLES_WITHOUT_CASES for role, _ in principal.roles)
 
 
-def _an(kind: str) -> str:
-    return ("an " if kind[:1].lower() in "aeiou" else "a ") + kind
-
-
 def add_attachment(cmd: AddAttachment, uow) -> Attachment:
     """Attach the file to the case; returns its record.
 
@@ -107,8 +106,9 @@ def add_attachment(cmd: AddAttachment, uow) -> Attachment:
         with staged.path.open("rb") as file:
             found = sniff(file)
         if not found.allowed:
-            raise InvalidInput(f"the file is {_an(found.kind)}, which cannot be attached to a case; attach "
-                               f"{ACCEPTED_KINDS}", details={"fields": {"file": [f"{found.kind} is not accepted"]}})
+            raise InvalidInput(f"the file cannot be attached to a case: its content is of a kind cases do not take "
+                               f"({found.kind}); attach {ACCEPTED_KINDS}",
+                               details={"fields": {"file": [f"{found.kind} is not accepted"]}})
         now, user_id = uow.clock.now(), cmd.principal.user_id
         attachment_id = uow.conn.execute(insert(attachments).returning(attachments.c.id), {
             "case_id": cmd.case_id, "filename": filename, "media_type": found.media_type, "size": staged.size,
