@@ -157,3 +157,10 @@ def test_the_same_file_on_two_cases_is_kept_once_and_each_case_lists_its_own(api
     assert [a["filename"] for a in listed] == ["a.jpg", "b.txt"]
     timeline = caller.get(f"/api/v1/cases/{case.case_id}").get_json()["timeline"]
     assert [e["data"]["filename"] for e in timeline if e["kind"] == "attachment_added"] == ["a.jpg", "b.txt"]
+
+
+def test_a_file_missing_from_the_attachments_folder_is_a_503_saying_so(api, case):
+    record = upload(api.as_("cw.roads"), case.case_id, samples.PDF, "reply.pdf").get_json()
+    api.runtime.attachments.path_of(record["sha256"]).unlink()  # a folder not restored with the database
+    status, headers, content = download(api.as_("cw.roads"), record["attachment_id"])
+    assert status == 503 and b"missing from the attachments folder" in content

@@ -156,3 +156,10 @@ def test_a_rolled_back_attachment_leaves_only_its_whole_file_which_the_next_uplo
 ])
 def test_a_file_name_keeps_no_path_parts_or_control_characters_and_fits_its_column(given, kept):
     assert clean_filename(given) == kept
+
+
+def test_a_file_is_only_ever_looked_up_by_a_sha256(runtime):
+    with pytest.raises(ValueError):
+        runtime.attachments.path_of("../../secret_key")
+    digest = hashlib.sha256(b"x").hexdigest()
+    assert runtime.attachments.path_of(digest) == runtime.attachments.root / digest[:2] / digest[2:4] / digest
