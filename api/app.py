@@ -8,11 +8,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.bootstrap import Runtime, bootstrap
 from engine.settings import Settings
 
-from . import auth, converters, errors, limits, metrics, request_context, security
+from . import auth, converters, errors, limits, metrics, request_context, security, text_guard
 from .units import EXTENSION_KEY
 
 #: Where the readiness probe finds the broker's check: url -> None when it answers, else why not.
 BROKER_CHECK = "petiflow.broker_check"
+
+#: What a request body may hold besides the largest attachment: multipart headers and boundaries.
+BODY_OVERHEAD = 64 * 1024
 
 
 #: The first lines of the OpenAPI document.
@@ -49,6 +52,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # No OPENAPI_SWAGGER_UI_PATH: flask-smorest's would load Swagger UI from a CDN. The
         # interactive docs at /api/v1/docs are served by petiflow itself (api/docs.py).
         API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
+        # Bodies past the largest attachment (and room for the multipart framing) are refused with
+        # a 413 before they are read; the attachment service checks each file's own size.
+        MAX_CONTENT_LENGTH=settings.max_attachment_bytes + BODY_OVERHEAD,
+        **{errors.MAX_ATTACHMENT_KEY: settings.max_attachment_bytes},
     )
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     security.install(app)
     auth.install(app, secure_cookies=settings.secure_cookies)
     limits.install(app, settings)
+    text_guard.install(app)
     metrics.install(app)
 
     # Imported here because blueprint modules import get_runtime from this module.

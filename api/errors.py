@@ -5,8 +5,8 @@ import logging
 import re
 
 import marshmallow as ma
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
 from engine.errors import (
@@ -21,6 +21,7 @@ from engine.errors import (
     NotFound,
     NotReady,
     PetiflowError,
+    TooLarge,
     WorkflowFailed,
     is_outage,
     is_schema_behind,
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: dict[type[PetiflowError], int] = {
     InvalidInput: 400,
     InvalidForm: 422,  # as for a request body that fails its schema: every field's error at once
+    TooLarge: 413,  # as werkzeug's own refusal of a body past MAX_CONTENT_LENGTH
     NotFound: 404,
     NotAuthenticated: 401,
     Forbidden: 403,
@@ -99,6 +101,17 @@ def handle_http_exception(error: HTTPException):
     return body, error.code, headers
 
 
+#: Where create_app keeps the largest attachment, in bytes, for the message of a body refused as too large.
+MAX_ATTACHMENT_KEY = "PETIFLOW_MAX_ATTACHMENT_BYTES"
+
+
+def handle_body_too_large(error: RequestEntityTooLarge):
+    """A body past MAX_CONTENT_LENGTH, refused before it is read: the same 413 as a file past its limit."""
+    limit = current_app.config.get(MAX_ATTACHMENT_KEY) or 0
+    message = f"the request is larger than petiflow accepts: an attachment may be at most {limit / 2**20:g} MiB"
+    return error_body(413, TooLarge.code, message, {"fields": {"file": [f"at most {limit / 2**20:g} MiB"]}}), 413
+
+
 def handle_unexpected_error(error: Exception):
     """Log an exception nobody handled and answer a 500 that reveals nothing of it."""
     log.exception("Unhandled exception on %s %s", request.method, request.path, exc_info=error)
@@ -123,6 +136,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(PetiflowError, handle_petiflow_error)
     app.register_error_handler(DatabaseError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(RequestEntityTooLarge, handle_body_too_large)
     app.register_error_handler(Exception, handle_unexpected_error)
 
 

@@ -19,6 +19,7 @@ from engine.scripting import make_script_engine
 from engine.scripting.budget import use_deep_stacks  # noqa: F401  (adapters start their threads with it)
 from engine.settings import Settings, masked_url
 from engine.store.db import make_engine
+from engine.store.files import AttachmentStore
 from engine.store.outbox import set_publisher
 from engine.store.reference import ReferenceCache
 from engine.store.uow import UnitOfWork
@@ -39,10 +40,13 @@ class Runtime:
     #: The engine actions service tasks may call, by operation name (engine.actions.ACTIONS).
     actions: dict = field(default_factory=lambda: dict(ACTIONS))
     forms_dir: Path = field(init=False)
+    attachments: AttachmentStore = field(init=False)
     zone: ZoneInfo = field(init=False)
 
     def __post_init__(self) -> None:
         self.forms_dir = self.settings.workflows_dir / "forms"  # user-task forms
+        # Files attached to cases, beside the database in the var folder (back them up together).
+        self.attachments = AttachmentStore(self.settings.var_dir / "attachments", self.settings.max_attachment_bytes)
         self.script_engine.services = ServiceTasks(self.actions).perform  # service tasks run engine actions
         self.zone = ZoneInfo(self.settings.timezone)  # the city's: working days, office hours, case numbers
 
@@ -51,7 +55,7 @@ class Runtime:
         one-step ones run one workflow step and commit it (UnitOfWork.one_step)."""
         return UnitOfWork(self.db, clock=self.clock, specs=self.specs, script_engine=self.script_engine,
                           cache=self.cache, read_only=read_only, forms_dir=self.forms_dir, one_step=one_step,
-                          actions=self.actions, zone=self.zone)
+                          actions=self.actions, zone=self.zone, attachments=self.attachments)
 
     def set_publisher(self, publish) -> None:
         """Hand the id of each outbox message this runtime commits to publish (None: to the relay sweep only)."""

@@ -30,6 +30,12 @@ class InvalidForm(InvalidInput):
     code = "invalid_form"
 
 
+class TooLarge(InvalidInput):
+    """Raised when an upload is larger than petiflow accepts (an attachment past its size limit)."""
+
+    code = "too_large"
+
+
 class NotFound(PetiflowError):
     """Raised when a case, work item, definition or other record does not exist."""
 

@@ -129,6 +129,16 @@ def _whole(name: str, value: str) -> int:
     return number
 
 
+#: The largest attachment PETIFLOW_MAX_ATTACHMENT_MB may allow, in MiB.
+MAX_ATTACHMENT_MB_LIMIT = 1024
+
+
+def _megabytes(name: str, value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_ATTACHMENT_MB_LIMIT:
+        raise InvalidInput(f"{name} must be a whole number of MiB from 1 to {MAX_ATTACHMENT_MB_LIMIT}, not {value!r}")
+    return int(value)
+
+
 def _proxies(name: str, value: str) -> int:
     if not value.strip().isdigit() or int(value) > 5:
         raise InvalidInput(f"{name} must be how many proxies stand in front of petiflow, 0 to 5, not {value!r}")
@@ -230,6 +240,7 @@ class Settings:
     sql_echo: bool = False
     secure_cookies: bool = False
     trusted_proxies: int = 0
+    max_attachment_mb: int = 20
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     broker: BrokerOptions = field(default_factory=BrokerOptions)
@@ -244,6 +255,11 @@ class Settings:
     def embedded(self) -> bool:
         """True when no Redis is configured: worker and scheduler run in-process."""
         return self.redis_url is None
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        """The largest file a case may have attached (PETIFLOW_MAX_ATTACHMENT_MB, in MiB)."""
+        return self.max_attachment_mb * 2**20
 
     @property
     def is_sqlite(self) -> bool:
@@ -280,6 +296,7 @@ class Settings:
             sql_echo=_flag("PETIFLOW_SQL_ECHO", env.get("PETIFLOW_SQL_ECHO", "0")),
             secure_cookies=_flag("PETIFLOW_SECURE_COOKIES", env.get("PETIFLOW_SECURE_COOKIES", "0")),
             trusted_proxies=_proxies("PETIFLOW_TRUSTED_PROXIES", env.get("PETIFLOW_TRUSTED_PROXIES", "0")),
+            max_attachment_mb=_megabytes("PETIFLOW_MAX_ATTACHMENT_MB", env.get("PETIFLOW_MAX_ATTACHMENT_MB", "20")),
             email=EmailSettings.from_env(env),
             webhook=WebhookSettings.from_env(env),
             broker=BrokerOptions.from_env(env),

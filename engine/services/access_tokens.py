@@ -69,6 +69,8 @@ def create_access_token(cmd: CreateAccessToken, uow) -> AccessTokenCreated:
     problems = {}
     if not name or len(name) > access_tokens.c.name.type.length:
         problems["name"] = [f"1 to {access_tokens.c.name.type.length} characters"]
+    elif "\x00" in name or not name.isprintable():
+        problems["name"] = ["printable characters only"]
     if not timedelta(minutes=1) <= cmd.lifetime <= MAX_LIFETIME:
         problems["lifetime"] = [f"from one minute to {MAX_LIFETIME.days} days"]
     if cmd.principal.user_id is None:

@@ -304,6 +304,23 @@ personal_data_reads = Table(
     Index(None, "user_id", "at", "id"),
 )
 
+#: Files attached to a case (photos, scanned letters, replies): the file itself is kept outside the
+#: database, content-addressed by its SHA-256 (engine/store/files.py); a row says which case it
+#: belongs to, under what name it came, what its content was found to be, and who added it when.
+attachments = Table(
+    "attachments", metadata, _pk(),
+    _fk("case_id", "cases.id", nullable=False),
+    Column("filename", String(255), nullable=False),  # as given, without path parts or control characters
+    Column("media_type", String(100), nullable=False),  # as sniffed from the content (engine/cases/sniffing.py)
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),  # hex: the name of the file on disk
+    _fk("uploaded_by", "users.id"),  # NULL: the engine itself
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    CheckConstraint("size > 0", name="size_positive"),
+    Index(None, "case_id", "id"),  # a case's attachments in the order they came
+    Index(None, "sha256"),  # which rows name a file (a clean-up of files no row names)
+)
+
 #: Messages that leave after commit (notifications, Dramatiq sends), de-duplicated by key.
 outbox = Table(
     "outbox", metadata, _pk(),

@@ -27,7 +27,7 @@ class UnitOfWork:
     """
 
     def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False,
-                 forms_dir=None, one_step: bool = False, actions=None, zone=None):
+                 forms_dir=None, one_step: bool = False, actions=None, zone=None, attachments=None):
         self.db = db
         #: The engine actions diagrams may call, by name (what deployment checks diagrams against).
         self.actions = actions
@@ -41,6 +41,8 @@ class UnitOfWork:
         #: unit may read afterwards but no longer write.
         self.one_step = one_step
         self.forms_dir = forms_dir  # user-task forms (None: engine.workflow.forms.FORMS_DIR)
+        #: Where files attached to cases are kept (engine.store.files.AttachmentStore; None: nowhere).
+        self.attachments = attachments
         self.cache = cache
         self.read_only = read_only
         self.clock = clock

@@ -111,3 +111,16 @@ def test_a_closed_account_s_session_stops_working(browser, api):
     with api.runtime.db.begin() as conn:
         conn.execute(update(users).where(users.c.username == "cw.roads").values(active=False))
     assert browser.get("/api/v1/session").status_code == 401
+
+
+def test_text_no_database_can_keep_is_refused_naming_where_it_is(api):
+    caller = api.as_("cw.roads")
+    answer = caller.post("/api/v1/tokens", json={"name": "lap\x00top"})
+    assert answer.status_code == 400 and list(answer.get_json()["errors"]["fields"]) == ["name"]
+    nested = caller.put("/api/v1/work-items/1/draft", data='{"data": {"reply": ["ok", "\\ud800"]}}',
+                        content_type="application/json")
+    assert nested.status_code == 400 and list(nested.get_json()["errors"]["fields"]) == ["data.reply.1"]
+    query = caller.get("/api/v1/cases", query_string={"text": "路\x00燈"})
+    assert query.status_code == 400 and list(query.get_json()["errors"]["fields"]) == ["text"]
+    assert caller.get("/api/v1/tokens").get_json() == [t for t in caller.get("/api/v1/tokens").get_json()
+                                                       if t["name"] != "lap\x00top"]

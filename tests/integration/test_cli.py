@@ -244,8 +244,10 @@ _EXAMPLES = "use sqlite:///path/to/petiflow.sqlite3 or postgresql://user:passwor
      "PETIFLOW_WEBHOOK_URL must be an http(s) URL such as https://sms.city.example/notify, not a 'scheme-less' one"),
     ("PETIFLOW_REDIS_HEARTBEAT_MS", "1.5",
      "PETIFLOW_REDIS_HEARTBEAT_MS must be a whole number above zero, not '1.5'"),
+    ("PETIFLOW_MAX_ATTACHMENT_MB", "20.5",
+     "PETIFLOW_MAX_ATTACHMENT_MB must be a whole number of MiB from 1 to 1024, not '20.5'"),
 ], ids=["not a URL", "MySQL", "refused", "port", "script time limit", "time zone", "demo data", "sql echo",
-        "var dir", "smtp port", "starttls", "webhook url", "redis heartbeat"])
+        "var dir", "smtp port", "starttls", "webhook url", "redis heartbeat", "attachment limit"])
 @pytest.mark.parametrize("command", [("db", "check"), ("db", "upgrade"), ("deploy",), ("calendar", "show")],
                          ids=" ".join)
 def test_a_setting_that_cannot_work_is_named_in_one_line(env, monkeypatch, command, variable, value, message):
