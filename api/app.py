@@ -8,8 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.bootstrap import Runtime, bootstrap
 from engine.settings import Settings
 
-from . import auth, converters, errors, limits, metrics, request_context, security, text_guard
-from .units import EXTENSION_KEY
+from . import auth, converters, errors, limits, metrics, request_context, security, text_guard, units
 
 #: Where the readiness probe finds the broker's check: url -> None when it answers, else why not.
 BROKER_CHECK = "petiflow.broker_check"
@@ -59,7 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
-    app.extensions[EXTENSION_KEY] = runtime if runtime is not None else bootstrap(settings)
+    app.extensions[units.EXTENSION_KEY] = runtime if runtime is not None else bootstrap(settings)
     if settings.redis_url:
         from handlers.broker import broker_problem  # start-up wiring: the broker is the workers' adapter
         app.extensions[BROKER_CHECK] = broker_problem
@@ -74,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     auth.install(app, secure_cookies=settings.secure_cookies)
     limits.install(app, settings)
     text_guard.install(app)
+    units.install(app)
     metrics.install(app)
 
     # Imported here because blueprint modules import get_runtime from this module.
@@ -88,4 +88,4 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 def get_runtime() -> Runtime:
     """The runtime of the current app, for views."""
-    return current_app.extensions[EXTENSION_KEY]
+    return current_app.extensions[units.EXTENSION_KEY]

@@ -20,10 +20,11 @@ from datetime import timedelta
 from flask import Flask, g, request, session
 
 from engine.errors import Forbidden, NotAuthenticated, NotFound
+from engine.queries.access_tokens import token_holder
 from engine.queries.principals import load_principal
-from engine.services.access_tokens import AuthenticateToken, authenticate_token
+from engine.services.access_tokens import NoteTokenUse, note_token_use
 
-from .units import reading, run
+from .units import read, run
 
 #: Methods that change nothing, and need no CSRF token.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,13 +71,17 @@ def principal():
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("the Authorization header must be `Bearer <access token>`")
-        found = run(authenticate_token, AuthenticateToken(token.strip()))
+        # Read only: a request that only reads stays a read; the token's last use is noted at most
+        # every few minutes, in a unit of its own.
+        holder = read(token_holder, token.strip())
+        if holder.note_use:
+            run(note_token_use, NoteTokenUse(holder.token_id))
+        found = holder.principal
     elif session.get("uid") is not None:
         if request.method not in SAFE_METHODS:
             _check_csrf()
         try:
-            with reading() as uow:
-                found = load_principal(uow, user_id=session["uid"])
+            found = read(load_principal, user_id=session["uid"])
         except NotFound:
             session.clear()  # the account was closed: the cookie is worth nothing now
             raise NotAuthenticated(SIGN_IN_FIRST) from None

@@ -1,9 +1,14 @@
-"""One unit of work per request: read through a query, or run one service and commit."""
+"""One unit of work per request: reads share the request's read-only unit, a change runs one service and commits.
+
+The request's read-only unit is opened by the first read (signing the caller in, usually) and
+closed when the request ends, so a request that only reads opens one transaction, however many
+queries it makes; a change opens a unit of its own and commits it.
+"""
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import current_app
+from flask import Flask, current_app, g
 
 #: Where the runtime is kept in app.extensions.
 EXTENSION_KEY = "petiflow"
@@ -16,13 +21,17 @@ def runtime():
 
 @contextmanager
 def reading():
-    """A read-only unit of work for queries."""
-    with runtime().uow(read_only=True) as uow:
-        yield uow
+    """The request's read-only unit of work (opened at the first read, closed with the request)."""
+    uow = g.get("read_uow")
+    if uow is None:
+        uow = runtime().uow(read_only=True)
+        uow.__enter__()
+        g.read_uow = uow
+    yield uow
 
 
 def read(query, *args, **kwargs):
-    """Run one query in a read-only unit of work and return its value."""
+    """Run one query in the request's read-only unit of work and return its value."""
     with reading() as uow:
         return query(uow, *args, **kwargs)
 
@@ -30,10 +39,23 @@ def read(query, *args, **kwargs):
 def run(service, command, *, one_step: bool = False):
     """Run one service in its own unit of work and commit; nothing is kept if it raises.
 
+    The request's read-only unit, if open, is closed first: what the change reads is current.
     one_step: the service runs one workflow step (opening a case, completing an item), which
     PostgreSQL may then save in one statement (engine.store.uow.UnitOfWork.one_step).
     """
+    _close_reading()
     with runtime().uow(one_step=one_step) as uow:
         result = service(command, uow)
         uow.commit()
         return result
+
+
+def _close_reading(exc=None) -> None:
+    uow = g.pop("read_uow", None)
+    if uow is not None:
+        uow.__exit__(None, None, None)
+
+
+def install(app: Flask) -> None:
+    """Close the request's read-only unit when the request ends, whatever happened."""
+    app.teardown_request(_close_reading)

@@ -11,6 +11,7 @@ from engine.services.cases import StartCase, start_case
 from .. import auth
 from ..units import read, run
 from .common import SIGNED_IN
+from .fast_json import as_json
 
 PATH = "/cases"
 
@@ -163,7 +164,7 @@ class CasePageSchema(ma.Schema):
 def search(cursor, limit, **criteria):
     """The cases I may see, newest first, by number, status, dates, category, district, agency, type and
     text (Chinese words are found without spaces: 路燈 finds 這盞路燈不亮)."""
-    return read(search_cases, auth.principal(), CaseSearch(**criteria), cursor=cursor, limit=limit)
+    return as_json(read(search_cases, auth.principal(), CaseSearch(**criteria), cursor=cursor, limit=limit))
 
 
 @blp.route("", methods=["POST"])

@@ -11,6 +11,7 @@ from engine.services.work_items import AssignWorkItems, assign_work_items
 from .. import auth
 from ..units import read, run
 from .common import SIGNED_IN
+from .fast_json import as_json
 
 PATH = "/escalation-queue"
 
@@ -24,7 +25,8 @@ class QueueArgs(ma.Schema):
     level = ma.fields.Integer(validate=ma.validate.Range(min=0, max=20))
     min_level = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=20))
     at_risk_days = ma.fields.Integer(load_default=2, validate=ma.validate.Range(min=0, max=30))
-    limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=2000))
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=2000), metadata={
+        "description": "How many items, most late first (the counts are over the whole queue)"})
 
 
 class QueueItemSchema(ma.Schema):
@@ -65,7 +67,7 @@ class QueueSchema(ma.Schema):
 @blp.response(200, QueueSchema)
 def queue(**args):
     """Overdue and at-risk open work: the commission sees every agency, an agency head or section chief theirs."""
-    return read(escalation_queue, auth.principal(), **args)
+    return as_json(read(escalation_queue, auth.principal(), **args))
 
 
 class RemindSchema(ma.Schema):

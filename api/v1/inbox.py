@@ -11,6 +11,7 @@ from engine.queries.inbox_scope import STATUSES, VIEWS, InboxFilter
 from .. import auth
 from ..units import read
 from .common import SIGNED_IN, PageArgs
+from .fast_json import as_json
 
 PATH = "/inbox"
 
@@ -99,7 +100,8 @@ def _filter(args: dict, status: str = "open") -> InboxFilter:
 @blp.response(200, InboxPageSchema)
 def list_inbox(view, status, cursor, limit, **filters):
     """A page of my inbox, the soonest due first."""
-    return read(inbox, auth.principal(), view=view, filters=_filter(filters, status), cursor=cursor, limit=limit)
+    return as_json(read(inbox, auth.principal(), view=view, filters=_filter(filters, status), cursor=cursor,
+                        limit=limit))
 
 
 @blp.route("/counts")

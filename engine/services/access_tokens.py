@@ -1,7 +1,6 @@
 """Personal access tokens: made by a user for an API client, shown once, kept as a hash, revocable."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,18 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, insert, select, update
 
 from engine.accounts.identity import Principal
-from engine.errors import InvalidInput, NotAuthenticated, NotFound
-from engine.queries.principals import load_principal
-from engine.store.schema import access_tokens, users
-
-#: Every token starts so: a secret scanner (or a person) can tell a petiflow token at a glance.
-TOKEN_PREFIX = "pf_"
+from engine.errors import InvalidInput, NotFound
+from engine.queries.access_tokens import TOKEN_PREFIX, token_digest, token_holder
+from engine.store.schema import access_tokens
 
 #: The longest a token may live, and how long it lives when its maker does not say.
 MAX_LIFETIME, DEFAULT_LIFETIME = timedelta(days=366), timedelta(days=90)
 
-#: What every refused token says: it never tells an unknown token from an expired or revoked one.
-REFUSED = "the access token is not valid (unknown, expired or revoked)"
 
 
 @dataclass(frozen=True)
@@ -58,11 +52,6 @@ class AuthenticateToken:
     token: str
 
 
-def _digest(token: str) -> str:
-    # A token holds 256 random bits: a fast hash keeps it safe, and lets it be looked up.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def create_access_token(cmd: CreateAccessToken, uow) -> AccessTokenCreated:
     """Make a token; raises InvalidInput for a blank or long name or a lifetime out of range."""
     name = (cmd.name or "").strip()
@@ -81,7 +70,7 @@ def create_access_token(cmd: CreateAccessToken, uow) -> AccessTokenCreated:
     now = uow.clock.now()
     expires_at = now + cmd.lifetime
     token_id = uow.conn.execute(insert(access_tokens).returning(access_tokens.c.id), {
-        "user_id": cmd.principal.user_id, "name": name, "token_hash": _digest(token), "prefix": token[:10],
+        "user_id": cmd.principal.user_id, "name": name, "token_hash": token_digest(token), "prefix": token[:10],
         "created_at": now, "expires_at": expires_at}).scalar_one()
     return AccessTokenCreated(token_id, token, name, token[:10], expires_at)
 
@@ -100,23 +89,28 @@ def revoke_access_token(cmd: RevokeAccessToken, uow) -> bool:
     return True
 
 
-_by_digest = (select(access_tokens.c.id, access_tokens.c.user_id, access_tokens.c.expires_at,
-                     access_tokens.c.revoked_at, users.c.active)
-              .join(users, users.c.id == access_tokens.c.user_id)
-              .where(access_tokens.c.token_hash == bindparam("b_digest")))
 _used = update(access_tokens).where(access_tokens.c.id == bindparam("b_id")).values(last_used_at=bindparam("b_now"))
 
 
+@dataclass(frozen=True)
+class NoteTokenUse:
+    """Note that a token was used now."""
+
+    token_id: int
+
+
+def note_token_use(cmd: NoteTokenUse, uow) -> None:
+    """Set the token's last use to now."""
+    uow.conn.execute(_used, {"b_id": cmd.token_id, "b_now": uow.clock.now()})
+
+
 def authenticate_token(cmd: AuthenticateToken, uow) -> Principal:
-    """The principal the token acts for (its user's roles as they are now); notes when it was used.
+    """The principal the token acts for (its user's roles as they are now); notes its use when the last
+    note is older than USE_NOTED_EVERY.
 
     Raises NotAuthenticated for a token unknown, expired, revoked or of a closed account.
     """
-    token = cmd.token or ""
-    row = uow.conn.execute(_by_digest, {"b_digest": _digest(token)}).one_or_none() \
-        if token.startswith(TOKEN_PREFIX) else None
-    now = uow.clock.now()
-    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.active:
-        raise NotAuthenticated(REFUSED)
-    uow.conn.execute(_used, {"b_id": row.id, "b_now": now})
-    return load_principal(uow, user_id=row.user_id)
+    holder = token_holder(uow, cmd.token)
+    if holder.note_use:
+        note_token_use(NoteTokenUse(holder.token_id), uow)
+    return holder.principal
