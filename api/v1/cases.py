@@ -89,8 +89,8 @@ class EventSchema(ma.Schema):
     data = ma.fields.Dict(allow_none=True)
 
 
-class CaseSchema(ma.Schema):
-    """A case's page: summary, petitioner (when I may see it), open work, pending deadlines, timeline."""
+class CaseRowSchema(ma.Schema):
+    """A case as a list shows it (no personal data)."""
 
     case_id = ma.fields.Integer(required=True)
     case_no = ma.fields.String(required=True)
@@ -99,16 +99,21 @@ class CaseSchema(ma.Schema):
     category = ma.fields.String(allow_none=True)
     district = ma.fields.String(allow_none=True)
     subject = ma.fields.String(allow_none=True)
-    description = ma.fields.String(allow_none=True)
     status = ma.fields.String(required=True)
     confidential = ma.fields.Boolean(required=True)
     agency_id = ma.fields.Integer(allow_none=True)
     agency_name = ma.fields.String(allow_none=True)
-    process_key = ma.fields.String(allow_none=True)
-    process_version = ma.fields.Integer(allow_none=True)
     received_at = ma.fields.DateTime(required=True)
     due_at = ma.fields.DateTime(allow_none=True)
     closed_at = ma.fields.DateTime(allow_none=True)
+
+
+class CaseSchema(CaseRowSchema):
+    """A case's page: summary, petitioner (when I may see it), open work, pending deadlines, timeline."""
+
+    description = ma.fields.String(allow_none=True)
+    process_key = ma.fields.String(allow_none=True)
+    process_version = ma.fields.Integer(allow_none=True)
     petitioner = ma.fields.Nested(PetitionerSchema, allow_none=True)
     petitioner_hidden = ma.fields.Boolean(required=True, metadata={
         "description": "The case has a petitioner I may not see"})
@@ -131,25 +136,6 @@ class SearchArgs(ma.Schema):
     case_type = ma.fields.String(validate=_code)
     cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
-
-
-class CaseRowSchema(ma.Schema):
-    """A case as a list shows it (no personal data)."""
-
-    case_id = ma.fields.Integer(required=True)
-    case_no = ma.fields.String(required=True)
-    case_type = ma.fields.String(required=True)
-    channel = ma.fields.String(allow_none=True)
-    category = ma.fields.String(allow_none=True)
-    district = ma.fields.String(allow_none=True)
-    subject = ma.fields.String(allow_none=True)
-    status = ma.fields.String(required=True)
-    confidential = ma.fields.Boolean(required=True)
-    agency_id = ma.fields.Integer(allow_none=True)
-    agency_name = ma.fields.String(allow_none=True)
-    received_at = ma.fields.DateTime(required=True)
-    due_at = ma.fields.DateTime(allow_none=True)
-    closed_at = ma.fields.DateTime(allow_none=True)
 
 
 class CasePageSchema(ma.Schema):

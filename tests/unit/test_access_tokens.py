@@ -6,9 +6,8 @@ from sqlalchemy import insert, select, update
 
 from engine.accounts.identity import Principal
 from engine.errors import InvalidInput, NotAuthenticated, NotFound
-from engine.queries.access_tokens import access_tokens_of
+from engine.queries.access_tokens import REFUSED, access_tokens_of
 from engine.services.access_tokens import (
-    REFUSED,
     AuthenticateToken,
     CreateAccessToken,
     RevokeAccessToken,
