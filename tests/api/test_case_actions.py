@@ -234,3 +234,15 @@ def test_a_closed_case_has_no_step_for_any_action(city):
     city.as_("dispatcher").post(f"/api/v1/cases/{case_id}/close", json={"ground": "no_content_or_identity"})
     refused = city.as_("dispatcher").post(f"/api/v1/cases/{case_id}/close", json={"ground": "no_content_or_identity"})
     assert refused.status_code == 409 and refused.get_json()["message"].endswith("open now: nothing")
+
+
+def test_a_street_report_that_is_not_the_unit_s_goes_back_to_the_dispatcher_through_the_same_transfer(city):
+    made = city.as_("dispatcher").post("/api/v1/cases", json={
+        "case_type": "dispatch", "channel": "app", "category": "road_pothole", "district": "桃園",
+        "subject": "中正路坑洞", "data": {"road_width_m": 20}})
+    case_id = made.get_json()["case_id"]
+    assert open_tasks(city, case_id) == ["repair"]
+    sent_back = city.as_("cw.roads").post(f"/api/v1/cases/{case_id}/transfer",
+                                          json={"reason": "國道路段，非本局養護", "suggested_agency": "transport"})
+    assert sent_back.status_code == 200 and sent_back.get_json()["task"] == "repair"
+    assert open_tasks(city, case_id) == ["confirm_dispatch"]
