@@ -148,9 +148,10 @@ class _Field:
 
 @dataclass(frozen=True)
 class Carrier:
-    """The user task that carries an action, in words for a refusal, and how its form is filled."""
+    """The user task that carries an action (its id and form), in words for a refusal, and how its form is filled."""
 
     task: str
+    form_key: str
     waiting_for: str
     form: dict  # form field -> _Field
 
@@ -175,54 +176,49 @@ def _decision(yes: str, no: str) -> _Field:
     return _Field("approve", lambda approve: yes if approve else no)
 
 
-_DRAFT = "a reply draft (draft_reply)"
+def _draft(action: str, **fields) -> Carrier:
+    """The caseworker's reply draft with draft_action chosen (petition.bpmn, gateway draft_action)."""
+    return Carrier("draft_reply", "petition_draft_reply.json", "a reply draft (draft_reply)",
+                   {"draft_action": _set(action), **fields})
 
-#: Each action, and the tasks that carry it in the shipped workflows, the first open one chosen.
+
+def _routing(decision: str, **fields) -> Carrier:
+    """The dispatcher's routing with routing_decision chosen (petition.bpmn, gateway routing_decision)."""
+    return Carrier("confirm_routing", "petition_confirm_routing.json", "the dispatcher's routing (confirm_routing)",
+                   {"routing_decision": _set(decision), **fields, "routing_note": _Field("note")})
+
+
+#: Each action, and the tasks that carry it in the shipped workflows (a task of that id with that
+#: form: another diagram's task of the same name is not taken for it), the first open one chosen.
 CARRIERS: dict[type, tuple[Carrier, ...]] = {
     RequestTransfer: (
-        Carrier("draft_reply", _DRAFT, {"draft_action": _set("request_transfer"),
-                                        "transfer_reason": _Field("reason"),
-                                        "suggested_agency": _Field("suggested_agency")}),
+        _draft("request_transfer", transfer_reason=_Field("reason"), suggested_agency=_Field("suggested_agency")),
         # A street report the unit finds is not theirs goes back to the dispatcher (dispatch.bpmn).
-        Carrier("repair", "a repair (repair)", {"repair_result": _set("not_ours"), "not_ours_reason": _Field("reason"),
-                                                 "suggested_agency": _Field("suggested_agency")}),
+        Carrier("repair", "dispatch_repair.json", "a repair (repair)", {
+            "repair_result": _set("not_ours"), "not_ours_reason": _Field("reason"),
+            "suggested_agency": _Field("suggested_agency")}),
     ),
-    DecideTransfer: (
-        Carrier("confirm_transfer", "the dispatcher's decision on a transfer (confirm_transfer)", {
+    DecideTransfer: (Carrier(
+        "confirm_transfer", "petition_confirm_transfer.json", "a decision on a transfer (confirm_transfer)", {
             "transfer_decision": _decision("transfer", "refuse"), "transfer_to_agency": _Field("agency_code"),
-            "transfer_to_unit": _Field("unit_code"), "transfer_note": _Field("note")}),
-    ),
+            "transfer_to_unit": _Field("unit_code"), "transfer_note": _Field("note")}),),
     RequestExtension: (
-        Carrier("draft_reply", _DRAFT, {"draft_action": _set("request_extension"),
-                                        "extension_days": _Field("working_days"),
-                                        "extension_reason": _Field("reason")}),
-    ),
-    DecideExtension: (
-        Carrier("approve_extension", "a decision on an extension (approve_extension)", {
-            "extension_decision": _decision("approve", "refuse"), "extension_comment": _Field("note")}),
-    ),
+        _draft("request_extension", extension_days=_Field("working_days"), extension_reason=_Field("reason")),),
+    DecideExtension: (Carrier(
+        "approve_extension", "petition_approve_extension.json", "a decision on an extension (approve_extension)", {
+            "extension_decision": _decision("approve", "refuse"), "extension_comment": _Field("note")}),),
     AskForSupplement: (
-        Carrier("draft_reply", _DRAFT, {"draft_action": _set("request_supplement"),
-                                        "supplement_request": _Field("what"),
-                                        "supplement_due": _Field("due_at", lambda due: due.isoformat())}),
-    ),
-    RecordSupplement: (
-        Carrier("wait_supplement", "the petitioner's supplement (wait_supplement)", {
-            "supplement_text": _Field("text"), "supplement_received_via": _Field("received_via")}),
-    ),
-    CloseWithoutProcessing: (
-        Carrier("confirm_routing", "the dispatcher's routing (confirm_routing)", {
-            "routing_decision": _set("close"), "close_ground": _Field("ground"), "routing_note": _Field("note")}),
-    ),
-    MergeInto: (
-        Carrier("confirm_routing", "the dispatcher's routing (confirm_routing)", {
-            "routing_decision": _set("merge"), "duplicate_of": _Field("target_case_no"),
-            "routing_note": _Field("note")}),
-    ),
+        _draft("request_supplement", supplement_request=_Field("what"),
+               supplement_due=_Field("due_at", lambda due: due.isoformat())),),
+    RecordSupplement: (Carrier(
+        "wait_supplement", "petition_supplement.json", "the petitioner's supplement (wait_supplement)", {
+            "supplement_text": _Field("text"), "supplement_received_via": _Field("received_via")}),),
+    CloseWithoutProcessing: (_routing("close", close_ground=_Field("ground")),),
+    MergeInto: (_routing("merge", duplicate_of=_Field("target_case_no")),),
 }
 
 _case = select(cases.c.id, cases.c.case_no)
-_open_items = (select(work_items.c.id, work_items.c.task_spec)
+_open_items = (select(work_items.c.id, work_items.c.task_spec, work_items.c.form_key)
                .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == literal_column("'open'"))
                .order_by(work_items.c.id))
 
@@ -252,7 +248,7 @@ def _step(cmd, uow) -> tuple[str, Carrier, int]:
     tasks = [row.task_spec.split(" [")[0] for row in open_now]  # a multi-instance task's items: "<task> [n]"
     for carrier in carriers:
         for row, task in zip(open_now, tasks):
-            if task == carrier.task:
+            if task == carrier.task and row.form_key == carrier.form_key:
                 return case_no, carrier, row.id
     waiting = " or ".join(c.waiting_for for c in carriers)
     raise Conflict(f"the case is not waiting for {waiting}; open now: {', '.join(tasks) or 'nothing'}",

@@ -246,3 +246,16 @@ def test_a_street_report_that_is_not_the_unit_s_goes_back_to_the_dispatcher_thro
                                           json={"reason": "國道路段，非本局養護", "suggested_agency": "transport"})
     assert sent_back.status_code == 200 and sent_back.get_json()["task"] == "repair"
     assert open_tasks(city, case_id) == ["confirm_dispatch"]
+
+
+@pytest.mark.parametrize(("who", "action"), [("reviewer", "close"), ("chief.petitions", "merge"),
+                                             ("reviewer", "merge")])
+def test_only_dispatchers_close_or_merge_at_routing(city, who, action):
+    earlier = petition(city, category="other")
+    case_id = petition(city, category="other")
+    before = snapshot(city, case_id)
+    path, body = ACTIONS[action]
+    body = {**body, "target_case_no": case(city, earlier)["case_no"]} if action == "merge" else body
+    refused = city.as_(who).post(f"/api/v1/cases/{case_id}/{path}", json=body)
+    assert refused.status_code == 403, refused.get_json()
+    assert snapshot(city, case_id) == before and events(city, earlier, "duplicate_merged") == []
