@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from . import admin, attachments, audit, cases, escalation, inbox, incidents, session, tokens, work
+from . import admin, attachments, audit, case_actions, cases, escalation, inbox, incidents, session, tokens, work
 
 #: Every blueprint of the API, in the order the documentation lists them.
-BLUEPRINTS = (session, tokens, inbox, work, cases, attachments, escalation, incidents, audit, admin)
+BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, attachments, escalation, incidents, audit, admin)
 
 #: Where the API lives.
 PREFIX = "/api/v1"
