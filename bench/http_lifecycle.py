@@ -56,6 +56,7 @@ class Session:
     """A signed-in browser session on one keep-alive connection."""
 
     def __init__(self, port: int, username: str):
+        self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.cookie, self.csrf = None, None
         body = self.call("POST", "/api/v1/session", {"username": username, "password": PASSWORD})
@@ -67,8 +68,16 @@ class Session:
             headers["Cookie"] = self.cookie
         if self.csrf and method != "GET":
             headers["X-CSRF-Token"] = self.csrf
-        self.conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-        answer = self.conn.getresponse()
+        data = None if body is None else json.dumps(body)
+        try:
+            self.conn.request(method, path, body=data, headers=headers)
+            answer = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed an idle keep-alive connection (gunicorn after a few seconds): reconnect.
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.conn.request(method, path, body=data, headers=headers)
+            answer = self.conn.getresponse()
         data = answer.read()
         cookie = answer.getheader("Set-Cookie")
         if cookie:
@@ -161,6 +170,10 @@ def stop_server(proc) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops the run as Ctrl+C does: servers stopped, database dropped
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--modes", default="serve,web")
@@ -168,6 +181,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "http_lifecycle.json")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _interrupted)
     results, proc = [], None
     try:
         for mode in args.modes.split(","):
