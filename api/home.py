@@ -13,7 +13,7 @@ bp = Blueprint("home", __name__)
 ROLE_LABELS = {
     "dispatcher": "分案人員", "caseworker": "承辦人", "supervisor": "科長（主管）", "agency_head": "機關首長",
     "agency_liaison": "機關聯絡窗口", "reviewer": "研考人員", "operator": "話務人員",
-    "council_liaison": "議會聯絡人", "process_designer": "流程設計", "admin": "系統管理",
+    "council_liaison": "議會聯絡人", "process_designer": "流程設計", "auditor": "稽核人員", "admin": "系統管理",
 }
 
 

@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from engine.accounts.identity import Principal
 from engine.accounts.passwords import hash_password, password_problems
 from engine.errors import Conflict
-from engine.store.schema import access_tokens, agencies, units, users
+from engine.cases.history import event
+from engine.store.schema import access_tokens, agencies, case_events, units, users, work_items
 
 from .directory import (
     UNCHANGED,
@@ -134,14 +135,18 @@ def update_user(cmd: UpdateUser, uow) -> tuple[str, ...]:
         return ()
     conn.execute(update(users).where(users.c.id == user.id).values(**changed))
     now = uow.clock.now()
-    revoked = _revoke_tokens(conn, user.id, now) if changed.get("active") is False else 0
+    closing = changed.get("active") is False
+    revoked = _revoke_tokens(conn, user.id, now) if closing else 0
+    returned = _return_open_work(conn, user.id, cmd.principal, now) if closing else 0
     record(conn, cmd.principal, now, "user_updated", ("user", user.id),
-           {**_described(conn, changed), **({"tokens_revoked": revoked} if revoked else {})})
+           {**_described(conn, changed), **({"tokens_revoked": revoked} if revoked else {}),
+            **({"work_returned": returned} if returned else {})})
     return tuple({"agency_id": "agency_code", "unit_id": "unit_code"}.get(name, name) for name in changed)
 
 
 def deactivate_user(cmd: DeactivateUser, uow) -> int:
-    """Close the account and revoke its access tokens; returns how many tokens were revoked.
+    """Close the account, revoke its access tokens and give its open work back to the groups;
+    returns how many tokens were revoked.
 
     Raises Forbidden, NotFound, Conflict (the last active administrator, or one's own account).
     """
@@ -153,8 +158,10 @@ def deactivate_user(cmd: DeactivateUser, uow) -> int:
         conn.execute(update(users).where(users.c.id == user.id).values(active=False))
     now = uow.clock.now()
     revoked = _revoke_tokens(conn, user.id, now)
-    if user.active or revoked:
-        record(conn, cmd.principal, now, "user_deactivated", ("user", user.id), {"tokens_revoked": revoked})
+    returned = _return_open_work(conn, user.id, cmd.principal, now)
+    if user.active or revoked or returned:
+        record(conn, cmd.principal, now, "user_deactivated", ("user", user.id),
+               {"tokens_revoked": revoked, **({"work_returned": returned} if returned else {})})
     return revoked
 
 
@@ -174,6 +181,19 @@ def _check_may_close(conn, principal: Principal, user_id: int) -> None:
     if principal.user_id == user_id:
         raise Conflict("you may not close your own account; another administrator may")
     check_admins_remain(conn, user_id=user_id)
+
+
+def _return_open_work(conn, user_id: int, principal: Principal, now) -> int:
+    """Give a closed account's open work back to its groups (each in its case's history); how many."""
+    held = conn.execute(select(work_items.c.id, work_items.c.case_id).where(
+        work_items.c.assignee_id == user_id, work_items.c.status == "open")).all()
+    if held:
+        conn.execute(update(work_items).where(work_items.c.id.in_([row.id for row in held]))
+                     .values(assignee_id=None, version=work_items.c.version + 1))
+        conn.execute(insert(case_events), [
+            event(row.case_id, now, "task_unclaimed", actor_id=principal.user_id, work_item_id=row.id,
+                  from_user_id=user_id, reason="account_closed") for row in held])
+    return len(held)
 
 
 def _revoke_tokens(conn, user_id: int, now) -> int:

@@ -66,3 +66,13 @@ def test_agencies_units_and_groups(api):
     assert unknown_role.status_code == 400 and "role" in unknown_role.get_json()["errors"]["fields"]
     history = admin.get(f"/api/v1/admin/history/agency/{fire['id']}").get_json()
     assert history and history[0]["actor"] == "admin"
+
+
+def test_closing_an_account_gives_its_open_work_back_to_the_group(api):
+    item = api.open_case(taipei(24), process="form_reply").work_item_ids[0]
+    assert api.as_("cw.bridges").post(f"/api/v1/work-items/{item}/claim").status_code == 200
+    api.as_("admin").post(f"/api/v1/admin/users/{api.user_id('cw.bridges')}/deactivate")
+    [row] = api.as_("cw.roads").get("/api/v1/inbox").get_json()["items"]
+    assert (row["work_item_id"], row["assignee"]) == (item, None)
+    page = api.as_("chief.roads").get(f"/api/v1/cases/{row['case_id']}").get_json()
+    assert page["timeline"][-1]["kind"] == "task_unclaimed" and page["timeline"][-1]["data"]["reason"] == "account_closed"
