@@ -13,10 +13,12 @@ from engine.services.work import CompleteWorkItem, complete_work_item
 from engine.services.work_items import (
     AssignWorkItem,
     ClaimWorkItem,
+    DiscardDraft,
     SaveDraft,
     UnclaimWorkItem,
     assign_work_item,
     claim_work_item,
+    discard_draft,
     save_draft,
     unclaim_work_item,
 )
@@ -126,6 +128,14 @@ def assign(body, work_item_id):
 def put_draft(body, work_item_id):
     """Keep my unfinished form data (any JSON object up to 64 KiB); it goes when the item closes."""
     return run(save_draft, SaveDraft(work_item_id, auth.principal(), body["data"]))
+
+
+@blp.route("/<id:work_item_id>/draft", methods=["DELETE"])
+@blp.doc(security=SIGNED_IN)
+@blp.response(204)
+def delete_draft(work_item_id):
+    """Throw my draft away (nothing happens when I have none)."""
+    run(discard_draft, DiscardDraft(work_item_id, auth.principal()))
 
 
 @blp.route("/<id:work_item_id>/complete", methods=["POST"])

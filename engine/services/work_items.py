@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -283,6 +283,24 @@ def _bulk_refusal(failures: dict, total: int):
                                                     if isinstance(e, InvalidInput)})}
     return kind(f"{len(failures)} of {total} work items cannot be assigned ({', '.join(named)}); "
                 "nothing was changed", details=details)
+
+
+@dataclass(frozen=True)
+class DiscardDraft:
+    """Throw away my draft of the item's form."""
+
+    work_item_id: int
+    principal: Principal
+
+
+def discard_draft(cmd: DiscardDraft, uow) -> bool:
+    """Delete my draft of the item; False when I had none. Raises NotFound for an item I may not see."""
+    row = load_item(uow, cmd.principal, cmd.work_item_id)
+    if cmd.principal.user_id is None:
+        return False
+    return uow.conn.execute(delete(work_item_drafts).where(work_item_drafts.c.work_item_id == row.id,
+                                                           work_item_drafts.c.user_id == cmd.principal.user_id)
+                            ).rowcount > 0
 
 
 def save_draft(cmd: SaveDraft, uow) -> DraftSaved:

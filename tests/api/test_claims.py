@@ -82,6 +82,16 @@ def test_my_draft_is_kept_and_shown_on_the_item_s_page_until_it_is_completed(api
     assert caller.get(f"/api/v1/work-items/{item}").get_json()["draft"] is None
 
 
+def test_i_throw_my_draft_away(api):
+    item = open_reply(api)
+    caller = api.as_("cw.roads")
+    caller.put(f"/api/v1/work-items/{item}/draft", json={"data": {"reply_text": "初稿"}})
+    assert caller.delete(f"/api/v1/work-items/{item}/draft").status_code == 204
+    assert caller.get(f"/api/v1/work-items/{item}").get_json()["draft"] is None
+    assert caller.delete(f"/api/v1/work-items/{item}/draft").status_code == 204
+    assert api.as_("cw.signals").delete(f"/api/v1/work-items/{item}/draft").status_code == 404
+
+
 def test_two_people_completing_the_same_item_at_once_get_one_200_and_one_409(api):
     item = open_reply(api)
     callers = [api.as_("cw.roads"), api.as_("cw.bridges")]
