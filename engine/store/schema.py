@@ -449,9 +449,11 @@ _partial("ix_work_items_open_assigned", work_items, "assignee_id", "due_at", "id
          where=f"{_OPEN} AND assignee_id IS NOT NULL")  # assigned to me
 _partial("ix_work_items_open_unassigned", work_items, "role", "agency_id", "due_at", "id",
          where=f"{_OPEN} AND assignee_id IS NULL")  # open to my groups
-_partial("ix_work_items_open_by_agency", work_items, "agency_id", "due_at", "id",
+# The queue's indexes end in the agency and level it counts by: its counts read the index alone (0013).
+_partial("ix_work_items_open_by_agency", work_items, "agency_id", "due_at", "id", "escalation_level",
          where=_OPEN)  # a supervisor's agency; an agency's escalation queue
-_partial("ix_work_items_open_by_due", work_items, "due_at", "id", where=_OPEN)  # the commission's queue
+_partial("ix_work_items_open_by_due", work_items, "due_at", "id", "agency_id", "escalation_level",
+         where=_OPEN)  # the commission's queue
 _partial("ix_work_items_completed_by", work_items, "completed_by", "due_at", "id",
          where="status = 'completed'")  # the work I completed
 _partial("ix_workflow_instances_running", workflow_instances, "definition_id",
