@@ -9,7 +9,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 # 2027 Lunar New Year break, far from the date the tests' clocks are set to.
 FAKED_DATE ?= 2027-02-04 01:30:00
 
-.PHONY: setup run test test-sqlite test-postgres test-faketime services bench clean
+.PHONY: setup run test test-sqlite test-postgres test-faketime services browser bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petiflow needs Python 3.11 or newer")'
@@ -26,7 +26,13 @@ $(ASSETS): package.json package-lock.json $(wildcard frontend/*.js)
 	npm run --silent build
 	@touch $(ASSETS)
 
-setup: $(STAMP) $(ASSETS)
+# The pages' translations: the committed catalogs compiled into ignored .mo files.
+CATALOGS := $(wildcard api/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(CATALOGS:.po=.mo)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
+
+setup: $(STAMP) $(ASSETS) $(MO_FILES)
 
 run: setup
 	$(BIN)/petiflow serve
@@ -34,7 +40,11 @@ run: setup
 services:
 	@bash scripts/ensure-services.sh
 
-test: setup services
+# Debian's Chromium and CJK fonts for the browser tests (tests/browser).
+browser:
+	@bash scripts/ensure-browser.sh
+
+test: setup services browser
 	$(MAKE) --no-print-directory test-sqlite test-postgres test-faketime
 
 test-sqlite: setup
@@ -55,4 +65,4 @@ bench: setup services
 	$(BIN)/python bench/lifecycle.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache node_modules api/static/build
+	rm -rf $(VENV) var .pytest_cache node_modules api/static/build $(MO_FILES)

@@ -77,11 +77,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     metrics.install(app)
 
     # Imported here because blueprint modules import get_runtime from this module.
-    from . import docs, health, home, v1
+    from . import docs, health, v1, web
 
     api.register_blueprint(health.blp)
     v1.register(api)
-    app.register_blueprint(home.bp)
+    web.register(app)
     app.register_blueprint(docs.bp)
     return app
 

@@ -91,11 +91,19 @@ def principal():
     return found
 
 
+#: The form field carrying the session's CSRF token on the web UI's pages (forms work without JavaScript).
+CSRF_FIELD = "csrf_token"
+
+
 def _check_csrf() -> None:
-    sent, expected = request.headers.get(CSRF_HEADER, ""), session.get("csrf") or ""
+    sent = request.headers.get(CSRF_HEADER) or ""
+    if not sent and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent = request.form.get(CSRF_FIELD, "")
+    expected = session.get("csrf") or ""
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise Forbidden(f"a change made with a session cookie needs the session's CSRF token in the {CSRF_HEADER} "
-                        "header (GET /api/v1/session gives it)", details={"header": CSRF_HEADER})
+                        f"header or the {CSRF_FIELD} form field (GET /api/v1/session gives it)",
+                        details={"header": CSRF_HEADER})
 
 
 def install(app: Flask, *, secure_cookies: bool) -> None:

@@ -155,6 +155,19 @@ def pg_runtime(pg_database, tmp_path, clock) -> Runtime:
     rt.close()
 
 
+@pytest.fixture
+def demo_runtime(runtime):
+    """The runtime with the shipped workflows deployed and the demo organisation and cases loaded
+    (every demo account's password is engine.services.demo.DEMO_PASSWORD)."""
+    from api.cli import deploy_workflows
+    from engine.services.demo import SeedDemo, seed_demo
+    deploy_workflows(runtime)
+    with runtime.uow() as uow:
+        seed_demo(SeedDemo(), uow)
+        uow.commit()
+    return runtime
+
+
 def bundle(*names: str) -> dict[str, str]:
     """Test diagrams by file name, as a deployable bundle."""
     return {name: (DATA / name).read_text(encoding="utf-8") for name in names}

@@ -94,3 +94,17 @@ def working_days_late_all(cal: WorkingCalendar, due_ats, now: datetime) -> dict:
             day -= timedelta(days=1)
         by_date[due_date] = count
     return {due_at: by_date.get(late_dates.get(due_at), 0) for due_at in due_ats}
+
+
+def working_days_left(cal: WorkingCalendar, due_at: datetime, now: datetime) -> int:
+    """Working days from today to the due date (local dates): 0 when due today, negative when late
+    (minus the working days late)."""
+    if due_at < now:
+        return -working_days_late(cal, due_at, now)
+    return cal.working_days_between(cal.local_date(now), cal.local_date(due_at))
+
+
+def working_days_left_by_due(uow, due_ats) -> dict:
+    """working_days_left of many due times as of the unit of work's clock, by due time (None: no due time)."""
+    cal, now = calendar_for(uow), uow.clock.now()
+    return {due_at: working_days_left(cal, due_at, now) for due_at in set(due_ats) if due_at is not None}

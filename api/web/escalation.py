@@ -1,0 +1,96 @@
+"""The supervisor's escalation queue: late and at-risk work of my units by level, and what I do about it."""
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from engine.errors import InvalidInput, PetiflowError
+from engine.queries.directory import assignable_users
+from engine.queries.escalation import escalation_queue
+from engine.services.chasing import AcknowledgeEscalation, RemindNow, acknowledge_escalation, remind_now
+from engine.services.work_items import AssignWorkItems, assign_work_items
+
+from ..units import read, run
+from .pages import done, refused, signed_in, web_blueprint
+
+bp = web_blueprint("escalation", __name__)
+
+#: Items the page lists (the counts at the top cover the whole queue).
+SHOWN = 200
+
+#: Items one action may take at once (as the API).
+MOST = 200
+
+
+def _candidates(principal, items) -> list[tuple[int, str]]:
+    """Whom the listed items may go to: holders of their roles in their agencies, each named once."""
+    seen: dict[int, str] = {}
+    for role, agency_id, agency_name in sorted({(i.role, i.agency_id, i.agency_name or "") for i in items if i.role},
+                                               key=lambda k: (k[2], k[0])):
+        for member in read(assignable_users, principal, role, agency_id):
+            seen.setdefault(member.user_id, f"{member.display_name} ({member.username})")
+    return sorted(seen.items(), key=lambda pair: pair[1])
+
+
+@bp.get("/escalation")
+def page():
+    """The queue, most late first, with counts per agency, level and state."""
+    principal = signed_in()
+    queue = read(escalation_queue, principal, limit=SHOWN)
+    levels = sorted({c.level for c in queue.counts})
+    table: dict = {}
+    for c in queue.counts:
+        row = table.setdefault((c.agency_name or _("Central"), c.agency_id), {})
+        row[(c.level, c.state)] = row.get((c.level, c.state), 0) + c.count
+    return render_template("web/escalation.html", queue=queue, levels=levels, table=sorted(table.items()),
+                           people=_candidates(principal, queue.items))
+
+
+def _chosen() -> tuple:
+    raw = request.form.getlist("item")
+    ids = tuple(sorted({int(v) for v in raw if v.isdigit() and 0 < len(v) < 19}))
+    if not ids:
+        raise InvalidInput(_("Choose at least one item first."))
+    if len(ids) > MOST:
+        raise InvalidInput(_("At most %(n)d items at once.", n=MOST))
+    return ids
+
+
+@bp.post("/escalation/act")
+def act():
+    """Reassign the chosen items to a person or back to their groups, or remind their holders now."""
+    principal = signed_in()
+    target = url_for("ui.escalation.page")
+    action = request.form.get("action")
+    try:
+        ids = _chosen()
+        if action == "remind":
+            sent = run(remind_now, RemindNow(principal, ids))
+            return done(ngettext("%(num)d reminder sent.", "%(num)d reminders sent.", sent), target)
+        if action not in ("reassign", "to_group"):
+            raise InvalidInput(_("Choose what to do with the items."))
+        assignee = None
+        if action == "reassign":
+            raw = request.form.get("assignee", "")
+            if not raw.isdigit() or len(raw) > 18:
+                raise InvalidInput(_("Choose whom to give the items to."))
+            assignee = int(raw)
+        moved = run(assign_work_items, AssignWorkItems(ids, principal, assignee))
+    except PetiflowError as error:
+        return refused(error, target)
+    return done(ngettext("%(num)d item reassigned.", "%(num)d items reassigned.", len(moved)), target)
+
+
+@bp.post("/escalation/<id:work_item_id>/acknowledge")
+def acknowledge(work_item_id: int):
+    """Note what is being done about a late item; the note goes into the case's history."""
+    target = url_for("ui.escalation.page")
+    note = (request.form.get("note") or "").strip()
+    try:
+        if not note or len(note) > 2000:
+            raise InvalidInput(_("Write a note of at most 2000 characters."))
+        run(acknowledge_escalation, AcknowledgeEscalation(signed_in(), work_item_id, note))
+    except PetiflowError as error:
+        return refused(error, target)
+    return done(_("Acknowledged."), target)
