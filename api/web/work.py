@@ -70,7 +70,15 @@ def page(work_item_id: int):
     else:
         names = (view.form or {}).get("properties", {})
         values = {name: view.task_data[name] for name in names if name in view.task_data}
+        values.update(_chosen(view.form))
     return _render(view, values)
+
+
+def _chosen(form: dict | None) -> dict:
+    """Choices the link to the page makes (a case action on the case page): only a choice the form offers."""
+    offered = (form or {}).get("properties", {})
+    return {name: value for name, value in request.args.items()
+            if "enum" in offered.get(name, {}) and value in offered[name]["enum"]}
 
 
 @bp.post("/work/<id:work_item_id>/complete")

@@ -19,6 +19,7 @@ from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.errors import Conflict, InvalidForm, InvalidInput, NotFound
 from engine.queries.visibility import case_scope, visible_cases
+from engine.queries.work_item import may_complete
 from engine.store.schema import case_events, cases, work_items
 
 from .work import CompleteWorkItem, complete_work_item
@@ -327,3 +328,37 @@ def merge_into(cmd: MergeInto, uow) -> CaseActionTaken:
                                                 duplicate_case_id=cmd.case_id))
     return taken
 
+
+
+@dataclass(frozen=True)
+class OfferedAction:
+    """A case action the principal can take now: the command's name, the open work item carrying it,
+    and the choices its form makes for that action (to fill in on the item's form)."""
+
+    action: str
+    work_item_id: int
+    task: str
+    choices: dict
+
+
+_offered_items = (select(work_items.c.id, work_items.c.task_spec, work_items.c.form_key, work_items.c.role,
+                         work_items.c.agency_id, work_items.c.assignee_id)
+                  .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == literal_column("'open'"))
+                  .order_by(work_items.c.id))
+
+
+def actions_offered(uow, principal: Principal, case_id: int) -> tuple:
+    """The case actions (CARRIERS) the principal can take on the case now: those whose carrying task is
+    open and is the principal's to complete. Reads only; raises NotFound for a case the principal may not see."""
+    if _visible_case(uow, principal, cases.c.id == case_id) is None:
+        raise NotFound(f"case {case_id} does not exist")
+    items = [row for row in uow.conn.execute(_offered_items, {"b_case": case_id}) if may_complete(principal, row)]
+    offered = []
+    for command, carriers in CARRIERS.items():
+        for carrier in carriers:
+            item = next((row for row in items if (row.task_spec, row.form_key) == (carrier.task, carrier.form_key)), None)
+            if item is not None:
+                choices = {name: f.value for name, f in carrier.form.items() if f.attr is None}
+                offered.append(OfferedAction(command.__name__, item.id, carrier.task, choices))
+                break
+    return tuple(offered)

@@ -81,10 +81,10 @@ def screenshots() -> Path:
 
 @pytest.fixture
 def shoot(page, screenshots):
-    """shoot(name): save a full-page screenshot of what the browser shows now."""
-    def shoot(name: str) -> Path:
+    """shoot(name[, of]): save a full-page screenshot of what the browser (or the page `of`) shows now."""
+    def shoot(name: str, of=None) -> Path:
         path = screenshots / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (of or page).screenshot(path=str(path), full_page=True)
         return path
     return shoot
 

@@ -1,0 +1,81 @@
+"""Case pages: finding a case, and a case's page with its diagram, timeline and the actions open to me."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+
+from engine.queries.attachments import attachments_of
+from engine.queries.case_search import STATUSES, CaseSearch, search_cases
+from engine.queries.diagrams import case_diagram
+from engine.services.case_actions import actions_offered
+from engine.services.case_views import ViewCase, view_case
+
+from ..units import read, run
+from .pages import signed_in, web_blueprint
+
+bp = web_blueprint("cases", __name__)
+
+#: Cases on one page of the list.
+PAGE = 50
+
+_SEARCHED = ("text", "case_no", "category", "district")
+
+
+def _labels() -> dict:
+    """Case actions as the page offers them (engine.services.case_actions.CARRIERS names them)."""
+    return {"RequestTransfer": _("Ask for a transfer to another agency"), "DecideTransfer": _("Decide on a transfer"),
+            "RequestExtension": _("Ask for an extension"), "DecideExtension": _("Decide on an extension"),
+            "AskForSupplement": _("Pause the clock: ask the petitioner for more (補陳)"),
+            "RecordSupplement": _("Record the petitioner's supplement: the clock runs again"),
+            "CloseWithoutProcessing": _("Close without processing (art. 173)"),
+            "MergeInto": _("Link a duplicate: merge into another case")}
+
+
+def _event_labels() -> dict:
+    """The timeline's kinds of event in words (the code is shown for any other)."""
+    return {"case_received": _("Received"), "deadline_set": _("Due time set"), "task_ready": _("Task opened"),
+            "task_assigned": _("Task assigned"), "task_unclaimed": _("Task given back to the group"),
+            "task_completed": _("Task done"), "task_claimed": _("Task claimed"), "case_transferred": _("Transferred"),
+            "deadline_extended": _("Deadline extended"), "deadline_restarted": _("Deadline restarted"),
+            "clock_paused": _("Clock paused"), "clock_resumed": _("Clock resumed"),
+            "escalation_acknowledged": _("Lateness acknowledged"), "reminded_by_supervisor": _("Reminded"),
+            "notification_sent": _("Notice sent"), "citizen_notified": _("Citizen told"),
+            "duplicate_merged": _("A duplicate merged in"), "linked_case_opened": _("Linked case opened"),
+            "engine_steps": _("Workflow steps"), "escalated": _("Escalated"), "merged": _("Merged"),
+            "closed_without_processing": _("Closed without processing"), "case_closed": _("Closed")}
+
+
+@bp.get("/cases")
+def search():
+    """The cases I may see, newest first, by number, text (Chinese included), status, category, district."""
+    principal = signed_in()
+    shown = {name: (request.args.get(name) or "").strip()[:200] for name in _SEARCHED}
+    status = request.args.get("status") or ""
+    wanted = CaseSearch(status=status if status in STATUSES else None,
+                        **{name: value for name, value in shown.items() if value})
+    page = read(search_cases, principal, wanted, cursor=request.args.get("cursor") or None, limit=PAGE)
+    return render_template("web/cases.html", page=page, shown=shown, status=status, statuses=STATUSES)
+
+
+@bp.get("/cases/<id:case_id>")
+def page(case_id: int):
+    """The case: summary, petitioner (when my role needs it: the showing is recorded), attachments,
+    open work and the actions open to me, pending deadlines, the diagram and the whole timeline."""
+    principal = signed_in()
+    case = run(view_case, ViewCase(principal, case_id=case_id, via="case_page"))
+    files = read(attachments_of, principal, case_id)
+    offered = read(actions_offered, principal, case_id)
+    return render_template("web/case.html", case=case, files=files, offered=offered, labels=_labels(),
+                           event_labels=_event_labels(),
+                           timer_labels={"reminder": _("Reminder"), "escalation": _("Escalation"),
+                                         "bpmn_timer": _("Timer of the diagram")})
+
+
+@bp.get("/cases/<id:case_id>/diagram")
+def diagram(case_id: int):
+    """The case's BPMN and where it stands, for the diagram viewer of the case page."""
+    found = read(case_diagram, signed_in(), case_id)
+    response = jsonify(xml=found.xml, open=list(found.open_tasks), done=list(found.done_tasks),
+                       process_key=found.process_key, version=found.version)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

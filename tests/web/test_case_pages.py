@@ -1,0 +1,53 @@
+"""Case pages: the search, a case's page (its petitioner only where the role needs it, each showing
+recorded), the diagram's data, and the case actions open to the user."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.store.schema import personal_data_reads
+from tests.web.conftest import text_of
+
+
+def test_a_word_found_in_a_subject_lists_the_case(sign_in):
+    caseworker = sign_in("cw.roads")
+    found = text_of(caseworker.get("/cases?text=坑洞").get_data(as_text=True))
+    assert "P20261126000001" in found and "中正路與復興路口路面坑洞" in found
+    assert "查無案件" in text_of(caseworker.get("/cases?text=不存在的字").get_data(as_text=True))
+
+
+def test_the_handling_caseworker_sees_the_petitioner_and_the_showing_is_recorded(demo_runtime, sign_in):
+    page = text_of(sign_in("cw.roads").get("/cases/1").get_data(as_text=True))
+    assert "王小明" in page and "0912-345-678" in page
+    with demo_runtime.uow(read_only=True) as uow:
+        rows = uow.conn.execute(select(personal_data_reads.c.username, personal_data_reads.c.via,
+                                       personal_data_reads.c.case_id)).all()
+    assert [tuple(r) for r in rows] == [("cw.roads", "case_page", 1)]
+
+
+def test_another_agencys_case_page_and_diagram_are_not_found_as_none_and_nothing_is_recorded(demo_runtime, sign_in):
+    other = sign_in("cw.signals")
+    for path in ("/cases/1", "/cases/1/diagram"):
+        response = other.get(path)
+        assert response.status_code == 404 and "王小明" not in response.get_data(as_text=True)
+    assert other.get("/cases/999999").status_code == 404
+    with demo_runtime.uow(read_only=True) as uow:
+        assert uow.conn.execute(select(personal_data_reads)).first() is None
+
+
+def test_the_diagram_names_the_task_the_case_waits_on(sign_in):
+    found = sign_in("cw.roads").get("/cases/1/diagram").get_json()
+    assert found["process_key"] == "petition" and found["version"] == 1
+    assert found["open"] == ["draft_reply"] and found["done"] == []
+    assert 'id="draft_reply"' in found["xml"]
+
+
+def test_the_case_actions_offered_are_those_of_the_task_that_is_mine_to_complete(sign_in):
+    caseworker = sign_in("cw.roads")
+    page = caseworker.get("/cases/1").get_data(as_text=True)
+    for choice in ("request_transfer", "request_extension", "request_supplement"):
+        assert f"/work/1?draft_action={choice}" in page
+    assert "routing_decision" not in page  # the dispatcher's actions are not a caseworker's
+    chosen = caseworker.get("/work/1?draft_action=request_extension&draft_action=nonsense").get_data(as_text=True)
+    assert '<option value="request_extension" selected>' in chosen
+    assert 'value="nonsense"' not in caseworker.get("/work/1?draft_action=nonsense").get_data(as_text=True)
+    assert "/work/1?draft_action" not in sign_in("chief.roads").get("/cases/1").get_data(as_text=True)
