@@ -90,6 +90,12 @@ def refused(error: PetiflowError, target: str):
     return redirect(target)
 
 
+def field_errors(errors: dict | None) -> dict:
+    """A form's errors (field path -> the engine's messages) in the user's language where they are known."""
+    known = {"required": _("required"), "not a field of this form": _("not a field of this form")}
+    return {path: [known.get(m, m) for m in messages] for path, messages in (errors or {}).items()}
+
+
 def _error_page(error: PetiflowError):
     status = status_for(error)
     titles = {403: _("Not allowed"), 404: _("Not found"), 409: _("Changed in the meantime"),
@@ -107,6 +113,11 @@ def reads_queue(principal) -> bool:
     return principal is not None and (principal.is_admin or any(role in QUEUE_ROLES for role, _ in principal.roles))
 
 
+def takes_calls(principal) -> bool:
+    """Whether the menu offers the 1999 console."""
+    return principal is not None and (principal.is_admin or any(role == "operator" for role, _ in principal.roles))
+
+
 def local_time(at: datetime | None, with_year: bool = False) -> str:
     """A moment in the city's time zone, as staff write it."""
     if at is None:
@@ -117,5 +128,5 @@ def local_time(at: datetime | None, with_year: bool = False) -> str:
 
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, current_principal=current_principal,
-                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, CSRF_FIELD=auth.CSRF_FIELD)
+                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, takes_calls=takes_calls, CSRF_FIELD=auth.CSRF_FIELD)
     app.jinja_env.filters["local_time"] = local_time

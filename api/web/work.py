@@ -23,12 +23,9 @@ from engine.services.work_items import (
 
 from ..units import read, run, runtime
 from .form_fields import data_from, fields_of, unplaced
-from .pages import done, refused, signed_in, web_blueprint
+from .pages import done, field_errors, refused, signed_in, web_blueprint
 
 bp = web_blueprint("work", __name__)
-
-#: Engine messages of a form's fields as the page says them, in the user's language.
-_FIELD_MESSAGES = {"required": lambda: _("required"), "not a field of this form": lambda: _("not a field of this form")}
 
 
 #: Case data the workflow keeps for itself: not shown beside the form.
@@ -54,8 +51,7 @@ def _version() -> int | None:
 
 def _render(view, values: dict, errors: dict | None = None, status: int = 200):
     zone = runtime().zone
-    errors = {path: [_FIELD_MESSAGES.get(m, lambda m=m: m)() for m in messages]
-              for path, messages in (errors or {}).items()}
+    errors = field_errors(errors)
     fields = fields_of(view.form, values, errors, zone)
     return render_template("web/work.html", item=view, fields=fields, unplaced=unplaced(fields, errors),
                            has_errors=bool(errors), case_data=_shown_data(view.task_data, view.form)), status
