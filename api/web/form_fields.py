@@ -38,6 +38,9 @@ class Field:
     max_length: int | None = None
     columns: list[Field] = field(default_factory=list)
     rows: list[list[Field]] = field(default_factory=list)
+    #: The choice that makes the field needed (`draft_action=submit_reply request_extension`): a page's
+    #: script shows it only then; None: always shown.
+    needed_when: str | None = None
 
     @property
     def input_id(self) -> str:
@@ -63,6 +66,24 @@ def _kind(schema: dict) -> str:
         items = schema.get("items") or {}
         return "rows" if items.get("type") == "object" else "lines"
     return "text"
+
+
+def _conditions(schema: dict) -> dict[str, str]:
+    """Fields the schema requires only for some choices (allOf of if {choice: const or enum} then
+    {required}), as `choice=value value...` by field name."""
+    needed: dict[str, tuple[str, list]] = {}
+    for rule in schema.get("allOf") or []:
+        condition = ((rule.get("if") or {}).get("properties") or {})
+        if len(condition) != 1:
+            continue
+        (choice, test), = condition.items()
+        values = [test["const"]] if "const" in test else list(test.get("enum") or [])
+        for name in (rule.get("then") or {}).get("required") or []:
+            if name in needed and needed[name][0] != choice:
+                needed[name] = (choice, [])  # needed for choices of two fields: always shown
+            else:
+                needed.setdefault(name, (choice, []))[1].extend(values)
+    return {name: f"{choice}={' '.join(map(str, values))}" for name, (choice, values) in needed.items() if values}
 
 
 def _shown(value, kind: str, zone: ZoneInfo) -> object:
@@ -92,12 +113,13 @@ def fields_of(schema: dict | None, values: dict | None, errors: dict | None, zon
         return []
     values, errors = values or {}, errors or {}
     required = set(schema.get("required") or [])
+    conditional = _conditions(schema)
     made = []
     for name, sub in (schema.get("properties") or {}).items():
         path, kind = prefix + name, _kind(sub)
         made_field = Field(name=path, title=sub.get("title") or name, kind=kind, required=name in required,
                            description=sub.get("description"), max_length=sub.get("maxLength"),
-                           errors=list(errors.get(path, ())))
+                           errors=list(errors.get(path, ())), needed_when=conditional.get(name))
         value = values.get(name)
         if kind == "select":
             titles = sub.get("x-enumTitles") or []

@@ -22,13 +22,13 @@ def test_a_caseworker_claims_an_item_sees_a_form_error_at_its_field_fixes_it_and
     expect(page.get_by_role("heading", level=1, name=re.compile("擬辦答復"))).to_be_visible()
 
     # Submitting a reply with no text: the server's error is shown at the reply's field.
-    page.get_by_label("辦理方式").select_option(label="擬復送核")
+    page.get_by_role("combobox", name="辦理方式").select_option(label="擬復送核")
     page.get_by_role("button", name="送出").click()
     expect(page.get_by_role("alert")).to_contain_text("請修正")
     reply = page.get_by_label("答復內容")
     expect(reply).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#f-reply_text-errors")).to_have_text("必填")
-    expect(page.get_by_label("辦理方式")).to_have_value("submit_reply")  # what was chosen is kept
+    expect(page.get_by_role("combobox", name="辦理方式")).to_have_value("submit_reply")  # what was chosen is kept
     shoot("work-form-error-zh")
 
     reply.fill("已派員於 11/27 完成坑洞修補，謝謝您的反映。")
@@ -41,6 +41,8 @@ def test_a_caseworker_claims_an_item_sees_a_form_error_at_its_field_fixes_it_and
 def test_a_saved_draft_is_there_when_the_caseworker_comes_back(live_server, page):
     sign_in(page, live_server, "cw.roads", next_path="/inbox")
     page.get_by_role("row").filter(has_text="中正路與復興路口路面坑洞").get_by_role("button", name=re.compile("^領取")).click()
+    expect(page.get_by_label("答復內容")).to_be_hidden()  # needed only for a reply: shown when one is chosen
+    page.get_by_role("combobox", name="辦理方式").select_option(label="擬復送核")
     page.get_by_label("答復內容").fill("初稿：將派員查看")
     page.get_by_role("button", name="暫存").click()
     expect(page.get_by_role("status")).to_contain_text("已暫存")

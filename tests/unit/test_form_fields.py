@@ -100,3 +100,13 @@ def test_every_shipped_form_renders_and_an_empty_post_reads_back_as_no_data(name
     assert {f.name for f in fields} == set(form["properties"])
     posted = MultiDict({f.name: "" for f in fields if f.kind not in ("checkbox", "rows")})
     assert all(value is False for value in data_from(form, posted, TAIPEI).values())
+
+
+def test_a_field_needed_only_for_some_choices_says_which():
+    reply = by_name(fields_of(schema("petition_draft_reply.json"), {}, {}, TAIPEI))
+    assert reply["reply_text"].needed_when == "draft_action=submit_reply"
+    assert reply["extension_days"].needed_when == "draft_action=request_extension"
+    assert reply["draft_action"].needed_when is None and reply["legal_basis"].needed_when is None
+    call = by_name(fields_of(schema("hotline_record_call.json"), {}, {}, TAIPEI))
+    assert call["case_subject"].needed_when == "call_outcome=petition dispatch"
+    assert call["transferred_to"].needed_when == "call_outcome=transferred"
