@@ -8,7 +8,9 @@ from flask_babel import ngettext
 from engine.errors import InvalidInput, PetiflowError
 from engine.queries.directory import assignable_users
 from engine.queries.escalation import escalation_queue
+from engine.queries.incidents import incidents_for
 from engine.services.chasing import AcknowledgeEscalation, RemindNow, acknowledge_escalation, remind_now
+from engine.services.incidents import ResolveIncident, RetryIncident, resolve_incident, retry_incident
 from engine.services.work_items import AssignWorkItems, assign_work_items
 
 from ..units import read, run
@@ -44,7 +46,7 @@ def page():
         row = table.setdefault((c.agency_name or _("Central"), c.agency_id), {})
         row[(c.level, c.state)] = row.get((c.level, c.state), 0) + c.count
     return render_template("web/escalation.html", queue=queue, levels=levels, table=sorted(table.items()),
-                           people=_candidates(principal, queue.items))
+                           people=_candidates(principal, queue.items), incidents=read(incidents_for, principal))
 
 
 def _chosen() -> tuple:
@@ -94,3 +96,30 @@ def acknowledge(work_item_id: int):
     except PetiflowError as error:
         return refused(error, target)
     return done(_("Acknowledged."), target)
+
+
+@bp.post("/escalation/incidents/<id:incident_id>/retry")
+def retry(incident_id: int):
+    """Try a failed timer or delivery again."""
+    principal = signed_in()
+    target = url_for("ui.escalation.page") + "#incidents"
+    try:
+        run(retry_incident, RetryIncident(incident_id, principal.username, principal))
+    except PetiflowError as error:
+        return refused(error, target)
+    return done(_("It will be tried again."), target)
+
+
+@bp.post("/escalation/incidents/<id:incident_id>/resolve")
+def resolve(incident_id: int):
+    """Close a failed timer or delivery as handled another way, saying how."""
+    principal = signed_in()
+    target = url_for("ui.escalation.page") + "#incidents"
+    how = (request.form.get("resolution") or "").strip()
+    try:
+        if not how or len(how) > 2000:
+            raise InvalidInput(_("Say how it was handled (at most 2000 characters)."))
+        run(resolve_incident, ResolveIncident(incident_id, principal.username, how, principal))
+    except PetiflowError as error:
+        return refused(error, target)
+    return done(_("Marked as handled."), target)

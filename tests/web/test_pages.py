@@ -146,3 +146,32 @@ def test_the_language_is_chinese_by_default_and_english_when_chosen(sign_in):
 def test_a_bad_filter_is_a_400_page_naming_it(sign_in):
     refused = sign_in("cw.roads").get("/inbox?due_before=tomorrow")
     assert refused.status_code == 400 and "期限早於" in text_of(refused.get_data(as_text=True))
+
+
+def _failed_reminder(runtime, case_id: int = 1) -> int:
+    from sqlalchemy import insert, select
+
+    from engine.store.schema import incidents, timers, workflow_instances
+    now = runtime.clock.now()
+    with runtime.db.begin() as conn:
+        instance = conn.execute(select(workflow_instances.c.id).where(workflow_instances.c.case_id == case_id)).scalar()
+        timer = conn.execute(insert(timers).returning(timers.c.id), {
+            "kind": "reminder", "instance_id": instance, "case_id": case_id, "due_at": now, "status": "failed",
+            "attempts": 5, "created_at": now}).scalar_one()
+        return conn.execute(insert(incidents).returning(incidents.c.id), {
+            "kind": "timer_failed", "subject_table": "timers", "subject_id": timer, "case_id": case_id,
+            "message": "the mail server refused", "attempts": 5, "created_at": now}).scalar_one()
+
+
+def test_a_section_chief_retries_one_failed_reminder_and_marks_another_handled(demo_runtime, sign_in):
+    first, second = _failed_reminder(demo_runtime), _failed_reminder(demo_runtime)
+    chief = sign_in("chief.roads")
+    shown = text_of(chief.get("/escalation").get_data(as_text=True))
+    assert shown.count("the mail server refused") == 2
+    assert "the mail server refused" not in text_of(sign_in("chief.signals").get("/escalation").get_data(as_text=True))
+    assert sign_in("chief.signals").post(f"/escalation/incidents/{first}/retry").location == "/escalation#incidents"
+    assert chief.post(f"/escalation/incidents/{first}/retry").location == "/escalation#incidents"
+    assert chief.post(f"/escalation/incidents/{second}/resolve", {"resolution": ""}).status_code == 302
+    assert "請說明" in text_of(chief.get("/escalation").get_data(as_text=True))
+    chief.post(f"/escalation/incidents/{second}/resolve", {"resolution": "已電話通知承辦人"})
+    assert "the mail server refused" not in text_of(chief.get("/escalation").get_data(as_text=True))
