@@ -61,10 +61,20 @@ def search():
 def page(case_id: int):
     """The case: summary, petitioner (when my role needs it: the showing is recorded), attachments,
     open work and the actions open to me, pending deadlines, the diagram and the whole timeline."""
-    principal = signed_in()
-    case = run(view_case, ViewCase(principal, case_id=case_id, via="case_page"))
-    files = read(attachments_of, principal, case_id)
-    offered = read(actions_offered, principal, case_id)
+    return _case_page(ViewCase(signed_in(), case_id=case_id, via="case_page"))
+
+
+@bp.get("/cases/by-number/<case_no>")
+def by_number(case_no: str):
+    """The case of this number (P20261126000123), as its page."""
+    return _case_page(ViewCase(signed_in(), case_no=case_no[:40], via="case_page"))
+
+
+def _case_page(asked: ViewCase):
+    principal = asked.principal
+    case = run(view_case, asked)
+    files = read(attachments_of, principal, case.case_id)
+    offered = read(actions_offered, principal, case.case_id)
     return render_template("web/case.html", case=case, files=files, offered=offered, labels=_labels(),
                            event_labels=_event_labels(),
                            timer_labels={"reminder": _("Reminder"), "escalation": _("Escalation"),

@@ -51,3 +51,11 @@ def test_the_case_actions_offered_are_those_of_the_task_that_is_mine_to_complete
     assert '<option value="request_extension" selected>' in chosen
     assert 'value="nonsense"' not in caseworker.get("/work/1?draft_action=nonsense").get_data(as_text=True)
     assert "/work/1?draft_action" not in sign_in("chief.roads").get("/cases/1").get_data(as_text=True)
+
+
+def test_a_case_is_found_by_its_number_and_a_number_not_mine_is_not_found(sign_in):
+    caseworker = sign_in("cw.roads")
+    page = caseworker.get("/cases/by-number/P20261126000001")
+    assert page.status_code == 200 and "中正路與復興路口路面坑洞" in page.get_data(as_text=True)
+    assert caseworker.get("/cases/by-number/P20261126000002").status_code == 404  # the signals unit's
+    assert caseworker.get("/cases/by-number/P99999999999999").status_code == 404
