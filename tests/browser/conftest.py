@@ -47,7 +47,10 @@ def browser_type_launch_args(browser_type_launch_args):
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+    # Under `make test-faketime` the browser keeps the real date: only petiflow's processes need the faked one,
+    # and Chromium's own timers do not survive libfaketime.
+    env = {name: value for name, value in os.environ.items() if name not in ("LD_PRELOAD", "FAKETIME")}
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "env": env}
 
 
 @pytest.fixture(scope="session")
