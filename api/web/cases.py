@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from engine.queries.attachments import attachments_of
 from engine.queries.case_search import STATUSES, CaseSearch, search_cases
 from engine.queries.diagrams import case_diagram
-from engine.services.case_actions import actions_offered
+from engine.services.case_actions import OfferActions, actions_offered
 from engine.services.case_views import ViewCase, view_case
 
-from ..units import read, run
+from ..units import read, reading, run
 from .pages import signed_in, web_blueprint
 
 bp = web_blueprint("cases", __name__)
@@ -74,7 +74,8 @@ def _case_page(asked: ViewCase):
     principal = asked.principal
     case = run(view_case, asked)
     files = read(attachments_of, principal, case.case_id)
-    offered = read(actions_offered, principal, case.case_id)
+    with reading() as uow:  # the service only reads
+        offered = actions_offered(OfferActions(principal, case.case_id), uow)
     return render_template("web/case.html", case=case, files=files, offered=offered, labels=_labels(),
                            event_labels=_event_labels(),
                            timer_labels={"reminder": _("Reminder"), "escalation": _("Escalation"),

@@ -347,9 +347,18 @@ _offered_items = (select(work_items.c.id, work_items.c.task_spec, work_items.c.f
                   .order_by(work_items.c.id))
 
 
-def actions_offered(uow, principal: Principal, case_id: int) -> tuple:
+@dataclass(frozen=True)
+class OfferActions:
+    """Which case actions may the principal take on the case now?"""
+
+    principal: Principal
+    case_id: int
+
+
+def actions_offered(cmd: OfferActions, uow) -> tuple:
     """The case actions (CARRIERS) the principal can take on the case now: those whose carrying task is
     open and is the principal's to complete. Reads only; raises NotFound for a case the principal may not see."""
+    principal, case_id = cmd.principal, cmd.case_id
     if _visible_case(uow, principal, cases.c.id == case_id) is None:
         raise NotFound(f"case {case_id} does not exist")
     items = [row for row in uow.conn.execute(_offered_items, {"b_case": case_id}) if may_complete(principal, row)]
