@@ -1,17 +1,19 @@
 """Case pages: finding a case, and a case's page with its diagram, timeline and the actions open to me."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.errors import InvalidInput, PetiflowError
 from engine.queries.attachments import attachments_of
 from engine.queries.case_search import STATUSES, CaseSearch, search_cases
 from engine.queries.diagrams import case_diagram
+from engine.services.attachments import AddAttachment, add_attachment
 from engine.services.case_actions import OfferActions, actions_offered
 from engine.services.case_views import ViewCase, view_case
 
 from ..units import read, reading, run
-from .pages import signed_in, web_blueprint
+from .pages import done, refused, signed_in, web_blueprint
 
 bp = web_blueprint("cases", __name__)
 
@@ -90,3 +92,18 @@ def diagram(case_id: int):
                        process_key=found.process_key, version=found.version)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.post("/cases/<id:case_id>/attachments")
+def attach(case_id: int):
+    """Attach a file to the case (its kind found from its content, its size limited, kept in the history)."""
+    principal = signed_in()
+    target = url_for("ui.cases.page", case_id=case_id) + "#files-h"
+    given = request.files.get("file")
+    try:
+        if given is None or not given.filename:
+            raise InvalidInput(_("Choose a file to attach."))
+        added = run(add_attachment, AddAttachment(principal, case_id, given.filename, given.stream))
+    except PetiflowError as error:
+        return refused(error, target)
+    return done(_("Attached: %(name)s", name=added.filename), target)

@@ -59,3 +59,25 @@ def test_a_case_is_found_by_its_number_and_a_number_not_mine_is_not_found(sign_i
     assert page.status_code == 200 and "中正路與復興路口路面坑洞" in page.get_data(as_text=True)
     assert caseworker.get("/cases/by-number/P20261126000002").status_code == 404  # the signals unit's
     assert caseworker.get("/cases/by-number/P99999999999999").status_code == 404
+
+
+def test_a_photo_is_attached_from_the_case_page_and_a_web_page_is_refused_naming_why(sign_in):
+    from io import BytesIO
+
+    from tests.unit.attachment_samples import PNG
+    caseworker = sign_in("cw.roads")
+    added = caseworker.post("/cases/1/attachments", {"file": (BytesIO(PNG), "坑洞.png")},
+                            content_type="multipart/form-data")
+    assert added.status_code == 302 and added.location == "/cases/1#files-h"
+    page = caseworker.get("/cases/1").get_data(as_text=True)
+    assert "已附加：坑洞.png" in text_of(page) and "image/png" in page
+    download = page.split('href="/api/v1/attachments/')[1].split('"')[0]
+    with caseworker.get(f"/api/v1/attachments/{download}") as content:  # a file sent from disk: closed after
+        assert content.get_data() == PNG
+    refused = caseworker.post("/cases/1/attachments", {"file": (BytesIO(b"<html><script>x</script>"), "a.html")},
+                              content_type="multipart/form-data")
+    assert refused.status_code == 302
+    assert page.count("image/png") == caseworker.get("/cases/1").get_data(as_text=True).count("image/png")
+    without_token = caseworker.post("/cases/1/attachments", {"file": (BytesIO(PNG), "b.png")}, csrf=False,
+                                    content_type="multipart/form-data")
+    assert without_token.status_code == 403
