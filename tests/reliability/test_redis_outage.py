@@ -202,7 +202,10 @@ def test_a_worker_logs_a_redis_outage_as_one_warning_per_attempt_not_a_critical_
                                             f"{redis_proxy.redis_url} is unavailable (ConnectionError")
     assert lines[0].getMessage().endswith("); retrying in 3.0 s")
     assert lines[1].getMessage().startswith("fetching messages failed again (2 in a row), the message broker at")
-    assert all(b.created - a.created > 2 for a, b in zip(lines, lines[1:]))  # one line per attempt, not per consumer
+    # One line per attempt (3 s apart), not one per consumer (the same instant). The last line, "works again",
+    # follows the reconnection, whenever that came: it is left out of the spacing.
+    failed = lines[:-1]
+    assert all(b.created - a.created > 1 for a, b in zip(failed, failed[1:]))
     assert lines[-1].getMessage() == f"fetching messages works again after {len(lines) - 1} failed attempts"
 
 
