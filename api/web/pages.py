@@ -10,9 +10,11 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, NotAuthenticated, PetiflowError
+from engine.queries.categories import categories
 from engine.queries.visibility import SUPERVISING_ROLES
 
 from .. import auth
@@ -126,7 +128,17 @@ def local_time(at: datetime | None, with_year: bool = False) -> str:
     return at.strftime("%Y-%m-%d %H:%M") if with_year else at.strftime("%m-%d %H:%M")
 
 
+def category_name(code: str | None) -> str:
+    """A category as staff call it (the code itself for one the list does not have)."""
+    if not code:
+        return "—"
+    english = str(get_locale()).startswith("en")
+    found = next((c for c in categories() if c.code == code), None)
+    return code if found is None else (found.name_en if english else found.name)
+
+
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, current_principal=current_principal,
                                  ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, takes_calls=takes_calls, CSRF_FIELD=auth.CSRF_FIELD)
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["category"] = category_name
