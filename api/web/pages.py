@@ -128,6 +128,17 @@ def local_time(at: datetime | None, with_year: bool = False) -> str:
     return at.strftime("%Y-%m-%d %H:%M") if with_year else at.strftime("%m-%d %H:%M")
 
 
+def shown(value) -> str:
+    """A recorded value as a person reads it: a moment in the city's time, anything else as it is."""
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return local_time(at, with_year=True) if at.tzinfo is not None else value
+    return str(value)
+
+
 def category_name(code: str | None) -> str:
     """A category as staff call it (the code itself for one the list does not have)."""
     if not code:
@@ -142,3 +153,4 @@ def install(app: Flask) -> None:
                                  ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, takes_calls=takes_calls, CSRF_FIELD=auth.CSRF_FIELD)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["category"] = category_name
+    app.jinja_env.filters["shown"] = shown

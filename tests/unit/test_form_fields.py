@@ -110,3 +110,12 @@ def test_a_field_needed_only_for_some_choices_says_which():
     call = by_name(fields_of(schema("hotline_record_call.json"), {}, {}, TAIPEI))
     assert call["case_subject"].needed_when == "call_outcome=petition dispatch"
     assert call["transferred_to"].needed_when == "call_outcome=transferred"
+
+
+def test_a_recorded_moment_is_shown_in_the_citys_time_and_other_values_as_they_are(runtime):
+    from api.app import create_app
+    from api.web.pages import shown
+    with create_app(runtime=runtime).app_context():
+        assert shown("2026-12-04T09:30:00+00:00") == "2026-12-04 17:30"
+        assert shown("2026-12-04T09:30:00") == "2026-12-04T09:30:00"  # no offset: not a moment we can place
+        assert shown("petition.default") == "petition.default" and shown(6) == "6"
