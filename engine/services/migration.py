@@ -26,6 +26,9 @@ from engine.store.changes import StepChanges
 from engine.store.schema import cases, process_definitions, workflow_instances
 from engine.workflow import migration, runner, state
 
+#: Who moves cases from the command line (`petiflow migrate-cases`): whoever runs it on the server.
+COMMAND_LINE = Principal(user_id=None, username="cli", is_admin=True)
+
 
 @dataclass(frozen=True)
 class MoveCase:

@@ -20,10 +20,14 @@ def city(runtime, clock):
     return build_city(runtime, clock, bundle("migrate_v1.bpmn"))
 
 
-def deploy(city, name: str) -> None:
-    """Deploy another version of `revise` from a test diagram."""
+def deploy(city, name: str, *changes: tuple[str, str]) -> None:
+    """Deploy another version of `revise` from a test diagram, with text replaced as `changes` say."""
+    text = bundle(name)[name]
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
     with city.runtime.uow() as uow:
-        deploy_bundle(DeployBundle({"revise.bpmn": bundle(name)[name]}, deployed_by="designer"), uow)
+        deploy_bundle(DeployBundle({"revise.bpmn": text}, deployed_by="designer"), uow)
         uow.commit()
 
 
@@ -221,6 +225,17 @@ def test_a_case_changed_since_the_version_the_caller_saw_is_not_overwritten(city
     with pytest.raises(Conflict, match="changed since it was checked"):
         move(city, started.case_id, expected_version=check.instance_version)
     assert instance(city, started.case_id) == before
+
+
+def test_a_changed_timer_or_kind_of_task_a_case_waits_on_is_refused(city):
+    draft, confirm = at_draft(city, 23), at_confirm(city, 24)
+    deploy(city, "migrate_v1.bpmn", ('"P6D"', '"P9D"'),
+           ('<bpmn:userTask id="confirm" name="Confirm the agency">', '<bpmn:manualTask id="confirm" name="Confirm">'),
+           ('</bpmn:userTask>\n    <bpmn:userTask id="draft"', '</bpmn:manualTask>\n    <bpmn:userTask id="draft"'))
+    dry = {c.case_no: c.reasons for c in preview(city).cases}
+    assert dry == {
+        draft.case_no: ("waiting for Reply overdue (draft_overdue): version 2 changes the event it waits for",),
+        confirm.case_no: ("waiting at Confirm the agency (confirm), which version 2 makes another kind of element",)}
 
 
 # --- who may, and bad input ---------------------------------------------------------------------
