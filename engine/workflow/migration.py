@@ -28,6 +28,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import spiff_clock, state
@@ -122,6 +123,9 @@ def _why_not_carried(task, new_spec, changes: list[str], to_version: int) -> str
         return f"{doing} {where}, which version {to_version} makes another kind of element"
     if type(task.task_spec).__name__ == "EventBasedGateway":
         return f"{doing} {where}, an event-based gateway, which cannot be carried over safely"
+    if "inputs" in changes and isinstance(task.task_spec, Join):
+        # A join counts the flows that reach it: one more in the new version may never come.
+        return f"{doing} {where}, a join whose incoming flows version {to_version} changes"
     refused = sorted({_KIND.get(c, c) for c in changes if c not in _CARRIED})
     if refused:
         return f"{doing} {where}: version {to_version} changes {', '.join(refused)}"
@@ -144,6 +148,21 @@ def _check_subprocesses(workflow, diff: DefinitionDiff, to_version: int) -> list
     return reasons
 
 
+def _split_of(specs) -> object | None:
+    return next((s for s in specs if type(s).__name__ == "BoundaryEventSplit"), None)
+
+
+def _boundary_changed(task, spec_diff: SpecDiff) -> bool:
+    """Whether the boundary events around a waiting task differ in the new version: added, removed,
+    or the task newly given some or left with none."""
+    parent = task.parent.task_spec if task.parent is not None else None
+    old_split = parent if type(parent).__name__ == "BoundaryEventSplit" else None
+    new_split = _split_of(spec_diff.alignment[task.task_spec].inputs)
+    if old_split is None or new_split is None:
+        return (old_split is None) != (new_split is None)
+    return spec_diff.alignment.get(old_split) is not new_split or "outputs" in spec_diff.changed.get(old_split, ())
+
+
 def _check_active(workflow, spec_diff: SpecDiff, new_specs: dict, to_version: int) -> list[str]:
     reasons = []
     removed, changed = set(spec_diff.removed), spec_diff.changed
@@ -159,7 +178,12 @@ def _check_active(workflow, spec_diff: SpecDiff, new_specs: dict, to_version: in
             why = _why_not_carried(task, spec_diff.alignment[task.task_spec], changed[task.task_spec], to_version)
             if why:
                 reasons.append(why)
-    return reasons
+        if _boundary_changed(task, spec_diff):
+            # Its boundary events (timers, messages) were armed when it began to wait: one the new
+            # version adds would never be.
+            reasons.append(f"{_doing(task)} {element(task.task_spec)}, whose boundary events version "
+                           f"{to_version} changes")
+    return list(dict.fromkeys(reasons))
 
 
 def _carry(workflow, spec_diff: SpecDiff, new_spec) -> None:

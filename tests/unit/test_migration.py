@@ -238,6 +238,14 @@ def test_a_changed_timer_or_kind_of_task_a_case_waits_on_is_refused(city):
         confirm.case_no: ("waiting at Confirm the agency (confirm), which version 2 makes another kind of element",)}
 
 
+def test_a_boundary_event_added_to_the_task_a_case_waits_at_is_refused(city):
+    confirm = at_confirm(city, 24)
+    deploy(city, "migrate_v1.bpmn", ('attachedToRef="draft"', 'attachedToRef="confirm"'))
+    [check] = preview(city).cases
+    assert check.case_no == confirm.case_no
+    assert check.reasons == ("waiting at Confirm the agency (confirm), whose boundary events version 2 changes",)
+
+
 # --- who may, and bad input ---------------------------------------------------------------------
 
 
