@@ -434,3 +434,7 @@ _register_calendar(main)
 from api.cli_timers import timers as _timers  # noqa: E402
 
 main.add_command(_timers)
+
+from api.cli_migrate import migrate_cases as _migrate_cases  # noqa: E402
+
+main.add_command(_migrate_cases)

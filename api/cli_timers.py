@@ -127,11 +127,12 @@ class RunReport:
 
 
 class _Interrupt:
-    """Ctrl+C once: finish the current timer, then stop. Twice: stop now."""
+    """Ctrl+C once: finish the current timer (or whatever is in hand), then stop. Twice: stop now."""
 
-    def __init__(self):
+    def __init__(self, what: str = "timer"):
         self.requested = False
         self._previous = None
+        self._what = what
 
     def __enter__(self):
         try:
@@ -144,7 +145,7 @@ class _Interrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        click.echo("\nstopping after the current timer (Ctrl+C again to stop now)", err=True)
+        click.echo(f"\nstopping after the current {self._what} (Ctrl+C again to stop now)", err=True)
 
     def __exit__(self, *exc):
         if self._previous is not None:

@@ -50,6 +50,13 @@ def run(service, command, *, one_step: bool = False):
         return result
 
 
+def drive(driver, command, **kwargs):
+    """Run an engine driver that opens a unit of work per record itself (a bulk move of cases),
+    on the app's runtime; each of its units commits or rolls back on its own."""
+    _close_reading()
+    return driver(command, runtime(), **kwargs)
+
+
 def _close_reading(exc=None) -> None:
     uow = g.pop("read_uow", None)
     if uow is not None:

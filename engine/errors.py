@@ -67,6 +67,12 @@ class StaleStep(Conflict):
         super().__init__(message, **kw)
 
 
+class MigrationRefused(Conflict):
+    """A running case cannot move to another version of its process now; details["reasons"] say why."""
+
+    code = "migration_refused"
+
+
 class InvalidDefinition(PetiflowError):
     """Raised when a BPMN/DMN bundle fails to parse or validate; details name file, line, element."""
 

@@ -3,10 +3,24 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from . import admin, attachments, audit, case_actions, cases, escalation, inbox, incidents, session, tokens, work
+from . import (
+    admin,
+    attachments,
+    audit,
+    case_actions,
+    cases,
+    escalation,
+    inbox,
+    incidents,
+    processes,
+    session,
+    tokens,
+    work,
+)
 
 #: Every blueprint of the API, in the order the documentation lists them.
-BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, attachments, escalation, incidents, audit, admin)
+BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, attachments, escalation, incidents, audit, processes,
+              admin)
 
 #: Where the API lives.
 PREFIX = "/api/v1"

@@ -44,7 +44,8 @@ def _event_labels() -> dict:
             "notification_sent": _("Notice sent"), "citizen_notified": _("Citizen told"),
             "duplicate_merged": _("A duplicate merged in"), "linked_case_opened": _("Linked case opened"),
             "engine_steps": _("Workflow steps"), "escalated": _("Escalated"), "merged": _("Merged"),
-            "closed_without_processing": _("Closed without processing"), "case_closed": _("Closed")}
+            "closed_without_processing": _("Closed without processing"), "case_closed": _("Closed"),
+            "case_migrated": _("Moved to a new process version")}
 
 
 @bp.get("/cases")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.cases import assignment
 from engine.cases.history import event
@@ -18,8 +18,8 @@ from engine.cases.lanes import role_for_lane, work_item_agency
 from engine.deadlines import ladder
 from engine.errors import InvalidInput
 from engine.store.changes import InstanceWrite, StepChanges, ladder_rows
-from engine.store.schema import agencies
-from engine.store.steps import write_step
+from engine.store.schema import agencies, work_items
+from engine.store.steps import resync_items, write_step
 from engine.workflow import runner, state
 
 
@@ -122,3 +122,39 @@ def finish_step(uow, ref: InstanceRef, workflow, changes: StepChanges, *,
 def rerecord_timers(uow, ref: InstanceRef, workflow, now) -> None:
     """Record the instance's BPMN timers again as the workflow has them, nothing else changed."""
     write_step(uow, StepChanges(ref.case_id, now, instance_id=ref.id, waiting_timers=runner.inspect(workflow).timers))
+
+
+_open_items = select(work_items.c.id, work_items.c.task_id, work_items.c.role, work_items.c.agency_id,
+                     work_items.c.assignee_id).where(work_items.c.instance_id == bindparam("b_instance"),
+                                                     work_items.c.status == "open")
+
+
+def resync_open_work(uow, ref: InstanceRef, before: list, after: list) -> list[dict]:
+    """Rewrite the open inbox rows of tasks that read differently now (the case moved to another
+    version of its process): name, task, lane and so role, agency, form. An item whose role or
+    agency changes goes back to its group (its holder may not hold the new role). Returns what
+    changed, task by task, for the case's history."""
+    old = {t.task_id: t for t in before}
+    fields = ("spec_name", "name", "lane", "form_key", "agency_code")
+    differing = [t for t in after if t.task_id in old and
+                 any(getattr(t, f) != getattr(old[t.task_id], f) for f in fields)]
+    if not differing:
+        return []
+    items = {row.task_id: row for row in uow.conn.execute(_open_items, {"b_instance": ref.id})}
+    named = _agency_ids(uow, {t.agency_code for t in differing if t.agency_code})
+    rows, changed = [], []
+    for t in differing:
+        item = items.get(t.task_id)
+        if item is None:
+            continue
+        role = role_for_lane(t.lane)
+        agency_id = named[t.agency_code] if t.agency_code else work_item_agency(t.lane, ref.agency_id)
+        kept = role == item.role and agency_id == item.agency_id
+        rows.append({"id": item.id, "task_spec": t.spec_name, "name": t.name[:200], "lane": t.lane, "role": role,
+                     "agency_id": agency_id, "form_key": t.form_key,
+                     "assignee_id": item.assignee_id if kept else None})
+        was = old[t.task_id]
+        changed.append({"work_item_id": item.id, "task": t.spec_name,
+                        **{f: [getattr(was, f), getattr(t, f)] for f in fields if getattr(was, f) != getattr(t, f)}})
+    resync_items(uow, rows)
+    return changed

@@ -10,7 +10,7 @@ from sqlalchemy import func, literal_column, select
 from engine.store.schema import process_definitions, workflow_instances
 
 # Written as the partial index ix_workflow_instances_running writes it, so that it is used.
-_RUNNING = workflow_instances.c.status.not_in([literal_column("'completed'"), literal_column("'cancelled'")])
+RUNNING = workflow_instances.c.status.not_in([literal_column("'completed'"), literal_column("'cancelled'")])
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def deployed_processes(uow) -> tuple[DeployedProcess, ...]:
     # Counted per version (a handful) from the partial index of running instances, rather than
     # by joining and grouping every running instance.
     running = (select(func.count()).select_from(workflow_instances)
-               .where(workflow_instances.c.definition_id == process_definitions.c.id, _RUNNING)
+               .where(workflow_instances.c.definition_id == process_definitions.c.id, RUNNING)
                .scalar_subquery())
     rows = uow.conn.execute(
         select(process_definitions.c.process_key, process_definitions.c.id, process_definitions.c.version,

@@ -52,7 +52,7 @@ _PARTS = {
     "inst_old": """inst AS (
         UPDATE workflow_instances
         SET state = %(state)s, version = version + 1, status = %(status)s, next_timer_at = %(next_timer_at)s,
-            updated_at = %(now)s, error = NULL
+            definition_id = %(definition_id)s::bigint, updated_at = %(now)s, error = NULL
         WHERE id = %(instance_id)s::bigint AND version = %(version)s::integer
         RETURNING id)""",
     "done": """done AS (
@@ -233,9 +233,9 @@ def save_step(uow, changes: StepChanges) -> Written:
               # it cannot write, as on SQLite), inside the rows' document.
               "events": _json([{**e, "data": json.dumps(e["data"]), "ord": i}
                                for i, e in enumerate(changes.events)])}
-    if instance.is_new:
-        params["definition_id"] = instance.definition_id
-    else:
+    # A step keeps its instance on its version, unless it moves the case to another (engine.services.migration).
+    params["definition_id"] = instance.definition_id
+    if not instance.is_new:
         params.update(instance_id=instance.id, version=instance.version)
     if new_case is not None:
         parts.add("case")

@@ -30,6 +30,7 @@ _update_instance = (
     update(workflow_instances)
     .where(and_(workflow_instances.c.id == bindparam("b_id"), workflow_instances.c.version == bindparam("b_version")))
     .values(state=bindparam("state"), version=workflow_instances.c.version + 1, status=bindparam("status"),
+            definition_id=bindparam("definition_id"),
             next_timer_at=bindparam("next_timer_at"), updated_at=bindparam("updated_at"), error=None)
 )
 _complete_item = (update(work_items).where(work_items.c.id == bindparam("b_item"))
@@ -78,6 +79,20 @@ _set_case_due = (update(cases).where(cases.c.id == bindparam("b_case"))
                  .values(due_at=bindparam("due_at"), updated_at=bindparam("b_now")))
 _next_case_id = {"postgresql": select(func.nextval(literal_column("'cases_id_seq'"))),
                  "sqlite": select(func.coalesce(func.max(cases.c.id), 0) + 1)}
+
+
+_resync_item = (update(work_items)
+                .where(work_items.c.id == bindparam("b_id"), work_items.c.status == "open")
+                .values(task_spec=bindparam("task_spec"), name=bindparam("name"), lane=bindparam("lane"),
+                        role=bindparam("role"), agency_id=bindparam("agency_id"), form_key=bindparam("form_key"),
+                        assignee_id=bindparam("assignee_id"), version=work_items.c.version + 1))
+
+
+def resync_items(uow, rows: list[dict]) -> None:
+    """Write open work items again as their task now reads (a case moved to another version of its
+    process): each row's id, task_spec, name, lane, role, agency_id, form_key and assignee_id."""
+    if rows:
+        uow.conn.execute(_resync_item, [{"b_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows])
 
 
 def next_case_id(uow) -> int:
@@ -139,7 +154,7 @@ def _write_in_statements(uow, changes: StepChanges) -> Written:
     elif instance is not None:
         if not conn.execute(_update_instance, {
                 "b_id": instance.id, "b_version": instance.version, "state": instance.state,
-                "status": instance.status, "next_timer_at": instance.next_timer_at, "updated_at": now}).rowcount:
+                "definition_id": instance.definition_id, "status": instance.status, "next_timer_at": instance.next_timer_at, "updated_at": now}).rowcount:
             raise StaleStep()
         version += 1
     if changes.completed_item is not None:

@@ -13,6 +13,9 @@ from engine.workflow.compaction import compact
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 
+#: The serializer's registry: converts specs to dicts (SpiffWorkflow's spec diff compares those).
+REGISTRY = _REGISTRY
+
 #: The SpiffWorkflow serialization format written by this version of petiflow.
 FORMAT_VERSION = _SERIALIZER.VERSION
 

@@ -55,6 +55,13 @@ MATRIX = {
         403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)))),
     "list accounts": ("GET", "/api/v1/admin/users", None, dict(zip(ROLES, (
         403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)))),
+    # form_reply has one version only: those who may move cases learn there is no version 2.
+    "dry-run moving cases to another version": (
+        "GET", "/api/v1/processes/form_reply/migration?from_version=1&to_version=2", None, dict(zip(ROLES, (
+            403, 403, 403, 403, 403, 403, 403, 403, 404, 403, 404)))),
+    "move cases to another version": (
+        "POST", "/api/v1/processes/form_reply/migration", {"from_version": 1, "to_version": 2}, dict(zip(ROLES, (
+            403, 403, 403, 403, 403, 403, 403, 403, 404, 403, 404)))),
 }
 
 #: The id a missing record is asked for by, to compare refusals with.
