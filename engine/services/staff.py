@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.accounts.identity import Principal
 from engine.accounts.passwords import hash_password, password_problems
-from engine.errors import Conflict
 from engine.cases.history import event
+from engine.errors import Conflict
 from engine.store.schema import access_tokens, agencies, case_events, units, users, work_items
 
 from .directory import (
