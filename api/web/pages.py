@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, NotAuthenticated, PetiflowError
+from engine.queries.processes import may_design
 from engine.queries.visibility import SUPERVISING_ROLES
 
 from .. import auth
@@ -38,7 +39,7 @@ class SignInFirst(Exception):
 def web_blueprint(name: str, import_name: str) -> Blueprint:
     """A blueprint of pages: engine errors raised by its views are rendered as HTML pages."""
     bp = Blueprint(name, import_name)
-    bp.register_error_handler(PetiflowError, _error_page)
+    bp.register_error_handler(PetiflowError, error_page)
     bp.register_error_handler(SignInFirst, _to_sign_in)
     return bp
 
@@ -90,7 +91,7 @@ def refused(error: PetiflowError, target: str):
     return redirect(target)
 
 
-def _error_page(error: PetiflowError):
+def error_page(error: PetiflowError):
     status = status_for(error)
     titles = {403: _("Not allowed"), 404: _("Not found"), 409: _("Changed in the meantime"),
               422: _("Cannot be accepted"), 503: _("Not available right now")}
@@ -117,5 +118,6 @@ def local_time(at: datetime | None, with_year: bool = False) -> str:
 
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, current_principal=current_principal,
-                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, CSRF_FIELD=auth.CSRF_FIELD)
+                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, may_design=may_design,
+                                 CSRF_FIELD=auth.CSRF_FIELD)
     app.jinja_env.filters["local_time"] = local_time
