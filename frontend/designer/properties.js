@@ -373,7 +373,9 @@ function withInjector(_element, fn) {
 export default function PetiflowPropertiesProvider(propertiesPanel, injector, translate, config) {
   currentInjector = injector;
   const settings = (config && config.petiflow) || { roles: [], forms: [], actions: {}, choices: {} };
-  this.getGroups = (element) => (groups) => [...groups, ...groupsFor(element, settings, translate)];
+  // bpmn-js's own timer group is replaced by petiflow's, which says timers are expressions.
+  this.getGroups = (element) => (groups) => [...groups.filter((g) => g.id !== "timer"),
+    ...groupsFor(element, settings, translate)];
   propertiesPanel.registerProvider(PRIORITY, this);
 }
 PetiflowPropertiesProvider.$inject = ["propertiesPanel", "injector", "translate", "config"];

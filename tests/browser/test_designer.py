@@ -138,3 +138,30 @@ def test_others_are_refused_the_designer(live_server, page):
     answer = page.goto(f"{live_server}/designer")
     assert answer.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("沒有權限")
+
+
+def test_the_properties_panel_shows_what_petiflow_reads(live_server, page, shoot):
+    sign_in(page, live_server, "designer", next_path="/designer/petition/edit")
+    expect(page.locator("#designer.ready")).to_have_count(1)
+
+    # A service task: its engine action, described, and its parameters.
+    page.locator("g.djs-shape[data-element-id='log_closure']").click()
+    _open_group(page, "引擎動作")
+    expect(page.locator("#bio-properties-panel-petiflow-action-name")).to_have_value("record_event")
+    expect(page.locator("#bio-properties-panel-petiflow-result-variable")).to_have_value("action_result")
+    _open_group(page, "動作參數")
+    expect(page.locator("#bio-properties-panel-petiflow-parameter-0-name")).to_have_value("kind")
+    expect(page.locator("#bio-properties-panel-petiflow-parameter-0-value")).to_have_value('"closed_without_processing"')
+    shoot("designer-service-task-zh")
+
+    # Choosing an action that is not there is impossible; emptying one is a lint error on the task.
+    page.locator("#bio-properties-panel-petiflow-action-name").select_option("")
+    expect(page.locator("#problems li.error").filter(has_text="log_closure")).to_contain_text("服務任務必須呼叫一個引擎動作")
+    page.locator("#bio-properties-panel-petiflow-action-name").select_option("record_event")
+    expect(page.locator("#problems li.error")).to_have_count(0)
+
+    # A timer: when it fires, as an expression over the task data.
+    page.locator("g.djs-shape[data-element-id='reply_overdue']").click()
+    _open_group(page, "計時器")
+    expect(page.locator("#bio-properties-panel-petiflow-timer-kind")).to_have_value("timeDate")
+    expect(page.locator("#bio-properties-panel-petiflow-timer-expression")).to_have_value("reply_due")
