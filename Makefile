@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 # Browser code: npm packages from the committed lockfile, bundled by esbuild into an ignored folder.
 ASSETS := api/static/build/.built
-$(ASSETS): package.json package-lock.json $(wildcard frontend/*.js frontend/*.css)
+$(ASSETS): package.json package-lock.json $(wildcard frontend/*.js frontend/*.css frontend/*/*.js frontend/*/*.json)
 	@command -v npm >/dev/null || { echo "petiflow needs Node.js 20+ and npm to build its browser code"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	npm run --silent build

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from engine.errors import Conflict, NotAuthenticated, PetiflowError
 from engine.queries.categories import categories
+from engine.queries.processes import may_design
 from engine.queries.visibility import SUPERVISING_ROLES
 
 from .. import auth
@@ -40,7 +41,7 @@ class SignInFirst(Exception):
 def web_blueprint(name: str, import_name: str) -> Blueprint:
     """A blueprint of pages: engine errors raised by its views are rendered as HTML pages."""
     bp = Blueprint(name, import_name)
-    bp.register_error_handler(PetiflowError, _error_page)
+    bp.register_error_handler(PetiflowError, error_page)
     bp.register_error_handler(SignInFirst, _to_sign_in)
     return bp
 
@@ -98,7 +99,7 @@ def field_errors(errors: dict | None) -> dict:
     return {path: [known.get(m, m) for m in messages] for path, messages in (errors or {}).items()}
 
 
-def _error_page(error: PetiflowError):
+def error_page(error: PetiflowError):
     status = status_for(error)
     titles = {403: _("Not allowed"), 404: _("Not found"), 409: _("Changed in the meantime"),
               422: _("Cannot be accepted"), 503: _("Not available right now")}
@@ -151,6 +152,8 @@ def category_name(code: str | None) -> str:
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, current_principal=current_principal,
                                  ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, takes_calls=takes_calls, CSRF_FIELD=auth.CSRF_FIELD)
+                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, may_design=may_design,
+                                 CSRF_FIELD=auth.CSRF_FIELD)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["category"] = category_name
     app.jinja_env.filters["shown"] = shown

@@ -7,11 +7,15 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.errors import Conflict
+from engine.errors import Conflict, InvalidDefinition, InvalidInput
+from engine.queries.processes import process_source
 from engine.store.schema import process_definitions
-from engine.workflow.definitions import read_bundle, split_bundle
+from engine.workflow.definitions import parse_xml, read_bundle, split_bundle
 
-__all__ = ["DeployBundle", "ProcessDeployed", "deploy_bundle", "read_bundle"]  # read_bundle: a folder's files
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+__all__ = ["DeployBundle", "DesignedDiagram", "DiagramChecked", "ProcessDeployed", "check_diagram", "deploy_bundle",
+           "deploy_diagram", "read_bundle"]  # read_bundle: a folder's files
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,82 @@ def deploy_bundle(cmd: DeployBundle, uow) -> list[ProcessDeployed]:
     if any(r.created for r in results):
         uow.after_commit(uow.specs.forget_latest)
     return results
+
+
+# --- a diagram edited in the designer -------------------------------------------------------
+
+@dataclass(frozen=True)
+class DesignedDiagram:
+    """A process's diagram as a designer changed it, from the version they opened (`base_version`).
+
+    The other files of that version (its decision tables, called processes) go with it unchanged.
+    """
+
+    principal: object
+    process_key: str
+    base_version: int
+    xml: str
+
+
+@dataclass(frozen=True)
+class DiagramChecked:
+    """What deploying the diagram would do: the processes of its bundle and whether each would get a new version."""
+
+    process_key: str
+    base_version: int
+    latest_version: int
+    file: str
+    processes: tuple  # ((process_key, would be a new version), ...)
+
+
+def _designed_bundle(cmd: DesignedDiagram, uow):
+    """The bundle the edited diagram makes, checked as deployment checks it; raises InvalidDefinition
+    naming the element, InvalidInput for a request that is not a diagram."""
+    source = process_source(uow, cmd.principal, cmd.process_key, cmd.base_version)
+    if not isinstance(cmd.xml, str) or not cmd.xml.strip():
+        raise InvalidInput("the diagram's XML is missing", details={"fields": {"xml": ["required"]}})
+    sources = {**source.sources, source.main_file: cmd.xml}
+    bundles = split_bundle(sources, forms_dir=uow.forms_dir, actions=uow.actions)
+    keys = {b.process_key for b in bundles}
+    if cmd.process_key not in keys:
+        raise InvalidDefinition(f"the diagram no longer defines the executable process {cmd.process_key!r}; "
+                                "keep its id and isExecutable=\"true\"", file=source.main_file)
+    added = sorted(keys - _executable_processes(source.sources))
+    if added:
+        raise InvalidDefinition(f"the diagram adds the process {added[0]!r}; a diagram changed here deploys the "
+                                "processes it already had", file=source.main_file, element_id=added[0])
+    return source, sources, bundles
+
+
+def _executable_processes(sources: dict[str, str]) -> set[str]:
+    """The ids of the executable processes the files of a deployed version define."""
+    return {el.get("id") for name, text in sources.items() if name.endswith(".bpmn")
+            for el in parse_xml(name, text).iter(f"{{{_BPMN}}}process") if el.get("isExecutable") == "true"}
+
+
+def check_diagram(cmd: DesignedDiagram, uow) -> DiagramChecked:
+    """Run deployment's checks on an edited diagram without deploying it.
+
+    Raises Forbidden for anyone but a designer, NotFound for an unknown process or version,
+    InvalidDefinition (with the file, line and element id) for what deployment would refuse.
+    """
+    source, _sources, bundles = _designed_bundle(cmd, uow)
+    latest = {row.process_key: row.content_hash for row in uow.conn.execute(
+        select(process_definitions.c.process_key, process_definitions.c.content_hash)
+        .where(process_definitions.c.process_key.in_([b.process_key for b in bundles]))
+        .order_by(process_definitions.c.version))}
+    return DiagramChecked(cmd.process_key, source.version, source.latest_version, source.main_file,
+                          tuple((b.process_key, latest.get(b.process_key) != b.content_hash) for b in bundles))
+
+
+def deploy_diagram(cmd: DesignedDiagram, uow) -> list[ProcessDeployed]:
+    """Deploy an edited diagram as the next version of its process, deployed by the designer.
+
+    Cases running on earlier versions stay on them. Refused (Conflict) when a newer version was
+    deployed since the designer opened theirs, so no one's change is silently lost.
+    """
+    source, sources, _bundles = _designed_bundle(cmd, uow)
+    if not source.is_latest:
+        raise Conflict(f"version {source.latest_version} of {cmd.process_key!r} was deployed after version "
+                       f"{source.version}, which you changed; open the latest version and make your change there")
+    return deploy_bundle(DeployBundle(sources, deployed_by=cmd.principal.username), uow)
