@@ -151,9 +151,8 @@ def category_name(code: str | None) -> str:
 
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(csrf_token=auth.csrf_token, current_principal=current_principal,
-                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, takes_calls=takes_calls, CSRF_FIELD=auth.CSRF_FIELD)
-                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, may_design=may_design,
-                                 CSRF_FIELD=auth.CSRF_FIELD)
+                                 ROLE_LABELS=ROLE_LABELS, reads_queue=reads_queue, takes_calls=takes_calls,
+                                 may_design=may_design, CSRF_FIELD=auth.CSRF_FIELD)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["category"] = category_name
     app.jinja_env.filters["shown"] = shown

@@ -126,7 +126,7 @@ def process_source(uow, principal, process_key: str, version: int | None = None)
         raise NotFound(f"no process {process_key!r} is deployed")
     wanted = latest if version is None else version
     running = (select(func.count()).select_from(workflow_instances)
-               .where(workflow_instances.c.definition_id == pd.c.id, _RUNNING).scalar_subquery())
+               .where(workflow_instances.c.definition_id == pd.c.id, RUNNING).scalar_subquery())
     row = uow.conn.execute(
         select(pd.c.id, pd.c.version, pd.c.name, pd.c.deployed_at, pd.c.deployed_by, running.label("running"),
                pd.c.sources)

@@ -120,6 +120,19 @@ def test_a_designer_adds_a_task_fixes_lint_and_server_errors_reviews_changes_and
     # The one inline style refused is the properties panel's own (petiflow.css sets it instead).
     assert all("style-src-attr" in v for v in page.evaluate("window.__csp"))
 
+    # The running cases move to version 2 after a dry run.
+    page.goto(f"{live_server}/designer")
+    petition.get_by_role("link", name=re.compile("移轉.*第 1 版.*進行中案件")).click()
+    expect(page.get_by_role("heading", level=2, name=re.compile("第 1 版有 3 件進行中"))).to_be_visible()
+    movable = page.get_by_role("checkbox", name=re.compile("^移轉 P"))
+    expect(movable).to_have_count(3)
+    shoot("designer-migration-dry-run-zh")
+    page.get_by_role("button", name="移轉勾選的 3 件").click()
+    expect(page.get_by_role("heading", name=re.compile("已移轉 3 件，不能移轉 0 件，失敗 0 件"))).to_be_visible()
+    page.goto(f"{live_server}/designer")
+    expect(petition.locator("tr[data-version='2'] td.running")).to_have_text("3")
+    expect(petition.locator("tr[data-version='1'] td.running")).to_have_text("0")
+
 
 def test_the_designer_pages_work_in_english(live_server, page, shoot):
     sign_in(page, live_server, "designer", next_path="/designer")
