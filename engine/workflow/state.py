@@ -13,7 +13,6 @@ from engine.scripting.datacheck import RESERVED_NAMES
 from engine.workflow.compaction import compact
 
 
-
 class _InstanceConverter(BpmnWorkflowConverter):
     """SpiffWorkflow's converter of a top workflow, leaving its spec and its called processes' specs out.
 
