@@ -108,17 +108,23 @@ def _check_csrf() -> None:
 
 class _Sessions(SecureCookieSessionInterface):
     """Flask's signed session cookie, renewed when its signature is SESSION_RENEW_AFTER old rather
-    than on every response (and its signer made once per key, not twice a request)."""
+    than on every response, its signer made once per key (not twice a request), and each cookie's
+    signature checked once: a cookie seen before is known by its exact text, its age checked at
+    every request as itsdangerous checks it."""
+
+    #: Verified cookies remembered at most (the memory is emptied when full).
+    REMEMBERED = 4096
 
     def __init__(self):
         self._signer = (None, None)
+        self._verified: dict[str, tuple[dict, datetime]] = {}
 
     def get_signing_serializer(self, app: Flask):
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         made_for, signer = self._signer
         if made_for != keys:
             signer = super().get_signing_serializer(app)
-            self._signer = (keys, signer)
+            self._signer, self._verified = (keys, signer), {}
         return signer
 
     def open_session(self, app: Flask, request):
@@ -128,12 +134,20 @@ class _Sessions(SecureCookieSessionInterface):
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data, signed_at = signer.loads(value, max_age=max_age, return_timestamp=True)
-        except BadSignature:
-            return self.session_class()
-        found = self.session_class(data)
+        verified = self._verified.get(value)
+        if verified is None:
+            try:
+                verified = signer.loads(value, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            if len(self._verified) >= self.REMEMBERED:
+                self._verified = {}
+            self._verified[value] = verified
+        data, signed_at = verified
+        age = datetime.now(timezone.utc) - signed_at
+        if age > app.permanent_session_lifetime or age < _NO_AGE:
+            return self.session_class()  # expired (or signed in the future), as itsdangerous's max_age has it
+        found = self.session_class(dict(data))
         found.signed_at = signed_at
         return found
 
@@ -144,6 +158,9 @@ class _Sessions(SecureCookieSessionInterface):
             return False
         signed_at = getattr(session, "signed_at", None)
         return signed_at is None or datetime.now(timezone.utc) - signed_at >= SESSION_RENEW_AFTER
+
+
+_NO_AGE = timedelta(0)
 
 
 def install(app: Flask, *, secure_cookies: bool) -> None:
