@@ -23,11 +23,15 @@ HEADERS = {
 }
 
 
+_NAMES = {name.lower(): name for name in HEADERS}
+
+
 def _secure(response: Response) -> Response:
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if response.mimetype == "application/json" and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}  # one pass, not one per header
+    headers.extend([(name, HEADERS[name]) for key, name in _NAMES.items() if key not in present])
+    if response.mimetype == "application/json" and "cache-control" not in present:
+        headers["Cache-Control"] = "no-store"
     return response
 
 

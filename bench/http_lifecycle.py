@@ -15,7 +15,9 @@ caseworker reads the first page of their inbox (GET /api/v1/inbox), claims the n
     python bench/http_lifecycle.py [--modes serve,web] [--clients 1,4] [--seconds 15]
                                    [--json bench/results/http_lifecycle.json]
 
-Reports lifecycles per second and p50/p95 of one lifecycle per mode and client count. The
+Reports lifecycles per second and p50/p95 of one lifecycle per mode and client count, and the
+CPU time the server's processes spent per lifecycle (Linux; it varies far less than the rates
+on a shared machine). The
 nearest open-source peer, SpiffArena, takes about 154 ms per lifecycle over HTTP on this class
 of machine (6.5/s; ../shared/reference). Ctrl+C stops cleanly, stops the servers and drops the
 benchmark database.
@@ -104,20 +106,44 @@ def _client(port: int, seconds: float, start_at: float, results) -> None:
     results.put(times)
 
 
-def drive(port: int, clients: int, seconds: float) -> dict:
-    """Run `clients` client processes for `seconds`; lifecycles per second and their latency."""
+def server_cpu_seconds(session_id: int) -> float | None:
+    """User + system CPU seconds of every live process of the server's session (Linux /proc; else None)."""
+    ticks, total = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100, 0
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:  # field 6 of stat: the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def drive(port: int, clients: int, seconds: float, server_pid: int | None = None) -> dict:
+    """Run `clients` client processes for `seconds`; lifecycles per second, their latency, and the
+    server's CPU time per lifecycle (the clients' sign-ins before the clock starts left out)."""
     results = multiprocessing.Queue()
     start_at = time.time() + 3  # every client signed in before the clock starts
     procs = [multiprocessing.Process(target=_client, args=(port, seconds, start_at, results)) for _ in range(clients)]
     for p in procs:
         p.start()
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu_before = server_cpu_seconds(server_pid) if server_pid else None
     times = [t for _ in procs for t in results.get(timeout=seconds + 120)]
+    cpu_after = server_cpu_seconds(server_pid) if server_pid else None
     for p in procs:
         p.join()
     times.sort()
+    cpu_ms = (None if cpu_before is None or cpu_after is None
+              else round((cpu_after - cpu_before) * 1000 / len(times), 1))
     return {"clients": clients, "lifecycles": len(times), "per_second": round(len(times) / seconds, 1),
             "p50_ms": round(statistics.median(times) * 1000, 1),
-            "p95_ms": round(times[int(len(times) * 0.95) - 1] * 1000, 1)}
+            "p95_ms": round(times[int(len(times) * 0.95) - 1] * 1000, 1), "server_cpu_ms": cpu_ms}
 
 
 def _free_port() -> int:
@@ -189,9 +215,10 @@ def main() -> int:
                 proc, port = start_server(mode, Path(var))
                 log(f"{mode}: serving on port {port}")
                 for clients in (int(c) for c in args.clients.split(",")):
-                    result = {"mode": mode, **drive(port, clients, args.seconds)}
+                    result = {"mode": mode, **drive(port, clients, args.seconds, proc.pid)}
                     log(f"  {clients} client(s): {result['per_second']} lifecycles/s, "
-                        f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms ({result['lifecycles']} lifecycles)")
+                        f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms ({result['lifecycles']} lifecycles), "
+                        f"server CPU {result['server_cpu_ms']} ms a lifecycle")
                     results.append(result)
                 stop_server(proc)
                 proc = None
@@ -206,7 +233,7 @@ def main() -> int:
     args.json.write_text(json.dumps({"results": results, "spiffarena_ms_per_lifecycle": 154}, indent=2))
     for r in results:
         print(f"{r['mode']:6} clients={r['clients']}  {r['per_second']:7.1f}/s  p50 {r['p50_ms']} ms  "
-              f"p95 {r['p95_ms']} ms  ({r['per_second'] / 6.5:.0f}x SpiffArena's 6.5/s)")
+              f"p95 {r['p95_ms']} ms  server CPU {r['server_cpu_ms']} ms  ({r['per_second'] / 6.5:.0f}x SpiffArena's 6.5/s)")
     return 0
 
 

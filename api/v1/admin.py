@@ -6,7 +6,6 @@ copied onto work items.
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.queries import directory
 from engine.services import groups, organisation, staff
@@ -33,7 +32,7 @@ from .admin_schemas import (
     UserDetailSchema,
     UserPageSchema,
 )
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 
 PATH = "/admin"
 

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import marshmallow as ma
 from flask import send_file
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
 from engine.queries.attachments import attachment_file, attachments_of, get_attachment
@@ -18,7 +17,7 @@ from engine.services.attachments import MEDIA_TYPES, AddAttachment, add_attachme
 
 from .. import auth
 from ..units import read, run
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 
 PATH = ""  # its routes sit under /cases/<id>/attachments and /attachments
 

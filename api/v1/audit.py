@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.queries.personal_data import personal_data_reads
 
 from .. import auth
 from ..units import read
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 
 PATH = "/audit"
 

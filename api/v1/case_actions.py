@@ -7,7 +7,6 @@ role that may not complete that task a 403, another agency's case a 404 as a mis
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.services.case_actions import (
     ART_173_GROUNDS,
@@ -32,7 +31,7 @@ from engine.services.case_actions import (
 
 from .. import auth
 from ..units import run
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 
 PATH = "/cases"
 

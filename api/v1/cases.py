@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.queries.case_search import STATUSES, CaseSearch, search_cases
 from engine.services.case_views import ViewCase, view_case
@@ -10,7 +9,7 @@ from engine.services.cases import StartCase, start_case
 
 from .. import auth
 from ..units import read, run
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 from .fast_json import as_json
 
 PATH = "/cases"

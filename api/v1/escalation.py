@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.queries.escalation import escalation_queue
 from engine.services.chasing import AcknowledgeEscalation, RemindNow, acknowledge_escalation, remind_now
@@ -10,7 +9,7 @@ from engine.services.work_items import AssignWorkItems, assign_work_items
 
 from .. import auth
 from ..units import read, run
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 from .fast_json import as_json
 
 PATH = "/escalation-queue"

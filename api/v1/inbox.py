@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.queries.badges import inbox_counts
 from engine.queries.inbox import inbox
@@ -10,7 +9,7 @@ from engine.queries.inbox_scope import STATUSES, VIEWS, InboxFilter
 
 from .. import auth
 from ..units import read
-from .common import SIGNED_IN, PageArgs
+from .common import SIGNED_IN, Blueprint, PageArgs
 from .fast_json import as_json
 
 PATH = "/inbox"

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.queries.incidents import STATUSES, incidents_for
 from engine.services.incidents import ResolveIncident, RetryIncident, resolve_incident, retry_incident
 
 from .. import auth
 from ..units import read, run
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 
 PATH = "/incidents"
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine.errors import NotAuthenticated
 from engine.services.accounts import SignIn, sign_in
 
 from .. import auth, limits
 from ..units import run
-from .common import PUBLIC, SIGNED_IN
+from .common import PUBLIC, SIGNED_IN, Blueprint
 
 PATH = "/session"
 

@@ -5,14 +5,13 @@ from datetime import timedelta
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine.queries.access_tokens import access_tokens_of
 from engine.services.access_tokens import CreateAccessToken, RevokeAccessToken, create_access_token, revoke_access_token
 
 from .. import auth
 from ..units import read, run
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 
 PATH = "/tokens"
 

@@ -5,7 +5,6 @@ import re
 
 import marshmallow as ma
 from flask import request
-from flask_smorest import Blueprint
 
 from engine.errors import InvalidInput
 from engine.queries.work_item import work_item_view
@@ -25,7 +24,7 @@ from engine.services.work_items import (
 
 from .. import auth
 from ..units import read, run
-from .common import SIGNED_IN
+from .common import SIGNED_IN, Blueprint
 from .work_schemas import AssignmentSchema, AssignSchema, DraftSavedSchema, DraftSchema, WorkItemSchema
 
 PATH = "/work-items"

@@ -81,14 +81,15 @@ def _spec_names(task: str) -> list[str]:
     return [task, f"{task} [child]"]
 
 
-def choose(conn, case_id: int, wanted: list) -> dict[str, Choice]:
+def choose(conn, case_id: int, wanted: list, *, new_case: bool = False) -> dict[str, Choice]:
     """The person each new task goes to, by task id; a task missing from the answer goes to its group.
 
     `wanted` holds (ReadyTask, role, agency id) for the tasks with an assignTo or assigneeVariable
-    property only.
+    property only. new_case: the case opens with this step, so none of its work was completed yet
+    and nobody is looked up as a task's last performer.
     """
     chosen: dict[str, Choice] = {}
-    by_performer = [w for w in wanted if w[0].performer_of]
+    by_performer = [] if new_case else [w for w in wanted if w[0].performer_of]
     if by_performer:
         specs = sorted({name for t, _, _ in by_performer for name in _spec_names(t.performer_of)})
         rows = conn.execute(_performers, {"b_case": case_id, "b_specs": specs}).all()

@@ -72,7 +72,7 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
     addressed = [(t, role_for_lane(t.lane), named[t.agency_code] if t.agency_code
                   else work_item_agency(t.lane, ref.agency_id)) for t in new]
     wanted = [a for a in addressed if a[0].performer_of or a[0].assignee]
-    chosen = assignment.choose(uow.conn, ref.case_id, wanted) if wanted else {}
+    chosen = assignment.choose(uow.conn, ref.case_id, wanted, new_case=ref.is_new) if wanted else {}
     plans = {}
     for t, role, agency_id in addressed:
         person = chosen.get(t.task_id)

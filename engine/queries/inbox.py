@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 
@@ -66,12 +67,35 @@ def inbox(uow, principal: Principal, *, view: str = "inbox", filters: InboxFilte
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     after = Cursor.decode(cursor) if cursor is not None else None
     h = horizon(uow)
+    if view == "supervised" or filters.overdue or filters.due_today or filters.at_risk:
+        # The supervised scope is read from the database, the states of due times from the clock.
+        query = _page_query(uow, principal, view, filters, after, limit, h)
+    else:
+        query = _cached_page_query(principal, view, filters, after, limit)
+    if query is None:
+        return InboxPage(h.now, (), None)
+    rows = uow.conn.execute(query).all()
+    items = tuple(InboxItem(*row, due_state=h.state(row.due_at)) for row in rows[:limit])
+    more = len(rows) > limit
+    return InboxPage(h.now, items, Cursor(items[-1].due_at, items[-1].work_item_id).encode() if more else None)
+
+
+@lru_cache(maxsize=512)
+def _cached_page_query(principal: Principal, view: str, filters: InboxFilter, after: Cursor | None, limit: int):
+    """_page_query of a view that depends on its arguments alone, built once per process for the
+    same arguments (a caseworker reading their inbox again): building the statement and its
+    cache key cost about as much as running it on SQLite."""
+    return _page_query(None, principal, view, filters, after, limit, None)
+
+
+def _page_query(uow, principal: Principal, view: str, filters: InboxFilter, after: Cursor | None, limit: int, h):
+    """The statement of a page, or None if the view has no branch."""
     where = filtered(filters, h)
     # One item more than the page: whether there is a next page, without counting.
     page = page_ids(view_branches(uow, principal, view, filters.status), where, after, limit + 1)
     if page is None:
-        return InboxPage(h.now, (), None)
-    query = (
+        return None
+    return (
         select(work_items.c.id, work_items.c.case_id, cases.c.case_no, cases.c.case_type, cases.c.category,
                cases.c.district, cases.c.subject, process_definitions.c.process_key, work_items.c.task_spec,
                work_items.c.name, work_items.c.role, work_items.c.agency_id, agencies.c.name.label("agency_name"),
@@ -86,7 +110,3 @@ def inbox(uow, principal: Principal, *, view: str = "inbox", filters: InboxFilte
         .order_by(page.c.due_at.asc().nulls_last(), page.c.id)
         .limit(limit + 1)
     )
-    rows = uow.conn.execute(query).all()
-    items = tuple(InboxItem(*row, due_state=h.state(row.due_at)) for row in rows[:limit])
-    more = len(rows) > limit
-    return InboxPage(h.now, items, Cursor(items[-1].due_at, items[-1].work_item_id).encode() if more else None)

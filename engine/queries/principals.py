@@ -8,21 +8,25 @@ from engine.accounts.roles import ADMIN_ROLE
 from engine.errors import NotFound
 from engine.store.schema import group_members, groups, users
 
-_user = select(users.c.id, users.c.username).where(users.c.active.is_(True))
-_roles = (select(groups.c.role, groups.c.agency_id)
-          .join(group_members, group_members.c.group_id == groups.c.id)
-          .where(group_members.c.user_id == bindparam("b_user")))
+# The user and their groups in one statement (it runs on every signed-in request): one row per
+# group, or one row with no role for a user in none.
+_user_roles = (select(users.c.id, users.c.username, groups.c.role, groups.c.agency_id)
+               .select_from(users.outerjoin(group_members, group_members.c.user_id == users.c.id)
+                            .outerjoin(groups, groups.c.id == group_members.c.group_id))
+               .where(users.c.active.is_(True)))
+_by_id = _user_roles.where(users.c.id == bindparam("b_key"))
+_by_name = _user_roles.where(users.c.username == bindparam("b_key"))
 
 
 def load_principal(uow, *, user_id: int | None = None, username: str | None = None) -> Principal:
     """The active user's principal: one (role, agency id) pair per group; raises NotFound."""
     if (user_id is None) == (username is None):
         raise ValueError("give a user id or a username")
-    query = _user.where(users.c.id == user_id) if user_id is not None else _user.where(users.c.username == username)
-    user = uow.conn.execute(query).one_or_none()
-    if user is None:
-        raise NotFound(f"user {user_id if user_id is not None else username!r} does not exist or is inactive")
+    query, key = (_by_id, user_id) if user_id is not None else (_by_name, username)
     # Membership is read now, not remembered: a change of groups is seen at the next request.
-    roles = frozenset(tuple(row) for row in uow.conn.execute(_roles, {"b_user": user.id}))
-    return Principal(user_id=user.id, username=user.username, roles=roles,
+    rows = uow.conn.execute(query, {"b_key": key}).all()
+    if not rows:
+        raise NotFound(f"user {user_id if user_id is not None else username!r} does not exist or is inactive")
+    roles = frozenset((row.role, row.agency_id) for row in rows if row.role is not None)
+    return Principal(user_id=rows[0].id, username=rows[0].username, roles=roles,
                      is_admin=any(role == ADMIN_ROLE for role, _ in roles))

@@ -125,10 +125,12 @@ def is_visible(uow, principal: Principal, row) -> bool:
     return bool(uow.conn.execute(select(work_for_us)).scalar())
 
 
+_item = select(*ITEM_COLUMNS).select_from(ITEM_FROM).where(work_items.c.id == bindparam("b_item"))
+
+
 def load_item(uow, principal: Principal, work_item_id: int, query=None):
     """The item's row (ITEM_COLUMNS) if the principal may see it; raises NotFound otherwise, as for none."""
-    query = query if query is not None else select(*ITEM_COLUMNS).select_from(ITEM_FROM).where(
-        work_items.c.id == bindparam("b_item"))
+    query = query if query is not None else _item
     row = uow.conn.execute(query, {"b_item": work_item_id}).one_or_none()
     if row is None or not is_visible(uow, principal, row):
         raise NotFound(f"work item {work_item_id} does not exist")

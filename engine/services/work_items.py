@@ -106,6 +106,9 @@ _set_assignee = (update(work_items)
                  .values(assignee_id=bindparam("b_assignee"), version=work_items.c.version + 1))
 
 
+_insert_event = insert(case_events)
+
+
 def _open(row) -> None:
     if row.status != "open":
         raise Conflict(f"work item {row.id} is already {row.status}")
@@ -130,7 +133,7 @@ def _write(uow, row, assignee_id: int | None, kind: str, actor: Principal, **dat
     if not uow.conn.execute(_set_assignee, {"b_item": row.id, "b_version": row.version,
                                             "b_assignee": assignee_id}).rowcount:
         return False
-    uow.conn.execute(insert(case_events), event(row.case_id, uow.clock.now(), kind, actor_id=actor.user_id,
+    uow.conn.execute(_insert_event, event(row.case_id, uow.clock.now(), kind, actor_id=actor.user_id,
                                                 work_item_id=row.id, task=row.task_spec, name=row.name, **data))
     return True
 

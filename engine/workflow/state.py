@@ -3,14 +3,32 @@ from __future__ import annotations
 
 import json
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.errors import WorkflowFailed
 from engine.scripting.datacheck import RESERVED_NAMES
 from engine.workflow.compaction import compact
 
-_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+
+class _InstanceConverter(BpmnWorkflowConverter):
+    """SpiffWorkflow's converter of a top workflow, leaving its spec and its called processes' specs out.
+
+    The stock converter writes both (the whole parsed process, DMN tables included: more than half
+    the time of a save) only for the caller to drop them; the keys written are its others, in its
+    order. Restoring is the stock one: the cached spec objects are put back before it runs.
+    """
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+
+_REGISTRY = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: _InstanceConverter})
 _SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
 
 #: The serializer's registry: converts specs to dicts (SpiffWorkflow's spec diff compares those).
@@ -28,8 +46,7 @@ def dump(workflow) -> str:
     """
     _REGISTRY._encoder_mode = True
     try:
-        dct = _SERIALIZER.to_dict(workflow)
-        del dct["spec"], dct["subprocess_specs"]
+        dct = _SERIALIZER.to_dict(workflow)  # without the specs (_InstanceConverter)
         # Finished history nothing can reach is dropped, so a case that loops stays small.
         compact(dct, workflow.spec, workflow.subprocess_specs)
         dct[_SERIALIZER.VERSION_KEY] = FORMAT_VERSION

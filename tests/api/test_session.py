@@ -58,6 +58,19 @@ def test_signing_out_ends_the_session(browser):
     assert browser.get("/api/v1/session").status_code == 401
 
 
+def test_a_fresh_cookie_is_not_signed_again_on_every_response_and_a_forged_one_is_refused(browser):
+    cookie = sign_in(browser).headers["Set-Cookie"].split(";", 1)[0]
+    again = browser.get("/api/v1/session")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers  # renewed when 5 minutes old
+    assert browser.get("/api/v1/session").status_code == 200  # the same cookie, its signature known now
+    name, value = cookie.split("=", 1)
+    forged = value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
+    browser.set_cookie(name, forged)
+    assert browser.get("/api/v1/session").status_code == 401
+    browser.set_cookie(name, value)
+    assert browser.get("/api/v1/session").status_code == 200
+
+
 def test_without_credentials_the_api_answers_401_in_the_error_shape(api):
     answer = api.app.test_client().get("/api/v1/inbox")
     assert answer.status_code == 401
