@@ -29,6 +29,8 @@ SCREENS = [
     ("case", "cw.roads", "/cases/1"),
     ("escalation", "chief.roads", "/escalation"),
     ("console", "operator", "/console"),
+    ("designer", "designer", "/designer"),
+    ("migration", "designer", "/designer/processes/petition/migration?from_version=1&to_version=1"),
 ]
 
 SERIOUS = """async () => {

@@ -44,7 +44,7 @@ def test_a_designer_adds_a_task_fixes_lint_and_server_errors_reviews_changes_and
     expect(petition.locator("tr[data-version='1'] td.running")).to_have_text("3")
     shoot("designer-processes-zh")
 
-    page.get_by_role("link", name=re.compile("編輯 人民陳情")).click()
+    page.get_by_role("link", name=re.compile("編輯最新版本: 人民陳情")).click()
     expect(page.locator("#designer.ready")).to_have_count(1)
     expect(page.locator("#problems-count")).to_have_text("0 個錯誤、1 個警告")  # the shipped diagram: a warning only
 
@@ -122,7 +122,7 @@ def test_a_designer_adds_a_task_fixes_lint_and_server_errors_reviews_changes_and
 
     # The running cases move to version 2 after a dry run.
     page.goto(f"{live_server}/designer")
-    petition.get_by_role("link", name=re.compile("移轉.*第 1 版.*進行中案件")).click()
+    petition.get_by_role("link", name=re.compile("移轉進行中案件.*第 1 版")).click()
     expect(page.get_by_role("heading", level=2, name=re.compile("第 1 版有 3 件進行中"))).to_be_visible()
     movable = page.get_by_role("checkbox", name=re.compile("^移轉 P"))
     expect(movable).to_have_count(3)
@@ -138,7 +138,7 @@ def test_the_designer_pages_work_in_english(live_server, page, shoot):
     sign_in(page, live_server, "designer", next_path="/designer")
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", level=1, name="Processes")).to_be_visible()
-    page.get_by_role("link", name=re.compile("Edit 人民陳情")).click()
+    page.get_by_role("link", name=re.compile("Edit the latest version: 人民陳情")).click()
     expect(page.locator("#designer.ready")).to_have_count(1)
     expect(page.get_by_role("button", name="Check with the server")).to_be_visible()
     page.locator("g.djs-shape[data-element-id='draft_reply']").click()
