@@ -1,17 +1,28 @@
 """Who a signed-in user is: the principal built from their groups."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from engine.accounts.identity import Principal
 from engine.accounts.roles import ADMIN_ROLE
 from engine.errors import NotFound
 from engine.store.schema import group_members, groups, users
 
-_user = select(users.c.id, users.c.username).where(users.c.active.is_(True))
-_roles = (select(groups.c.role, groups.c.agency_id)
-          .join(group_members, group_members.c.group_id == groups.c.id)
-          .where(group_members.c.user_id == bindparam("b_user")))
+#: The user's columns with one row per group (the group's role and agency; None for a user in no group).
+USER_WITH_ROLES = (users.c.id, users.c.username, groups.c.role, groups.c.agency_id)
+#: users joined to their groups: one round trip gives the principal.
+USERS_AND_GROUPS = (users.outerjoin(group_members, group_members.c.user_id == users.c.id)
+                    .outerjoin(groups, groups.c.id == group_members.c.group_id))
+_user = select(*USER_WITH_ROLES).select_from(USERS_AND_GROUPS).where(users.c.active.is_(True))
+
+
+def principal_of(rows) -> Principal | None:
+    """The principal of rows (user id, username, role, agency id), one per group; None without rows."""
+    if not rows:
+        return None
+    roles = frozenset((row[2], row[3]) for row in rows if row[2] is not None)
+    return Principal(user_id=rows[0][0], username=rows[0][1], roles=roles,
+                     is_admin=any(role == ADMIN_ROLE for role, _ in roles))
 
 
 def load_principal(uow, *, user_id: int | None = None, username: str | None = None) -> Principal:
@@ -19,10 +30,8 @@ def load_principal(uow, *, user_id: int | None = None, username: str | None = No
     if (user_id is None) == (username is None):
         raise ValueError("give a user id or a username")
     query = _user.where(users.c.id == user_id) if user_id is not None else _user.where(users.c.username == username)
-    user = uow.conn.execute(query).one_or_none()
-    if user is None:
-        raise NotFound(f"user {user_id if user_id is not None else username!r} does not exist or is inactive")
     # Membership is read now, not remembered: a change of groups is seen at the next request.
-    roles = frozenset(tuple(row) for row in uow.conn.execute(_roles, {"b_user": user.id}))
-    return Principal(user_id=user.id, username=user.username, roles=roles,
-                     is_admin=any(role == ADMIN_ROLE for role, _ in roles))
+    principal = principal_of(uow.conn.execute(query).all())
+    if principal is None:
+        raise NotFound(f"user {user_id if user_id is not None else username!r} does not exist or is inactive")
+    return principal
