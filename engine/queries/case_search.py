@@ -183,10 +183,11 @@ def _co_handled(uow, agency_ids: list, conditions: list, found: str, limit: int)
     The cases with open work of these agencies less their own open cases (two index-only ranges) are
     few; each is then read and checked in full.
     """
+    theirs = select(cases.c.id).where(cases.c.id == work_items.c.case_id, cases.c.status == literal_column("'open'"),
+                                      cases.c.agency_id.in_(agency_ids))
+    # An anti-join of the two ranges (EXCEPT, hashing both, took twice as long).
     candidates = uow.conn.execute(
-        select(work_items.c.case_id).where(OPEN, work_items.c.agency_id.in_(agency_ids))
-        .except_(select(cases.c.id).where(cases.c.status == literal_column("'open'"),
-                                          cases.c.agency_id.in_(agency_ids)))
+        select(work_items.c.case_id).where(OPEN, work_items.c.agency_id.in_(agency_ids), ~theirs.exists())
     ).scalars().all()
     if not candidates:
         return []
