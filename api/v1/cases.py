@@ -171,7 +171,7 @@ def case_by_id(case_id):
 
     The petitioner is shown only to roles that need it for the case, and each showing is
     recorded for the auditors (who, when, which case, which fields)."""
-    return run(view_case, ViewCase(auth.principal(), case_id=case_id, via="api"))
+    return as_json(run(view_case, ViewCase(auth.principal(), case_id=case_id, via="api")))
 
 
 @blp.route("/by-number/<string:case_no>")
@@ -179,4 +179,4 @@ def case_by_id(case_id):
 @blp.response(200, CaseSchema)
 def case_by_number(case_no):
     """A case by its number, such as P20261126000123 (the petitioner as for a case by id)."""
-    return run(view_case, ViewCase(auth.principal(), case_no=case_no, via="api"))
+    return as_json(run(view_case, ViewCase(auth.principal(), case_no=case_no, via="api")))

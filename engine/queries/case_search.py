@@ -10,19 +10,20 @@ cases received meanwhile shift nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import String, func, literal, or_, select, text, tuple_
+from sqlalchemy import String, func, literal, literal_column, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql.util import ClauseAdapter
 
 from engine.accounts.identity import Principal
 from engine.errors import InvalidInput
-from engine.store.schema import agencies, cases
+from engine.store.schema import agencies, cases, work_items
 
+from .inbox_scope import OPEN
 from .keyset import Cursor
-from .search_terms import needle, pg_tsquery, sqlite_match
-from .visibility import case_scope, visible_cases
+from .search_terms import needle, pg_tsquery_of_buckets, sqlite_match
+from .visibility import Scope, case_scope, visible_cases
 
 #: Rows per page unless asked otherwise, and the most a page holds.
 PAGE_SIZE = 50
@@ -80,6 +81,7 @@ _columns = (cases.c.id, cases.c.case_no, cases.c.case_type, cases.c.channel, cas
             agencies.c.name.label("agency_name"), cases.c.received_at, cases.c.due_at, cases.c.closed_at)
 _UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 _fts = text("SELECT rowid FROM cases_text WHERE cases_text MATCH :match")
+_NEWEST = (cases.c.received_at.desc(), cases.c.id.desc())
 
 #: How many of the newest cases in view PostgreSQL first reads for a page of text found by the
 #: substring test alone: a word in one case in 40 or more fills a page of 50 from them.
@@ -112,40 +114,117 @@ def _holds(subject, description, found: str, postgresql: bool):
 
 
 def _indexed(uow, found: str):
-    """SQL: the text index has every piece of the text; None when no case can hold it."""
-    if uow.conn.dialect.name == "postgresql":
-        return func.petiflow_search_vector(cases.c.subject, cases.c.description).op("@@")(
-            literal(pg_tsquery(found), String).cast(TSQUERY))
+    """SQLite, SQL: the text index has every piece of the text; None when no case can hold it."""
     match = sqlite_match(uow.conn, found)
     return None if match is None else cases.c.id.in_(_fts.bindparams(match=match).columns(cases.c.id))
 
 
-def _found_ids(uow, where: list, window: list, found: str, limit: int) -> list:
-    """The ids of the newest `limit` cases matching `where` and `window` (conditions on received_at and id
-    only) that hold the text."""
-    postgresql = uow.conn.dialect.name == "postgresql"
-    newest = (cases.c.received_at.desc(), cases.c.id.desc())
-    if postgresql:
-        # A common word fills its page from the city's newest cases by the substring test alone
-        # (one short range of an index, whoever reads; no newer case can have been missed). Asked
-        # as an index condition, the planner would gather every case holding it and sort them, or
-        # compute the index's function for each case it passes.
-        recent = select(cases).where(*window).order_by(*newest).limit(PROBE).subquery("recent")
-        on_recent = ClauseAdapter(recent).traverse  # the conditions, on those cases
-        ids = uow.conn.execute(
-            select(recent.c.id).where(*map(on_recent, where), _holds(recent.c.subject, recent.c.description, found, True))
-            .order_by(recent.c.received_at.desc(), recent.c.id.desc()).limit(limit)).scalars().all()
-        if len(ids) == limit:
-            return ids
-    indexed = _indexed(uow, found)
-    if indexed is None:
+def _terms_match(query: str):
+    """PostgreSQL, SQL: the case's terms (the text's pieces, its year and its agency's) match the tsquery."""
+    return func.petiflow_search_terms(cases.c.subject, cases.c.description, cases.c.agency_id,
+                                      cases.c.received_at).op("@@")(literal(query, String).cast(TSQUERY))
+
+
+def _newest_holding(uow, ranged: list, filters: list, found: str, limit: int) -> list:
+    """PostgreSQL: (id, received_at) of the newest `limit` cases matching `ranged` (conditions an index range
+    serves: the agencies, the window) and `filters` that hold the text, read from the newest PROBE cases
+    of the range (one short range of an index, whoever reads): a common word fills its page so, and no
+    newer case can have been missed. Fewer rows: look further. Asked as an index condition, the planner
+    would gather every case holding the word and sort them, or compute the index's function for each
+    case it passes."""
+    recent = select(cases).where(*ranged).order_by(*_NEWEST).limit(PROBE).subquery("recent")
+    on_recent = ClauseAdapter(recent).traverse  # the filters, on those cases
+    return uow.conn.execute(
+        select(recent.c.id, recent.c.received_at)
+        .where(*map(on_recent, filters), _holds(recent.c.subject, recent.c.description, found, True))
+        .order_by(recent.c.received_at.desc(), recent.c.id.desc()).limit(limit)).all()
+
+
+def _years(uow, search: CaseSearch, after: Cursor | None) -> range:
+    """The years (UTC) holding cases that the search's window may reach, newest first."""
+    oldest, newest = uow.conn.execute(select(func.min(cases.c.received_at), func.max(cases.c.received_at))).one()
+    if oldest is None:
+        return range(0)
+    top, bottom = newest.astimezone(timezone.utc).year, oldest.astimezone(timezone.utc).year
+    for end in (search.received_until, after.due_at if after is not None else None):
+        if end is not None:
+            top = min(top, end.astimezone(timezone.utc).year)
+    if search.received_from is not None:
+        bottom = max(bottom, search.received_from.astimezone(timezone.utc).year)
+    return range(top, bottom - 1, -1)
+
+
+def _by_year(uow, conditions: list, found: str, terms, years: range, limit: int) -> list:
+    """PostgreSQL: (id, received_at) of the newest `limit` cases matching `conditions` that hold the text,
+    gathered from the text index a year at a time, newest year first, until the page is full.
+
+    The index's terms carry each case's year, and its agency's with it ("#2026", "#2026#17"): the
+    index answers the text's pieces AND the year's term (or one of the agencies' terms of that year),
+    so a year's candidates are the cases of that year (and agency) holding the pieces, never all the
+    city's cases holding a common word.
+    """
+    found_rows = []
+    for year in years:
+        query = pg_tsquery_of_buckets(found, terms(year))
+        hits = select(cases.c.id, cases.c.received_at).where(
+            _terms_match(query), *conditions, _holds(cases.c.subject, cases.c.description, found, True)
+        ).cte("hits").prefix_with("MATERIALIZED")  # the year's candidates first, then the newest of them
+        found_rows += uow.conn.execute(select(hits.c.id, hits.c.received_at)
+                                       .order_by(hits.c.received_at.desc(), hits.c.id.desc()).limit(limit)).all()
+        if len(found_rows) >= limit:
+            break
+    return found_rows[:limit]
+
+
+def _co_handled(uow, agency_ids: list, conditions: list, found: str, limit: int) -> list:
+    """PostgreSQL: (id, received_at) of the newest `limit` cases of other agencies with open work for one of
+    `agency_ids` (a co-handling agency's opinion) matching `conditions` and holding the text.
+
+    The cases with open work of these agencies less their own open cases (two index-only ranges) are
+    few; each is then read and checked in full.
+    """
+    theirs = select(cases.c.id).where(cases.c.id == work_items.c.case_id, cases.c.status == literal_column("'open'"),
+                                      cases.c.agency_id.in_(agency_ids))
+    # An anti-join of the two ranges (EXCEPT, hashing both, took twice as long).
+    candidates = uow.conn.execute(
+        select(work_items.c.case_id).where(OPEN, work_items.c.agency_id.in_(agency_ids), ~theirs.exists())
+    ).scalars().all()
+    if not candidates:
         return []
-    hits = select(cases.c.id, cases.c.received_at).where(
-        *where, *window, indexed, _holds(cases.c.subject, cases.c.description, found, postgresql)).cte("hits")
-    if postgresql:
-        hits = hits.prefix_with("MATERIALIZED")  # the index's candidates first, then the newest of them
-    return uow.conn.execute(select(hits.c.id).order_by(hits.c.received_at.desc(), hits.c.id.desc())
-                            .limit(limit)).scalars().all()
+    return uow.conn.execute(
+        select(cases.c.id, cases.c.received_at)
+        .where(cases.c.id.in_(candidates), *conditions, _holds(cases.c.subject, cases.c.description, found, True))
+        .order_by(*_NEWEST).limit(limit)).all()
+
+
+def _found_ids(uow, scope: Scope, filters: list, window: list, found: str, limit: int, years) -> list:
+    """The ids of the newest `limit` cases in the scope matching `filters` and `window` (conditions on
+    received_at and id only) that hold the text."""
+    if uow.conn.dialect.name != "postgresql":
+        indexed = _indexed(uow, found)
+        if indexed is None:
+            return []
+        where = filters if scope.everything else [visible_cases(scope), *filters]
+        holds = _holds(cases.c.subject, cases.c.description, found, False)
+        return uow.conn.execute(select(cases.c.id).where(*where, *window, indexed, holds).order_by(*_NEWEST)
+                                .limit(limit)).scalars().all()
+    if scope.everything:
+        rows = _newest_holding(uow, window, filters, found, limit)
+        if len(rows) < limit:
+            rows = _by_year(uow, [*filters, *window], found, lambda year: [f"#{year}"], years(), limit)
+        return [row.id for row in rows]
+    # An agency's reader: the cases of its agencies (from their own index range, then the text index by
+    # year and agency), and the other agencies' cases with open work for it, merged newest first.
+    agency_ids = sorted(scope.agency_ids)
+    own = [cases.c.agency_id.in_(agency_ids), *window]
+    rows = _newest_holding(uow, own, filters, found, limit)
+    if len(rows) < limit:
+        rows = _by_year(uow, [*own, *filters], found, lambda year: [f"#{year}#{agency}" for agency in agency_ids],
+                        years(), limit)
+    rows = {row.id: row for row in rows}
+    for row in _co_handled(uow, agency_ids, [visible_cases(scope), *filters, *window], found, limit):
+        rows.setdefault(row.id, row)
+    return [row.id for row in sorted(rows.values(), key=lambda r: (r.received_at, r.id), reverse=True)[:limit]]
 
 
 def search_cases(uow, principal: Principal, search: CaseSearch = CaseSearch(), cursor: str | None = None,
@@ -159,33 +238,34 @@ def search_cases(uow, principal: Principal, search: CaseSearch = CaseSearch(), c
     scope = case_scope(uow, principal)
     if scope.empty:
         return CasePage((), None)
-    where = [] if scope.everything else [visible_cases(scope)]
+    filters = []
     for column, value in ((cases.c.case_no, search.case_no), (cases.c.status, search.status),
                           (cases.c.category, search.category), (cases.c.district, search.district),
                           (cases.c.agency_id, search.agency_id), (cases.c.case_type, search.case_type)):
         if value is not None:
-            where.append(column == value)
+            filters.append(column == value)
     window = []  # conditions on the order itself: a range of the newest-first index
     if search.received_from is not None:
         window.append(cases.c.received_at >= search.received_from)
     if search.received_until is not None:
         window.append(cases.c.received_at < search.received_until)
+    after = None
     if cursor is not None:
         after = Cursor.decode(cursor)
         if after.due_at is None:
             raise _invalid("cursor", "not a cursor")
         window.append(tuple_(cases.c.received_at, cases.c.id)
                      < tuple_(literal(after.due_at, cases.c.received_at.type), literal(after.id)))
-    newest = (cases.c.received_at.desc(), cases.c.id.desc())
     if found is None:
-        ids = uow.conn.execute(select(cases.c.id).where(*where, *window).order_by(*newest).limit(limit + 1)
+        where = filters if scope.everything else [visible_cases(scope), *filters]
+        ids = uow.conn.execute(select(cases.c.id).where(*where, *window).order_by(*_NEWEST).limit(limit + 1)
                                ).scalars().all()
     else:
-        ids = _found_ids(uow, where, window, found, limit + 1)
+        ids = _found_ids(uow, scope, filters, window, found, limit + 1, lambda: _years(uow, search, after))
     if not ids:
         return CasePage((), None)
     query = (select(*_columns).select_from(cases.outerjoin(agencies, agencies.c.id == cases.c.agency_id))
-             .where(cases.c.id.in_(ids)).order_by(*newest))
+             .where(cases.c.id.in_(ids)).order_by(*_NEWEST))
     rows = [CaseRow(*row) for row in uow.conn.execute(query)]
     more = len(rows) > limit
     page = tuple(rows[:limit])

@@ -77,6 +77,12 @@ def pg_tsquery(found: str) -> str:
     return " & ".join(dict.fromkeys(terms))
 
 
+def pg_tsquery_of_buckets(found: str, terms) -> str:
+    """The tsquery (as text) of `found` in cases holding any of `terms` (petiflow_search_terms' year and agency
+    terms, migration 0014: "#2026", "#2026#17")."""
+    return f"({pg_tsquery(found)}) & ({' | '.join(_lexeme(term) for term in terms)})"
+
+
 def _lexeme(piece: str) -> str:
     return "'" + piece.replace("\\", "\\\\").replace("'", "''") + "'"
 

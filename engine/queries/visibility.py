@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, false, literal_column, or_, select, true
+from sqlalchemy import bindparam, exists, false, literal_column, or_, select, true
 
 from engine.accounts.identity import Principal
 from engine.store.schema import agencies, cases, work_items
@@ -103,6 +103,19 @@ def visible_cases(scope: Scope):
     work_for_us = exists().where(work_items.c.case_id == cases.c.id, work_items.c.status == literal_column("'open'"),
                                  work_items.c.agency_id.in_(sorted(scope.agency_ids)))
     return scope.clause(cases.c.agency_id) | work_for_us
+
+
+#: visible_cases for a scope of agencies given as the parameter `b_scope_agencies` (a list): one statement,
+#: built once, for every reader (scope_parameters(scope) gives its value).
+VISIBLE_TO_AGENCIES = (cases.c.agency_id.in_(bindparam("b_scope_agencies", expanding=True))
+                       | exists().where(work_items.c.case_id == cases.c.id,
+                                        work_items.c.status == literal_column("'open'"),
+                                        work_items.c.agency_id.in_(bindparam("b_scope_agencies", expanding=True))))
+
+
+def scope_parameters(scope: Scope) -> dict:
+    """The parameters of VISIBLE_TO_AGENCIES for a scope that is not everything."""
+    return {"b_scope_agencies": sorted(scope.agency_ids)}
 
 
 def supervision_scope(uow, principal: Principal) -> Scope:

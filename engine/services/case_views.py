@@ -3,8 +3,10 @@
 DESIGN.md (decision 10): every read of personal data is logged. A query does not write, so the
 case page reads a case through this service, which writes, in the caller's unit of work, one
 `personal_data_reads` row each time the view carries the petitioner: who (user id and username),
-when (the unit of work's clock), which case, which fields, through what. The caller commits;
-a unit of work rolled back leaves no record, and shows nothing either.
+when (the unit of work's clock), which case, which fields, through what. The caller commits. On
+PostgreSQL a unit that has written nothing before writes the record by a statement that commits
+itself (no BEGIN and COMMIT round trips): a record may then outlive a view that fails after it,
+never the reverse; in a unit already writing, the record commits or rolls back with the rest.
 """
 from __future__ import annotations
 
@@ -49,9 +51,13 @@ def view_case(cmd: ViewCase, uow) -> CaseView:
     if case.petitioner is not None:
         shown = [f.name for f in fields(case.petitioner) if getattr(case.petitioner, f.name) is not None]
         if shown:
+            # Alone in its unit of work (a page that only reads), the record is one statement that commits
+            # itself on PostgreSQL, without BEGIN and COMMIT round trips; in a unit already writing it
+            # joins that transaction. Either way it is durable before the page is sent.
             uow.conn.execute(insert(personal_data_reads), {
                 "at": uow.clock.now(), "user_id": cmd.principal.user_id, "username": cmd.principal.username,
-                "case_id": case.case_id, "fields": ",".join(shown), "via": cmd.via})
+                "case_id": case.case_id, "fields": ",".join(shown), "via": cmd.via},
+                execution_options={"petiflow_atomic": True})
             log.info("petitioner of case %s (%s) shown to user %s (%s) via %s", case.case_no, ",".join(shown),
                      cmd.principal.user_id, cmd.principal.username, cmd.via)
     return case

@@ -126,8 +126,11 @@ def make_engine(settings: Settings) -> Engine:
     # work is retried by its caller: workers retry, the API answers 503.
     # A host that vanishes without resetting connections must not hang a worker until the
     # kernel's TCP timeout: connect within 10 s, and notice a dead peer within about a minute.
+    # No JIT: petiflow's statements are short, and compiling one whose estimate passes jit_above_cost
+    # (a text search gathering many candidates) took 13-26 ms, more than most of them run.
     engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=10,
                            pool_recycle=3600, isolation_level="AUTOCOMMIT", connect_args={
+                               "options": "-c jit=off",
                                "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
                                "keepalives_interval": 10, "keepalives_count": 3})
     _tune_postgresql(engine)

@@ -454,6 +454,9 @@ _partial("ix_work_items_open_by_agency", work_items, "agency_id", "due_at", "id"
          where=_OPEN)  # a supervisor's agency; an agency's escalation queue
 _partial("ix_work_items_open_by_due", work_items, "due_at", "id", "agency_id", "escalation_level",
          where=_OPEN)  # the commission's queue
+# A reader's co-handled cases: the cases with open work of an agency, less its own open cases (0014).
+_partial("ix_work_items_open_agency_case", work_items, "agency_id", "case_id", where=_OPEN)
+_partial("ix_cases_open_agency", cases, "agency_id", "id", where=_OPEN)
 _partial("ix_work_items_completed_by", work_items, "completed_by", "due_at", "id",
          where="status = 'completed'")  # the work I completed
 _partial("ix_workflow_instances_running", workflow_instances, "definition_id",
