@@ -1,7 +1,7 @@
 """Who a signed-in user is: the principal built from their groups."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.accounts.identity import Principal
 from engine.accounts.roles import ADMIN_ROLE
