@@ -5,7 +5,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engine.errors import InvalidInput, PetiflowError
+from engine.errors import Forbidden, InvalidInput, PetiflowError
 from engine.queries.directory import assignable_users
 from engine.queries.escalation import escalation_queue
 from engine.queries.incidents import incidents_for
@@ -30,7 +30,11 @@ def _candidates(principal, items) -> list[tuple[int, str]]:
     seen: dict[int, str] = {}
     for role, agency_id, agency_name in sorted({(i.role, i.agency_id, i.agency_name or "") for i in items if i.role},
                                                key=lambda k: (k[2], k[0])):
-        for member in read(assignable_users, principal, role, agency_id):
+        try:
+            members = read(assignable_users, principal, role, agency_id)
+        except Forbidden:
+            continue  # work I read in the queue but may not hand out (the commission's reviewers: another agency's)
+        for member in members:
             seen.setdefault(member.user_id, f"{member.display_name} ({member.username})")
     return sorted(seen.items(), key=lambda pair: pair[1])
 

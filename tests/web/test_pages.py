@@ -175,3 +175,11 @@ def test_a_section_chief_retries_one_failed_reminder_and_marks_another_handled(d
     assert "請說明" in text_of(chief.get("/escalation").get_data(as_text=True))
     chief.post(f"/escalation/incidents/{second}/resolve", {"resolution": "已電話通知承辦人"})
     assert "the mail server refused" not in text_of(chief.get("/escalation").get_data(as_text=True))
+
+
+def test_the_commissions_reviewer_reads_every_agencys_queue_without_handing_out_their_work(demo_runtime, sign_in):
+    demo_runtime.clock.set(LATE)
+    page = sign_in("reviewer").get("/escalation")
+    shown = text_of(page.get_data(as_text=True))
+    assert page.status_code == 200
+    assert all(no in shown for no in ("P20261126000001", "P20261126000002", "P20261126000003"))
