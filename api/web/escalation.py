@@ -9,6 +9,7 @@ from engine.errors import Forbidden, InvalidInput, PetiflowError
 from engine.queries.directory import assignable_users
 from engine.queries.escalation import escalation_queue
 from engine.queries.incidents import incidents_for
+from engine.queries.visibility import supervision_scope
 from engine.services.chasing import AcknowledgeEscalation, RemindNow, acknowledge_escalation, remind_now
 from engine.services.incidents import ResolveIncident, RetryIncident, resolve_incident, retry_incident
 from engine.services.work_items import AssignWorkItems, assign_work_items
@@ -18,8 +19,8 @@ from .pages import done, refused, signed_in, web_blueprint
 
 bp = web_blueprint("escalation", __name__)
 
-#: Items the page lists (the counts at the top cover the whole queue).
-SHOWN = 200
+#: Items the page lists, most late first (the counts at the top cover the whole queue), as the API's default.
+SHOWN = 100
 
 #: Items one action may take at once (as the API).
 MOST = 200
@@ -28,8 +29,11 @@ MOST = 200
 def _candidates(principal, items) -> list[tuple[int, str]]:
     """Whom the listed items may go to: holders of their roles in their agencies, each named once."""
     seen: dict[int, str] = {}
-    for role, agency_id, agency_name in sorted({(i.role, i.agency_id, i.agency_name or "") for i in items if i.role},
-                                               key=lambda k: (k[2], k[0])):
+    scope = read(supervision_scope, principal)  # whose work I may hand out: asked once, not per agency
+    mine = [(role, agency_id, name) for role, agency_id, name in {(i.role, i.agency_id, i.agency_name or "")
+                                                                  for i in items if i.role}
+            if scope.everything or (agency_id in scope.agency_ids if agency_id is not None else scope.central)]
+    for role, agency_id, _name in sorted(mine, key=lambda k: (k[2], k[0])):
         try:
             members = read(assignable_users, principal, role, agency_id)
         except Forbidden:

@@ -7,14 +7,13 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, PetiflowError
-from engine.queries.badges import inbox_counts
 from engine.queries.inbox import inbox
 from engine.queries.inbox_scope import InboxFilter
 from engine.queries.lateness import working_days_left_by_due
 from engine.services.work_items import ClaimWorkItem, claim_work_item
 
 from ..units import read, run, runtime
-from .pages import back_to, done, refused, signed_in, web_blueprint
+from .pages import back_to, done, refused, signed_in, supervises, web_blueprint
 
 bp = web_blueprint("inbox", __name__)
 
@@ -53,10 +52,12 @@ def page():
         view = "inbox"
     filters, shown = _filters(request.args)
     items = read(inbox, principal, view=view, filters=filters, cursor=request.args.get("cursor") or None, limit=PAGE)
-    counts = read(inbox_counts, principal, filters)
     left = read(working_days_left_by_due, [item.due_at for item in items.items])
     query = {k: v for k, v in request.args.items() if k != "cursor"}
-    return render_template("web/inbox.html", view=view, items=items.items, counts=counts, left=left, shown=shown,
+    # The badge counts are the home page's (they count every open item in reach: tens of milliseconds
+    # at a city's scale); the inbox lists, a page at a time.
+    return render_template("web/inbox.html", view=view, items=items.items, left=left, shown=shown,
+                           supervises=supervises(principal),
                            next_page=url_for("ui.inbox.page", **query, cursor=items.next_cursor)
                            if items.next_cursor else None, here=request.full_path.rstrip("?"))
 

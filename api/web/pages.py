@@ -116,6 +116,11 @@ def reads_queue(principal) -> bool:
     return principal is not None and (principal.is_admin or any(role in QUEUE_ROLES for role, _ in principal.roles))
 
 
+def supervises(principal) -> bool:
+    """Whether the inbox offers the view of the units the user supervises."""
+    return principal is not None and (principal.is_admin or any(role in SUPERVISING_ROLES for role, _ in principal.roles))
+
+
 def takes_calls(principal) -> bool:
     """Whether the menu offers the 1999 console."""
     return principal is not None and (principal.is_admin or any(role == "operator" for role, _ in principal.roles))
