@@ -8,11 +8,14 @@ window.addEventListener("DOMContentLoaded", () => {
   if (!form || !shown) return;
   document.body.classList.add("js");
   const waiting = shown.innerHTML;
+  let asked = 0;  // answers can come back out of order: only the latest question's is shown
   async function update() {
+    const mine = ++asked;
     const query = new URLSearchParams(WATCHED.map((name) => [name, form.elements[name]?.value || ""]));
     try {
       const answer = await fetch(`${form.dataset.routing}?${query}`, { credentials: "same-origin" });
       const found = answer.ok ? await answer.json() : { found: false };
+      if (mine !== asked) return;
       if (!found.found) {
         shown.innerHTML = waiting;
         return;
@@ -25,7 +28,7 @@ window.addEventListener("DOMContentLoaded", () => {
         shown.append(" ", mark);
       }
     } catch (error) {
-      shown.innerHTML = waiting;
+      if (mine === asked) shown.innerHTML = waiting;
     }
   }
   for (const name of WATCHED) form.elements[name]?.addEventListener("change", update);
