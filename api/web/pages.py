@@ -111,19 +111,24 @@ def _to_sign_in(_error):
     return redirect(url_for("ui.sign_in.page", next=request.full_path.rstrip("?")))
 
 
+def _holds_any(principal, roles) -> bool:
+    """Whether a signed-in user is an administrator or holds one of the roles anywhere."""
+    return principal is not None and (principal.is_admin or any(role in roles for role, _ in principal.roles))
+
+
 def reads_queue(principal) -> bool:
     """Whether the menu offers the escalation queue (the queue itself decides what the user sees)."""
-    return principal is not None and (principal.is_admin or any(role in QUEUE_ROLES for role, _ in principal.roles))
+    return _holds_any(principal, QUEUE_ROLES)
 
 
 def supervises(principal) -> bool:
     """Whether the inbox offers the view of the units the user supervises."""
-    return principal is not None and (principal.is_admin or any(role in SUPERVISING_ROLES for role, _ in principal.roles))
+    return _holds_any(principal, SUPERVISING_ROLES)
 
 
 def takes_calls(principal) -> bool:
     """Whether the menu offers the 1999 console."""
-    return principal is not None and (principal.is_admin or any(role == "operator" for role, _ in principal.roles))
+    return _holds_any(principal, {"operator"})
 
 
 def local_time(at: datetime | None, with_year: bool = False) -> str:
