@@ -10,7 +10,7 @@ from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import InvalidForm, PetiflowError
-from engine.queries.work_item import work_item_view
+from engine.queries.work_item import work_item_form, work_item_view
 from engine.services.work import CompleteWorkItem, complete_work_item
 from engine.services.work_items import (
     DiscardDraft,
@@ -81,16 +81,17 @@ def _chosen(form: dict | None) -> dict:
 def complete(work_item_id: int):
     """Complete the item with the form's data; field errors come back on the form."""
     principal = signed_in()
-    view = read(work_item_view, principal, work_item_id)
-    data = data_from(view.form, request.form, runtime().zone)
+    item = read(work_item_form, principal, work_item_id)
+    data = data_from(item.form, request.form, runtime().zone)
     try:
         run(complete_work_item, CompleteWorkItem(work_item_id, data, principal, expected_item_version=_version()),
             one_step=True)
-    except InvalidForm as error:
+    except InvalidForm as error:  # the page again, as typed: only now is the item's whole view needed
+        view = read(work_item_view, principal, work_item_id)
         return _render(view, data, error.details.get("fields") or {"": [error.message]}, 422)
     except PetiflowError as error:
         return refused(error, url_for("ui.work.page", work_item_id=work_item_id))
-    return done(_("Done: %(task)s of case %(case)s.", task=view.name, case=view.case_no), url_for("ui.inbox.page"))
+    return done(_("Done: %(task)s of case %(case)s.", task=item.name, case=item.case_no), url_for("ui.inbox.page"))
 
 
 @bp.post("/work/<id:work_item_id>/draft")
@@ -102,8 +103,8 @@ def draft(work_item_id: int):
         if request.form.get("discard"):
             run(discard_draft, DiscardDraft(work_item_id, principal))
             return done(_("Draft discarded."), target)
-        view = read(work_item_view, principal, work_item_id)
-        run(save_draft, SaveDraft(work_item_id, principal, data_from(view.form, request.form, runtime().zone)))
+        item = read(work_item_form, principal, work_item_id)
+        run(save_draft, SaveDraft(work_item_id, principal, data_from(item.form, request.form, runtime().zone)))
     except PetiflowError as error:
         return refused(error, target)
     return done(_("Draft saved."), target)

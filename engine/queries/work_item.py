@@ -157,3 +157,21 @@ def work_item_view(uow, principal: Principal, work_item_id: int) -> WorkItemView
         horizon(uow).state(row.due_at) if row.status == "open" else None, row.version, row.form_key, form,
         row.subject, row.category, row.district, row.case_due_at, task_data or {}, draft, row.instance_version,
         row.status == "open" and may_complete(principal, row))
+
+
+@dataclass(frozen=True)
+class ItemForm:
+    """What posting an item's form needs: its name, its case's number and its form's JSON Schema (no workflow
+    state is loaded: a completion loads it once, in its own step)."""
+
+    work_item_id: int
+    name: str
+    case_no: str
+    form: dict | None
+
+
+def work_item_form(uow, principal: Principal, work_item_id: int) -> ItemForm:
+    """The item's form; raises NotFound as work_item_view."""
+    row = load_item(uow, principal, work_item_id)
+    form = copy.deepcopy(forms.load_form(row.form_key, uow.forms_dir).schema) if row.form_key else None
+    return ItemForm(row.id, row.name, row.case_no, form)
