@@ -14,6 +14,7 @@ import { diff } from "bpmn-js-differ";
 import spiffworkflow from "./designer/spiffworkflow.json";
 import { lintConfig } from "./designer/lint.js";
 import { PetiflowPropertiesModule } from "./designer/properties.js";
+import { $, post, say, settingsOf, translateModule as translations, translator } from "./designer/page.js";
 
 import "bpmn-js/dist/assets/diagram-js.css";
 import "bpmn-js/dist/assets/bpmn-js.css";
@@ -21,47 +22,9 @@ import "bpmn-js/dist/assets/bpmn-font/css/bpmn.css";
 import "@bpmn-io/properties-panel/dist/assets/properties-panel.css";
 import "bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css";
 
-const root = document.getElementById("designer");
-const data = root ? JSON.parse(root.dataset.settings) : null;
+const { root, data } = settingsOf("designer");
 const messages = (data && data.messages) || {};
-const t = (text, values = {}) => (messages[text] || text).replace(/%\((\w+)\)[sd]/g, (_, k) => String(values[k]));
-
-// bpmn-js's translate service, answering with petiflow's catalog where it has the text.
-const translateModule = {
-  translate: ["value", (template, replacements = {}) =>
-    (messages[template] || template).replace(/{([^}]+)}/g, (_, key) => replacements[key] || `{${key}}`)],
-};
-
-function $(id) {
-  return document.getElementById(id);
-}
-
-function say(text, kind = "status") {
-  const status = $("designer-status");
-  status.textContent = text;
-  status.className = `flash ${kind === "error" ? "error" : "done"}`;
-  status.hidden = false;
-}
-
-function csrf() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : "";
-}
-
-async function post(url, body) {
-  const answer = await fetch(url, {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf(), Accept: "application/json" },
-    body: JSON.stringify(body),
-  });
-  let json = {};
-  try {
-    json = await answer.json();
-  } catch (_e) {
-    json = { message: `${answer.status} ${answer.statusText}` };
-  }
-  return { ok: answer.ok, status: answer.status, json };
-}
+const t = translator(messages);
 
 function elementName(registry, id) {
   const element = registry.get(id);
@@ -81,6 +44,7 @@ async function start() {
     container: "#canvas",
     moddleExtensions: { spiffworkflow },
   };
+  const translateModule = translations(messages);
   const modeler = editing
     ? new BpmnModeler({
       ...options,

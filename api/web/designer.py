@@ -39,7 +39,7 @@ def _refused(error: PetiflowError):
     """The modeler's calls get the API's JSON error, even for what is refused before the view runs
     (text no database can keep); the pages get the error page."""
     if request.endpoint in _JSON_VIEWS:
-        return _json_error(error)
+        return json_error(error)
     return error_page(error)
 
 
@@ -79,7 +79,7 @@ def diagram(process_key: str, version: int):
     return response
 
 
-def _json_error(error: PetiflowError):
+def json_error(error: PetiflowError):
     status = status_for(error)
     return jsonify(error_body(status, error.code, error.message, error.details)), status
 
@@ -113,7 +113,7 @@ def validate(process_key: str):
         with reading() as uow:
             checked = check_diagram(cmd, uow)
     except PetiflowError as error:
-        return _json_error(error)
+        return json_error(error)
     return jsonify({"valid": True, "process_key": checked.process_key, "base_version": checked.base_version,
                     "latest_version": checked.latest_version, "file": checked.file,
                     "processes": [{"process_key": key, "changed": changed} for key, changed in checked.processes],
@@ -127,7 +127,7 @@ def deploy(process_key: str):
         require_designer(auth.principal())
         results = run(deploy_diagram, _designed(process_key))
     except PetiflowError as error:
-        return _json_error(error)
+        return json_error(error)
     mine = next(r for r in results if r.process_key == process_key)
     message = (_("Deployed as version %(n)d. Running cases stay on their versions.", n=mine.version) if mine.created
                else _("Nothing changed: version %(n)d stays the latest.", n=mine.version))

@@ -170,14 +170,7 @@ def designer_overview(uow, principal) -> DesignerOverview:
     require_designer(principal)
     processes = deployed_processes(uow)
     running = {v.definition_id: v.running_cases for p in processes for v in p.versions}
-    pd = process_definitions
-    rows = uow.conn.execute(select(pd.c.id, pd.c.process_key, pd.c.version, pd.c.sources)
-                            .order_by(pd.c.deployed_at, pd.c.id))
-    contents: dict = {}  # file -> {text: [(key, version, definition id)]}, in order of first deployment
-    for row in rows:
-        for name, text in row.sources.items():
-            if name.endswith(".dmn"):
-                contents.setdefault(name, {}).setdefault(text, []).append((row.process_key, row.version, row.id))
+    contents = _decision_contents(uow)
     tables = []
     for name in sorted(contents):
         versions = [DecisionVersion(n, tuple((k, v) for k, v, _ in users), sum(running.get(i, 0) for _, _, i in users))
@@ -185,6 +178,70 @@ def designer_overview(uow, principal) -> DesignerOverview:
         newest = list(contents[name])[-1]
         tables.append(DecisionTable(name, _decisions(name, newest), tuple(reversed(versions))))
     return DesignerOverview(processes, tuple(tables))
+
+
+def _decision_contents(uow, file: str | None = None) -> dict:
+    """file -> {text: [(process key, version, definition id)]}: each DMN file's contents in the order
+    they were first deployed, with the process versions that carry each (one file when `file` is given)."""
+    pd = process_definitions
+    rows = uow.conn.execute(select(pd.c.id, pd.c.process_key, pd.c.version, pd.c.sources)
+                            .order_by(pd.c.deployed_at, pd.c.id))
+    contents: dict = {}
+    for row in rows:
+        for name, text in row.sources.items():
+            if name.endswith(".dmn") and (file is None or name == file):
+                contents.setdefault(name, {}).setdefault(text, []).append((row.process_key, row.version, row.id))
+    return contents
+
+
+@dataclass(frozen=True)
+class DecisionTableSource:
+    """One version of a decision table file for the designer: its XML, the process versions that
+    carry it, and the processes whose latest version carries the file (a new version of the table
+    deploys a new version of each of them)."""
+
+    file: str
+    number: int
+    latest_number: int
+    text: str
+    decisions: tuple  # ((id, name), ...)
+    used_by: tuple  # ((process_key, version), ...)
+    running_cases: int
+    carried_by: tuple  # process keys whose latest version carries the file
+
+    @property
+    def is_latest(self) -> bool:
+        return self.number == self.latest_number
+
+
+def decision_table_source(uow, principal, file: str, number: int | None = None) -> DecisionTableSource:
+    """A version of a deployed decision table file (None: the newest), for a designer.
+
+    Raises Forbidden for anyone else, NotFound for a file or version never deployed.
+    """
+    require_designer(principal)
+    contents = _decision_contents(uow, file).get(file)
+    if not contents:
+        raise NotFound(f"no decision table file {file!r} is deployed")
+    texts = list(contents)
+    latest = len(texts)
+    wanted = latest if number is None else number
+    if not 0 < wanted <= latest:
+        raise NotFound(f"decision table {file!r} has no version {wanted} (the latest is {latest})")
+    text = texts[wanted - 1]
+    users = contents[text]
+    ids = [definition_id for _, _, definition_id in users]
+    running = uow.conn.execute(select(func.count()).select_from(workflow_instances)
+                               .where(workflow_instances.c.definition_id.in_(ids), RUNNING)).scalar()
+    pd = process_definitions
+    newest = (select(pd.c.process_key, func.max(pd.c.version).label("version"))
+              .group_by(pd.c.process_key).subquery())
+    carried = sorted({row.process_key for row in uow.conn.execute(
+        select(pd.c.process_key, pd.c.sources)
+        .join(newest, (newest.c.process_key == pd.c.process_key) & (newest.c.version == pd.c.version)))
+        if file in row.sources})
+    return DecisionTableSource(file, wanted, latest, text, _decisions(file, text),
+                               tuple((key, version) for key, version, _ in users), running, tuple(carried))
 
 
 def _decisions(name: str, text: str) -> tuple:

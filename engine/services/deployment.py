@@ -8,13 +8,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from engine.errors import Conflict, InvalidDefinition, InvalidInput
-from engine.queries.processes import process_source
+from engine.queries.processes import decision_table_source, process_source
 from engine.store.schema import process_definitions
 from engine.workflow.definitions import parse_xml, read_bundle, split_bundle
 
 _BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
-__all__ = ["DeployBundle", "DesignedDiagram", "DiagramChecked", "ProcessDeployed", "check_diagram", "deploy_bundle",
+__all__ = ["DecisionTableChecked", "DeployBundle", "DesignedDecisionTable", "DesignedDiagram", "DiagramChecked",
+           "ProcessDeployed", "check_decision_table", "check_diagram", "deploy_bundle", "deploy_decision_table",
            "deploy_diagram", "read_bundle"]  # read_bundle: a folder's files
 
 
@@ -154,3 +155,81 @@ def deploy_diagram(cmd: DesignedDiagram, uow) -> list[ProcessDeployed]:
         raise Conflict(f"version {source.latest_version} of {cmd.process_key!r} was deployed after version "
                        f"{source.version}, which you changed; open the latest version and make your change there")
     return deploy_bundle(DeployBundle(sources, deployed_by=cmd.principal.username), uow)
+
+
+# --- a decision table edited in the designer ------------------------------------------------
+
+_DMN_13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+_DMN_ROOTS = {f"{{{ns}}}definitions" for ns in (_DMN_13, "http://www.omg.org/spec/DMN/20180521/MODEL/",
+                                                 "http://www.omg.org/spec/DMN/20151101/dmn.xsd")}
+
+
+@dataclass(frozen=True)
+class DesignedDecisionTable:
+    """A decision table file as a designer changed it, from the version they opened (`base_number`).
+
+    It is deployed with each process whose latest version carries the file: a new version of each.
+    """
+
+    principal: object
+    file: str
+    base_number: int
+    xml: str
+
+
+@dataclass(frozen=True)
+class DecisionTableChecked:
+    """What deploying the table would do: per process carrying it, whether it would get a new version."""
+
+    file: str
+    base_number: int
+    latest_number: int
+    processes: tuple  # ((process_key, would be a new version), ...)
+
+
+def _designed_tables(cmd: DesignedDecisionTable, uow):
+    """The bundles of the processes carrying the file, with the edited table in place of theirs, each
+    checked as deployment checks it (InvalidDefinition names the file and element at fault)."""
+    source = decision_table_source(uow, cmd.principal, cmd.file, cmd.base_number)
+    if not isinstance(cmd.xml, str) or not cmd.xml.strip():
+        raise InvalidInput("the decision table's XML is missing", details={"fields": {"xml": ["required"]}})
+    root = parse_xml(cmd.file, cmd.xml)
+    if root.tag not in _DMN_ROOTS:
+        raise InvalidDefinition("the file is not a DMN decision table: its root must be a DMN <definitions>",
+                                file=cmd.file)
+    pd = process_definitions
+    bundles = []
+    for key in source.carried_by:
+        latest = uow.conn.execute(select(pd.c.sources).where(pd.c.process_key == key)
+                                  .order_by(pd.c.version.desc()).limit(1)).scalar_one()
+        sources = {**latest, cmd.file: cmd.xml}
+        bundles.append((sources, split_bundle(sources, forms_dir=uow.forms_dir, actions=uow.actions)))
+    return source, bundles
+
+
+def check_decision_table(cmd: DesignedDecisionTable, uow) -> DecisionTableChecked:
+    """Run deployment's checks on an edited decision table, with every process that carries it,
+    without deploying. Raises Forbidden for anyone but a designer, NotFound for an unknown file or
+    version, InvalidDefinition (file, line, element) for what deployment would refuse."""
+    source, bundles = _designed_tables(cmd, uow)
+    keys = sorted({b.process_key for _, split in bundles for b in split})
+    latest = {row.process_key: row.content_hash for row in uow.conn.execute(
+        select(process_definitions.c.process_key, process_definitions.c.content_hash)
+        .where(process_definitions.c.process_key.in_(keys)).order_by(process_definitions.c.version))}
+    changed = {b.process_key: latest.get(b.process_key) != b.content_hash for _, split in bundles for b in split}
+    return DecisionTableChecked(cmd.file, source.number, source.latest_number, tuple(sorted(changed.items())))
+
+
+def deploy_decision_table(cmd: DesignedDecisionTable, uow) -> list[ProcessDeployed]:
+    """Deploy an edited decision table: the next version of each process whose latest version
+    carries it, deployed by the designer. Cases running on earlier versions keep the table they
+    started with. Refused (Conflict) when the table was changed since the designer opened it."""
+    source, bundles = _designed_tables(cmd, uow)
+    if not source.is_latest:
+        raise Conflict(f"version {source.latest_number} of {cmd.file!r} was deployed after version "
+                       f"{source.number}, which you changed; open the latest version and make your change there")
+    results: dict = {}
+    for sources, _split in bundles:
+        for result in deploy_bundle(DeployBundle(sources, deployed_by=cmd.principal.username), uow):
+            results.setdefault(result.process_key, result)
+    return [results[key] for key in sorted(results)]
