@@ -12,13 +12,13 @@ from __future__ import annotations
 from flask import Response, flash, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import InvalidInput, PetiflowError
-from engine.queries.processes import MAX_DIAGRAM_CHARS, decision_table_source, require_designer
+from engine.errors import PetiflowError
+from engine.queries.processes import decision_table_source, require_designer
 from engine.services.deployment import DesignedDecisionTable, check_decision_table, deploy_decision_table
 
 from .. import auth
 from ..units import read, reading, run
-from .designer import json_error
+from .designer import designed_body, json_error
 from .pages import error_page, signed_in, web_blueprint
 
 bp = web_blueprint("decisions", __name__)
@@ -61,22 +61,7 @@ def table(file: str, number: int):
 
 
 def _designed(file: str) -> DesignedDecisionTable:
-    """The table a request carries: JSON {"base_version": N, "xml": "..."}; InvalidInput otherwise."""
-    body = request.get_json(silent=True) if request.mimetype == "application/json" else None
-    if not isinstance(body, dict):
-        raise InvalidInput('send JSON: {"base_version": <the version you changed>, "xml": "<the decision table>"}')
-    fields = {}
-    base = body.get("base_version")
-    if not isinstance(base, int) or isinstance(base, bool) or not 0 < base < 2**31:
-        fields["base_version"] = ["must be the number of the version you changed"]
-    xml = body.get("xml")
-    if not isinstance(xml, str) or not xml.strip():
-        fields["xml"] = ["must be the decision table's XML text"]
-    elif len(xml) > MAX_DIAGRAM_CHARS:
-        fields["xml"] = [f"must be at most {MAX_DIAGRAM_CHARS} characters"]
-    if fields:
-        raise InvalidInput("the decision table cannot be read from the request", details={"fields": fields})
-    return DesignedDecisionTable(auth.principal(), file, base, xml)
+    return DesignedDecisionTable(auth.principal(), file, *designed_body("decision table"))
 
 
 @bp.post("/designer/decisions/<file>/validate")

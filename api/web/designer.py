@@ -84,23 +84,28 @@ def json_error(error: PetiflowError):
     return jsonify(error_body(status, error.code, error.message, error.details)), status
 
 
-def _designed(process_key: str) -> DesignedDiagram:
-    """The diagram a request carries: JSON {"base_version": N, "xml": "..."}; InvalidInput otherwise."""
+def designed_body(what: str) -> tuple[int, str]:
+    """The version changed and the XML a request carries, JSON {"base_version": N, "xml": "..."}:
+    InvalidInput naming each field otherwise (`what`: "diagram" or "decision table")."""
     body = request.get_json(silent=True) if request.mimetype == "application/json" else None
     if not isinstance(body, dict):
-        raise InvalidInput('send JSON: {"base_version": <the version you changed>, "xml": "<the diagram>"}')
+        raise InvalidInput(f'send JSON: {{"base_version": <the version you changed>, "xml": "<the {what}>"}}')
     fields = {}
     base = body.get("base_version")
     if not isinstance(base, int) or isinstance(base, bool) or not 0 < base < 2**31:
         fields["base_version"] = ["must be the number of the version you changed"]
     xml = body.get("xml")
     if not isinstance(xml, str) or not xml.strip():
-        fields["xml"] = ["must be the diagram's XML text"]
+        fields["xml"] = [f"must be the {what}'s XML text"]
     elif len(xml) > MAX_DIAGRAM_CHARS:
         fields["xml"] = [f"must be at most {MAX_DIAGRAM_CHARS} characters"]
     if fields:
-        raise InvalidInput("the diagram cannot be read from the request", details={"fields": fields})
-    return DesignedDiagram(auth.principal(), process_key, base, xml)
+        raise InvalidInput(f"the {what} cannot be read from the request", details={"fields": fields})
+    return base, xml
+
+
+def _designed(process_key: str) -> DesignedDiagram:
+    return DesignedDiagram(auth.principal(), process_key, *designed_body("diagram"))
 
 
 @bp.post("/designer/<process_key>/validate")
