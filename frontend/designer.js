@@ -130,7 +130,7 @@ class Designer {
     }
     for (const [id, issues] of Object.entries(this.lintIssues)) {
       for (const issue of issues) {
-        rows.push({ id, kind: issue.category === "error" ? "error" : "warning", text: issue.message });
+        rows.push({ id, kind: issue.category === "error" ? "error" : "warning", text: t(issue.message) });
       }
     }
     for (const row of rows) {

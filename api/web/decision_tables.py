@@ -19,6 +19,7 @@ from engine.services.deployment import DesignedDecisionTable, check_decision_tab
 from .. import auth
 from ..units import read, reading, run
 from .designer import designed_body, json_error
+from .library_words import DMN_EDITOR, translated
 from .pages import error_page, signed_in, web_blueprint
 
 bp = web_blueprint("decisions", __name__)
@@ -103,7 +104,7 @@ def deploy(file: str):
 
 
 def _browser_messages() -> dict:
-    """The editor's own words (frontend/decisions.js), in the user's language."""
+    """The editor's own words (frontend/decisions.js) and dmn-js's, in the user's language."""
     texts = (
         _("Checked: deploying would make a new version of %(processes)s."),
         _("Deployment would refuse this table:"),
@@ -114,7 +115,7 @@ def _browser_messages() -> dict:
         _("The decision table could not be shown:"),
         _("The table was changed: check it again before deploying."),
     )
-    return dict(zip(_BROWSER_TEXTS, texts))
+    return {**translated(DMN_EDITOR), **dict(zip(_BROWSER_TEXTS, texts))}
 
 
 _BROWSER_TEXTS = (

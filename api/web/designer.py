@@ -26,6 +26,7 @@ from engine.services.deployment import DesignedDiagram, check_diagram, deploy_di
 from .. import auth
 from ..errors import error_body, status_for
 from ..units import read, reading, run
+from .library_words import BPMN_EDITOR, BPMNLINT, translated
 from .pages import ROLE_LABELS, error_page, signed_in, web_blueprint
 
 bp = web_blueprint("designer", __name__)
@@ -226,7 +227,7 @@ def _browser_messages() -> dict:
         _("not a role"),
         _("not an engine action"),
     )
-    return dict(zip(_BROWSER_TEXTS, texts))
+    return {**translated(BPMN_EDITOR + BPMNLINT), **dict(zip(_BROWSER_TEXTS, texts))}
 
 
 #: The modeler's texts as written in its code (English), in the order _browser_messages translates them.

@@ -87,7 +87,7 @@ def test_a_designer_adds_a_task_fixes_lint_and_server_errors_reviews_changes_and
 
     # Fix both: a script that compiles, and a name.
     after.fill("reviewed = True")
-    _open_group(page, "General")
+    _open_group(page, "一般")  # the properties panel speaks the page's language
     page.locator("#bio-properties-panel-name").fill("複核併案")
     expect(page.locator("#problems li.error")).to_have_count(0)
     expect(page.locator("#problems li.server")).to_have_count(0)
