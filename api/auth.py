@@ -4,8 +4,10 @@ The engine only ever sees a Principal; how the caller proved who they are (a pas
 session cookie, a personal access token, later a directory or OIDC) stays here.
 
 - A browser signs in at POST /api/v1/session and holds a signed session cookie (HttpOnly,
-  SameSite=Lax, Secure when PETIFLOW_SECURE_COOKIES is set). Every state-changing request made
-  with that cookie must carry the session's CSRF token in the `X-CSRF-Token` header.
+  SameSite=Lax, Secure when PETIFLOW_SECURE_COOKIES is set) carrying the key of a session kept on
+  the server (engine.services.sessions): signing out ends it there, so a copy of the cookie is
+  worth nothing after. Every state-changing request made with that cookie must carry the
+  session's CSRF token in the `X-CSRF-Token` header.
 - An API client sends `Authorization: Bearer <token>`; a token is no ambient credential, so such
   requests need no CSRF token.
 - The user's roles are read at every request, so a change of groups applies at once, and a
@@ -25,6 +27,9 @@ from engine.errors import Forbidden, NotAuthenticated, NotFound
 from engine.queries.access_tokens import token_holder
 from engine.queries.principals import load_principal
 from engine.services.access_tokens import NoteTokenUse, note_token_use
+from engine.services.accounts import SignIn
+from engine.services.sessions import EndSession, sign_in_session
+from engine.services.sessions import end_session as engine_end_session
 
 from .units import read, run
 
@@ -47,20 +52,37 @@ SESSION_RENEW_AFTER = timedelta(minutes=5)
 SIGN_IN_FIRST = "sign in first: a session cookie or an `Authorization: Bearer` access token is required"
 
 
-def start_session(principal) -> str:
-    """Remember the signed-in user in a fresh session; returns its CSRF token."""
+def sign_in(username: str, password: str):
+    """Check the user name and password and open a server-side session for the browser (one unit
+    of work); returns the principal. Raises NotAuthenticated as the engine's sign_in does."""
+    opened = run(sign_in_session, SignIn(username, password, address=request.remote_addr,
+                                         user_agent=request.headers.get("User-Agent")))
+    start_session(opened)
+    return opened.principal
+
+
+def start_session(opened) -> str:
+    """Carry a session opened by the engine (its key) in a fresh cookie; returns its CSRF token."""
     session.clear()
     session.permanent = True
-    session["uid"] = principal.user_id
+    session["sid"] = opened.key
     session["csrf"] = secrets.token_urlsafe(32)
-    g.principal = principal
+    g.principal = opened.principal
     return session["csrf"]
 
 
 def end_session() -> None:
-    """Forget the session (sign-out)."""
+    """Sign out: end the session on the server (its cookie is worth nothing after) and forget it."""
+    key = session.get("sid")
+    if key:
+        run(engine_end_session, EndSession(key))
     session.clear()
     g.pop("principal", None)
+
+
+def session_key() -> str | None:
+    """The key of the browser's session (None without one)."""
+    return session.get("sid")
 
 
 def csrf_token() -> str | None:
@@ -85,13 +107,13 @@ def principal():
         if holder.note_use:
             run(note_token_use, NoteTokenUse(holder.token_id))
         found = holder.principal
-    elif session.get("uid") is not None:
+    elif session.get("sid"):
         if request.method not in SAFE_METHODS:
             _check_csrf()
         try:
-            found = read(load_principal, user_id=session["uid"])
+            found = read(load_principal, session_key=session["sid"])
         except NotFound:
-            session.clear()  # the account was closed: the cookie is worth nothing now
+            session.clear()  # signed out, elsewhere too, or the account closed: the cookie is worth nothing now
             raise NotAuthenticated(SIGN_IN_FIRST) from None
     else:
         raise NotAuthenticated(SIGN_IN_FIRST)

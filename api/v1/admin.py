@@ -9,6 +9,7 @@ import marshmallow as ma
 
 from engine.queries import directory
 from engine.services import groups, organisation, staff
+from engine.services.sessions import EndSessions, end_sessions
 
 from .. import auth
 from ..units import read, run
@@ -33,6 +34,7 @@ from .admin_schemas import (
     UserPageSchema,
 )
 from .common import SIGNED_IN, Blueprint
+from .session import EndedSchema
 
 PATH = "/admin"
 
@@ -94,8 +96,16 @@ def update_user(body, user_id):
 @blp.doc(security=SIGNED_IN)
 @blp.response(200, CountSchema)
 def deactivate_user(user_id):
-    """Close an account: it can no longer sign in, and its access tokens are revoked."""
+    """Close an account: it can no longer sign in, its sessions end and its access tokens are revoked."""
     return {"revoked_tokens": run(staff.deactivate_user, staff.DeactivateUser(auth.principal(), user_id))}
+
+
+@blp.route("/users/<id:user_id>/sessions", methods=["DELETE"])
+@blp.doc(security=SIGNED_IN)
+@blp.response(200, EndedSchema)
+def end_user_sessions(user_id):
+    """Sign an account out everywhere: each of its browser sessions ends (its tokens stay)."""
+    return {"ended": run(end_sessions, EndSessions(auth.principal(), user_id))}
 
 
 @blp.route("/users/<id:user_id>/password", methods=["PUT"])

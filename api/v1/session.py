@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from engine.errors import NotAuthenticated
-from engine.services.accounts import SignIn, sign_in
+from engine.services.sessions import EndSessions, end_sessions
 
 from .. import auth, limits
 from ..units import run
@@ -69,15 +69,29 @@ class Session(MethodView):
         """
         limits.check_sign_in(body["username"])
         try:
-            principal = run(sign_in, SignIn(body["username"], body["password"]))
+            principal = auth.sign_in(body["username"], body["password"])
         except NotAuthenticated:
             limits.count_failure(body["username"])
             raise
-        return _described(principal, auth.start_session(principal))
+        return _described(principal, auth.csrf_token())
 
     @blp.doc(security=SIGNED_IN)
     @blp.response(204)
     def delete(self):
-        """Sign out: the session cookie is cleared."""
+        """Sign out: the session ends on the server and its cookie is cleared; a copy of the cookie
+        lets nobody in after."""
         auth.principal()
         auth.end_session()
+
+
+class EndedSchema(ma.Schema):
+    ended = ma.fields.Integer(required=True, metadata={"description": "How many sessions ended"})
+
+
+@blp.route("/others", methods=["DELETE"])
+@blp.doc(security=SIGNED_IN)
+@blp.response(200, EndedSchema)
+def end_other_sessions():
+    """Sign out everywhere else: every other browser session of mine ends (this one stays)."""
+    principal = auth.principal()
+    return {"ended": run(end_sessions, EndSessions(principal, principal.user_id, keep_key=auth.session_key()))}

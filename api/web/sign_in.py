@@ -9,10 +9,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 
 from engine.errors import NotAuthenticated
-from engine.services.accounts import SignIn, sign_in
 
 from .. import auth, limits
-from ..units import run
 from .pages import current_principal, local_path, web_blueprint
 
 bp = web_blueprint("sign_in", __name__)
@@ -51,11 +49,10 @@ def submit():
     except TooManyRequests:
         return _again(username, target, _("Too many failed sign-ins. Wait a few minutes, then try again."), 429)
     try:
-        principal = run(sign_in, SignIn(username, password))
+        auth.sign_in(username, password)
     except NotAuthenticated:
         limits.count_failure(username)
         return _again(username, target, _("Wrong user name or password."), 401)
-    auth.start_session(principal)
     return redirect(target)
 
 

@@ -83,3 +83,9 @@ def _check_scrypt(password: str, stored: str) -> bool:
     except (ValueError, TypeError, OverflowError, MemoryError):  # a damaged hash never lets anyone in
         return False
     return hmac.compare_digest(computed, expected)
+
+
+def key_digest(key: str) -> str:
+    """The SHA-256 (hex) a random key is kept as: an access token or a browser session's key. Such a
+    key holds 256 random bits, so a fast hash keeps it safe where a password needs a slow one."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,13 +1,13 @@
 """A user's personal access tokens, as the user sees them (never the tokens themselves)."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
 from engine.accounts.identity import Principal
+from engine.accounts.passwords import key_digest
 from engine.errors import NotAuthenticated
 from engine.store.schema import access_tokens, group_members, groups, users
 
@@ -57,8 +57,8 @@ class TokenHolder:
 
 
 def token_digest(token: str) -> str:
-    """The SHA-256 a token is kept as (a token holds 256 random bits: a fast hash keeps it safe)."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    """The SHA-256 a token is kept as."""
+    return key_digest(token)
 
 
 #: The token, its user and the user's groups, in one round trip: one row per group.

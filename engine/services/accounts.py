@@ -22,10 +22,12 @@ REFUSED = "the user name or the password is wrong, or the account is closed"
 
 @dataclass(frozen=True)
 class SignIn:
-    """Check a user name and password."""
+    """Check a user name and password (from an address and a browser, noted on a session it opens)."""
 
     username: str
     password: str
+    address: str | None = None
+    user_agent: str | None = None
 
 
 _user = select(users.c.id, users.c.password_hash, users.c.active).where(users.c.username == bindparam("b_name"))

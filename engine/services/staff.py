@@ -23,6 +23,7 @@ from .directory import (
     unit_by_code,
     user_or_not_found,
 )
+from .sessions import end_all_sessions
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,12 @@ def deactivate_user(cmd: DeactivateUser, uow) -> int:
         conn.execute(update(users).where(users.c.id == user.id).values(active=False))
     now = uow.clock.now()
     revoked = _revoke_tokens(conn, user.id, now)
+    ended = end_all_sessions(conn, user.id, now)
     returned = _return_open_work(conn, user.id, cmd.principal, now)
-    if user.active or revoked or returned:
+    if user.active or revoked or returned or ended:
         record(conn, cmd.principal, now, "user_deactivated", ("user", user.id),
-               {"tokens_revoked": revoked, **({"work_returned": returned} if returned else {})})
+               {"tokens_revoked": revoked, "sessions_ended": ended,
+                **({"work_returned": returned} if returned else {})})
     return revoked
 
 
@@ -174,7 +177,10 @@ def set_password(cmd: SetPassword, uow) -> None:
         problems.add("password", problem)
     problems.check("the password cannot be set")
     conn.execute(update(users).where(users.c.id == user.id).values(password_hash=hash_password(cmd.password)))
-    record(conn, cmd.principal, uow.clock.now(), "password_set", ("user", user.id), {})
+    now = uow.clock.now()
+    # Whoever knew the old password may have signed in with it: their sessions end with it.
+    ended = end_all_sessions(conn, user.id, now)
+    record(conn, cmd.principal, now, "password_set", ("user", user.id), {"sessions_ended": ended})
 
 
 def _check_may_close(conn, principal: Principal, user_id: int) -> None:

@@ -113,6 +113,20 @@ access_tokens = Table(
     Index(None, "user_id"),
 )
 
+#: Browser sessions. The session cookie carries a random key; only its SHA-256 is kept here. A
+#: session ends at sign-out, when its user signs out everywhere, is given a new password or is
+#: closed: the signed cookie alone is worth nothing once its row has ended.
+user_sessions = Table(
+    "user_sessions", metadata, _pk(),
+    _fk("user_id", "users.id", nullable=False, ondelete="CASCADE"),
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("address", String(64)),  # where it was signed in from
+    Column("user_agent", String(255)),
+    Index(None, "user_id"),
+)
+
 #: A group is a role held in an agency (or one of its units): "caseworkers of 工務局 道路科".
 groups = Table(
     "groups", metadata, _pk(),

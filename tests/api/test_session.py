@@ -58,6 +58,68 @@ def test_signing_out_ends_the_session(browser):
     assert browser.get("/api/v1/session").status_code == 401
 
 
+def _cookie(answer) -> tuple[str, str]:
+    return tuple(answer.headers["Set-Cookie"].split(";", 1)[0].split("=", 1))
+
+
+def test_a_copy_of_the_cookie_is_worth_nothing_after_signing_out(browser, api):
+    signed_in = sign_in(browser)
+    name, value = _cookie(signed_in)
+    csrf = signed_in.get_json()["csrf_token"]
+    copy = api.app.test_client()  # another machine holding a copy of the cookie (a shared computer, a log)
+    copy.set_cookie(name, value)
+    assert copy.get("/api/v1/session").status_code == 200
+    assert browser.delete("/api/v1/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert copy.get("/api/v1/session").status_code == 401
+    assert copy.get("/api/v1/inbox").status_code == 401
+    # Signing in again opens a new session; the old cookie stays dead.
+    assert sign_in(browser).status_code == 200
+    copy.set_cookie(name, value)
+    assert copy.get("/api/v1/session").status_code == 401
+
+
+def test_signing_out_everywhere_else_ends_my_other_sessions_only(browser, api):
+    laptop, phone, mine = browser, api.app.test_client(), api.app.test_client()
+    csrf = sign_in(laptop).get_json()["csrf_token"]
+    sign_in(phone)
+    chen = api.app.test_client()  # another user's session is not touched
+    with api.runtime.db.begin() as conn:
+        conn.execute(update(users).where(users.c.username == "chief.roads").values(password_hash=hash_password(PASSWORD)))
+    sign_in(chen, "chief.roads")
+    ended = laptop.delete("/api/v1/session/others", headers={"X-CSRF-Token": csrf})
+    assert ended.status_code == 200 and ended.get_json() == {"ended": 1}
+    assert laptop.get("/api/v1/session").status_code == 200
+    assert phone.get("/api/v1/session").status_code == 401
+    assert chen.get("/api/v1/session").status_code == 200
+    assert mine.get("/api/v1/session").status_code == 401  # never signed in
+    assert laptop.delete("/api/v1/session/others").status_code == 403  # a change: the CSRF token is needed
+
+
+def test_a_new_password_or_a_closed_account_ends_every_session(browser, api):
+    sign_in(browser)
+    admin = api.app.test_client()
+    with api.runtime.db.begin() as conn:
+        conn.execute(update(users).where(users.c.username == "admin").values(password_hash=hash_password(PASSWORD)))
+    admin_csrf = sign_in(admin, "admin").get_json()["csrf_token"]
+    user_id = browser.get("/api/v1/session").get_json()["user_id"]
+    put = admin.put(f"/api/v1/admin/users/{user_id}/password", json={"password": "a new long password 2026"},
+                    headers={"X-CSRF-Token": admin_csrf})
+    assert put.status_code == 204
+    assert browser.get("/api/v1/session").status_code == 401
+    assert sign_in(browser, password="a new long password 2026").status_code == 200
+    ended = admin.delete(f"/api/v1/admin/users/{user_id}/sessions", headers={"X-CSRF-Token": admin_csrf})
+    assert ended.status_code == 200 and ended.get_json() == {"ended": 1}
+    assert browser.get("/api/v1/session").status_code == 401
+    assert admin.get("/api/v1/session").status_code == 200
+    # Only administrators end another user's sessions.
+    sign_in(browser, password="a new long password 2026")
+    csrf = browser.get("/api/v1/session").get_json()["csrf_token"]
+    admin_id = admin.get("/api/v1/session").get_json()["user_id"]
+    refused = browser.delete(f"/api/v1/admin/users/{admin_id}/sessions", headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403
+    assert admin.get("/api/v1/session").status_code == 200
+
+
 def test_a_fresh_cookie_is_not_signed_again_on_every_response_and_a_forged_one_is_refused(browser):
     cookie = sign_in(browser).headers["Set-Cookie"].split(";", 1)[0]
     again = browser.get("/api/v1/session")

@@ -135,7 +135,7 @@ def test_closing_an_account_revokes_its_tokens_and_stops_its_sign_in(city, admin
         run(city, authenticate_token, AuthenticateToken(token))
     with pytest.raises(NotFound):  # no principal for a closed account
         city.principal("cw.lin")
-    assert [e.data for e in events(city, "user_deactivated")] == [{"tokens_revoked": 1}]
+    assert [e.data for e in events(city, "user_deactivated")] == [{"tokens_revoked": 1, "sessions_ended": 0}]
     assert run(city, deactivate_user, DeactivateUser(admin, user_id)) == 0  # closed already: nothing recorded
     assert len(events(city, "user_deactivated")) == 1
     # Reopened, the account signs in again; its tokens stay revoked.
@@ -166,7 +166,7 @@ def test_an_administrator_resets_a_password_and_the_old_one_stops_working(city, 
     before = user_row(city, user_id).password_hash
     run(city, set_password, SetPassword(admin, user_id, "a new one, long enough"))
     assert signs_in(city, "cw.lin", "a new one, long enough") and not signs_in(city, "cw.lin", PASSWORD)
-    assert [e[:3] + (e.data,) for e in events(city, "password_set")] == [("password_set", "user", user_id, {})]
+    assert [e[:3] + (e.data,) for e in events(city, "password_set")] == [("password_set", "user", user_id, {"sessions_ended": 0})]
     assert user_row(city, user_id).password_hash != before
     error = refused(city, set_password, SetPassword(admin, user_id, "short"), InvalidInput)
     assert list(error.details["fields"]) == ["password"]

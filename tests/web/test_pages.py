@@ -183,3 +183,15 @@ def test_the_commissions_reviewer_reads_every_agencys_queue_without_handing_out_
     shown = text_of(page.get_data(as_text=True))
     assert page.status_code == 200
     assert all(no in shown for no in ("P20261126000001", "P20261126000002", "P20261126000003"))
+
+
+def test_signing_out_of_the_pages_ends_the_session_for_every_copy_of_its_cookie(sign_in, web):
+    staff = sign_in("cw.roads")
+    cookie = staff.client.get_cookie("petiflow_session")
+    copy = web.test_client()
+    copy.set_cookie("petiflow_session", cookie.value)
+    assert copy.get("/inbox").status_code == 200
+    assert staff.post("/sign-out").status_code == 302
+    assert staff.get("/inbox").status_code == 302  # to the sign-in page
+    gone = copy.get("/inbox")
+    assert gone.status_code == 302 and "/sign-in" in gone.headers["Location"]
