@@ -120,7 +120,11 @@ async function start() {
     return;
   }
   const Kind = editing ? DmnModeler : DmnViewer;
-  const modeler = new Kind({ container: "#table", common: { additionalModules: [translateModule(messages)] } });
+  // Each view gets the translations: dmn-js lets a view's own additionalModules replace common's.
+  const translated = { additionalModules: [translateModule(messages)] };
+  const modeler = new Kind({
+    container: "#table", drd: translated, decisionTable: translated, literalExpression: translated,
+  });
   const editor = new TableEditor(modeler, editing);
   try {
     await modeler.importXML(await answer.text(), { open: false });

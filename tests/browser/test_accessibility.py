@@ -31,6 +31,8 @@ SCREENS = [
     ("console", "operator", "/console"),
     ("designer", "designer", "/designer"),
     ("migration", "designer", "/designer/processes/petition/migration?from_version=1&to_version=1"),
+    ("decision-table", "designer", "/designer/decisions/routing.dmn/edit"),
+    ("account", "cw.roads", "/account"),
 ]
 
 SERIOUS = """async () => {

@@ -18,6 +18,8 @@ def test_a_designer_changes_a_rule_checks_and_deploys_the_table(live_server, pag
     table = page.locator("#table .tjs-table")
     expect(table).to_be_visible()
     expect(page.locator("#deploy")).to_be_disabled()
+    expect(page.locator("#table .hit-policy .dms-label")).to_have_text("命中規則：")  # dmn-js speaks the page's language
+    expect(page.locator("#table .annotations-header, #table th.annotation").first).to_contain_text("註解")
     shoot("decision-table-editor-zh")
 
     # The first rule sends Taoyuan's streetlights to the district office: send them to the public works bureau.
