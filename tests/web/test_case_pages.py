@@ -81,3 +81,14 @@ def test_a_photo_is_attached_from_the_case_page_and_a_web_page_is_refused_naming
     without_token = caseworker.post("/cases/1/attachments", {"file": (BytesIO(PNG), "b.png")}, csrf=False,
                                     content_type="multipart/form-data")
     assert without_token.status_code == 403
+
+
+def test_every_case_action_the_engine_offers_has_words_on_the_page(web):
+    """A carrier added to the engine without a label here would show its class name to staff."""
+    from api.web.cases import _labels
+    from engine.services.case_actions import CARRIERS
+
+    with web.test_request_context("/"):
+        labels = _labels()
+    assert {cmd.__name__ for cmd in CARRIERS} <= set(labels)
+    assert all(label and label != name for name, label in labels.items())
