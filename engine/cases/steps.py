@@ -74,10 +74,10 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
                   else work_item_agency(t.lane, ref.agency_id)) for t in new]
     wanted = [a for a in addressed if a[0].performer_of or a[0].assignee]
     chosen = assignment.choose(uow.conn, ref.case_id, wanted, new_case=ref.is_new) if wanted else {}
-    plans = {}
+    plans, loaded_rules = {}, {}
     for t, role, agency_id in addressed:
         person = chosen.get(t.task_id)
-        own = _task_deadline(uow, t, now)
+        own = _task_deadline(uow, t, now, loaded_rules)
         due_at = own.due_at if own is not None else None if t.deadline_mode == "none" else ref.due_at
         changes.opened.append({
             "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name, "name": t.name[:200],
@@ -105,16 +105,18 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
                                           work_item_id=t.task_id, now=now)
 
 
-def _task_deadline(uow, t, now):
+def _task_deadline(uow, t, now, loaded: dict):
     """The item's own deadline under its task's rule (engine.deadlines.rules: task rules), else None.
 
     Work that keeps no due time (deadline="none") gets none; the rules come from the runtime's
-    cache, so opening work costs no query once they are loaded.
+    cache (else one query per case type and step, kept in `loaded`).
     """
     if t.deadline_mode == "none" or t.case_keys is None:
         return None
     case_type, channel, category = t.case_keys
-    found = rules.task_rules(uow, case_type)
+    if case_type not in loaded:
+        loaded[case_type] = rules.task_rules(uow, case_type)
+    found = loaded[case_type]
     if not found:
         return None
     return rules.task_deadline(found, case_type, t.spec_name, now, calendar_for(uow),
