@@ -348,7 +348,11 @@ def extend(deadline: Deadline, amount: int, cal: WorkingCalendar, *, unit: str =
             f"refused: rule {deadline.rule_code!r} allows at most {deadline.max_extensions} extension(s) "
             f"and {deadline.extensions} were granted", details={"cap": "max_extensions",
                                                                 "max_extensions": deadline.max_extensions})
-    due = shift(deadline.due_at, amount, unit, cal)
+    if unit == "calendar_days":  # the period's last day moves; art. 48 applies to the new one
+        last = cal.local_date(deadline.nominal_due_at) + timedelta(days=amount)
+        due, nominal = cal.period_end(last), cal.closing(last)
+    else:
+        due = nominal = shift(deadline.due_at, amount, unit, cal)
     total = total_days(replace(deadline, due_at=due), cal)
     if deadline.max_total_days is not None and total > deadline.max_total_days:
         raise InvalidInput(
@@ -356,7 +360,7 @@ def extend(deadline: Deadline, amount: int, cal: WorkingCalendar, *, unit: str =
             f"cap of {deadline.max_total_days} days (rule {deadline.rule_code!r}, extensions included); "
             f"the latest allowed due date is {_latest_allowed(deadline, cal)}",
             details={"cap": "max_total_days", "max_total_days": deadline.max_total_days, "total_days": total})
-    return replace(deadline, due_at=due, nominal_due_at=due, extensions=deadline.extensions + 1)
+    return replace(deadline, due_at=due, nominal_due_at=nominal, extensions=deadline.extensions + 1)
 
 
 def total_days(deadline: Deadline, cal: WorkingCalendar) -> int:

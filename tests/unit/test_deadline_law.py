@@ -16,6 +16,7 @@ from engine.deadlines.rules import (
     compute_deadline,
     deadline_for,
     escalation_steps,
+    extend,
     find_rule,
     pause,
     reminder_times,
@@ -151,6 +152,14 @@ def test_a_new_round_started_on_a_saturday_counts_from_sunday_and_ends_monday_no
     first = due(city, "council_item", taipei(2026, 12, 1, 10))
     again = restart(first, taipei(2026, 12, 12, 11), cal(city))  # sent back on Saturday 12-12
     assert again.due_at == taipei(2026, 12, 21, 12, 0)  # Sunday 12-13 .. Saturday 12-19
+
+
+def test_a_calendar_day_extension_ending_on_a_saturday_ends_monday_noon(city):
+    # site_inspection.follow_up: 14 calendar days from Thursday 2026-12-03 to Wednesday 12-16.
+    deadline = due(city, "site_inspection", taipei(2026, 12, 2, 10))
+    assert deadline.due_at == taipei(2026, 12, 16, 17, 30)
+    extended = extend(deadline, 3, cal(city), unit="calendar_days")  # the last day becomes Saturday 12-19
+    assert (extended.nominal_due_at, extended.due_at) == (taipei(2026, 12, 19, 17, 30), taipei(2026, 12, 21, 12, 0))
 
 
 # --- office hours --------------------------------------------------------------------------
