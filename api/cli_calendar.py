@@ -174,6 +174,7 @@ def list_rules(show_all: bool) -> None:
         cap = ", ".join(p for p in (
             f"{r.max_extensions} extension(s)" if r.max_extensions is not None else "extensions unlimited",
             f"total <= {r.max_total_days} days" if r.max_total_days is not None else None) if p)
-        click.echo(f"{r.code}: {r.case_type} channel={r.channel or '*'} category={r.category or '*'} "
+        task = f" task={r.task}" if r.task else ""
+        click.echo(f"{r.code}: {r.case_type}{task} channel={r.channel or '*'} category={r.category or '*'} "
                    f"priority={r.priority}: {r.limit_value} {r.limit_unit}{multi} from {r.first_day}; "
                    f"{cap}{'' if r.active else '; INACTIVE'}")

@@ -29,6 +29,7 @@ from engine.services.deployment import DeployBundle, deploy_bundle, read_bundle
 from engine.settings import PROJECT_ROOT
 from engine.store.schema import (
     agencies,
+    cases,
     group_members,
     groups,
     process_definitions,
@@ -180,7 +181,13 @@ def capture_templates(runtime, received_at: datetime) -> dict:
             bpmn = conn.execute(select(timers.c.task_id, timers.c.payload).where(
                 timers.c.case_id == started.case_id, timers.c.kind == "bpmn_timer")).all()
             item = items[0]._asdict()
-            due = item.pop("due_at")
+            item.pop("due_at")
+            # The state holds the case's due time; an item under a task rule of its own (the
+            # dispatcher's routing) is written, like every generated item, with the case's due
+            # time and ladder.
+            due = conn.execute(select(cases.c.due_at).where(cases.c.id == started.case_id)).scalar_one()
+            if item["deadline_mode"] == "task":
+                item["deadline_mode"] = "case"
             templates.setdefault(process_key, []).append((Template(
                 process_key, instance.definition_id, instance.version, instance.state, item,
                 {"task_id": bpmn[0].task_id, "payload": bpmn[0].payload} if len(bpmn) == 1 else None,

@@ -201,6 +201,27 @@ class WebhookSettings:
                    timeout=_seconds("PETIFLOW_WEBHOOK_TIMEOUT", env.get("PETIFLOW_WEBHOOK_TIMEOUT") or "10"))
 
 
+@dataclass(frozen=True)
+class SmsSettings:
+    """The SMS gateway (handlers/notify_sms.py): its HTTP API's URL and key; url None: not configured."""
+
+    url: str | None = None
+    key: str | None = None
+    sender: str | None = None
+    timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, env) -> "SmsSettings":
+        """The PETIFLOW_SMS_* variables."""
+        url = env.get("PETIFLOW_SMS_URL") or None
+        if url is not None and not url.lower().startswith(("https://", "http://")):
+            scheme = url.partition("://")[0][:20] if "://" in url else "scheme-less"
+            raise InvalidInput(f"PETIFLOW_SMS_URL must be an http(s) URL such as https://sms.example.tw/api/messages, "
+                               f"not a {scheme!r} one")
+        return cls(url=url, key=env.get("PETIFLOW_SMS_KEY") or None, sender=env.get("PETIFLOW_SMS_SENDER") or None,
+                   timeout=_seconds("PETIFLOW_SMS_TIMEOUT", env.get("PETIFLOW_SMS_TIMEOUT") or "10"))
+
+
 #: The Redis broker's key prefix when PETIFLOW_REDIS_NAMESPACE is not set.
 DEFAULT_REDIS_NAMESPACE = "petiflow"
 
@@ -243,6 +264,7 @@ class Settings:
     max_attachment_mb: int = 20
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
     broker: BrokerOptions = field(default_factory=BrokerOptions)
     log_format: str = "text"
     #: When set, /metrics answers only requests with `Authorization: Bearer <token>`.
@@ -299,6 +321,7 @@ class Settings:
             max_attachment_mb=_megabytes("PETIFLOW_MAX_ATTACHMENT_MB", env.get("PETIFLOW_MAX_ATTACHMENT_MB", "20")),
             email=EmailSettings.from_env(env),
             webhook=WebhookSettings.from_env(env),
+            sms=SmsSettings.from_env(env),
             broker=BrokerOptions.from_env(env),
             log_format=_log_format(env.get("PETIFLOW_LOG_FORMAT") or "text"),
             metrics_token=env.get("PETIFLOW_METRICS_TOKEN") or None,

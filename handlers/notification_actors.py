@@ -28,9 +28,10 @@ from engine.services.notifications import (
     mark_delivered,
     record_failed_attempt,
 )
-from engine.settings import EmailSettings, WebhookSettings
+from engine.settings import EmailSettings, SmsSettings, WebhookSettings
 
 from .notify_email import send_email
+from .notify_sms import send_sms
 from .notify_webhook import send_webhook
 from .outage import is_broker_outage, outage_reason, retry_quietly_while_the_database_is_down
 from .runtime import get_runtime
@@ -58,12 +59,13 @@ class Channels:
 
     email: EmailSettings = field(default_factory=EmailSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
 
 def channels_for(runtime) -> Channels:
     """The runtime's channels (settings.extra["channels"], as tests pass), else its settings'."""
     settings = runtime.settings
-    return settings.extra.get("channels") or Channels(settings.email, settings.webhook)
+    return settings.extra.get("channels") or Channels(settings.email, settings.webhook, settings.sms)
 
 
 def worker_name() -> str:
@@ -76,6 +78,8 @@ def _send(delivery: Delivery, channels: Channels) -> None:
         send_email(delivery, channels.email)
     elif delivery.topic == "webhook":
         send_webhook(delivery, channels.webhook)
+    elif delivery.topic == "sms":
+        send_sms(delivery, channels.sms)
     else:
         raise DeliveryRejected(f"no adapter delivers topic {delivery.topic!r}")
 

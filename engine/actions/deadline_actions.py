@@ -128,5 +128,6 @@ def restart_deadline(context: StepContext, params: dict) -> dict | None:
     _move_due(context, restarted)
     context.events.append(event(context.case_id, now, "deadline_restarted", actor_id=context.actor_id,
                                 reason=str(params.get("reason") or ""), rule=restarted.rule_code,
+                                rule_id=restarted.rule_id, limit=restarted.limit, unit=restarted.unit,
                                 from_due_at=current.due_at.isoformat(), due_at=restarted.due_at.isoformat()))
     return restarted.to_data()

@@ -15,7 +15,8 @@ from sqlalchemy import bindparam, select
 from engine.cases import assignment
 from engine.cases.history import event
 from engine.cases.lanes import role_for_lane, work_item_agency
-from engine.deadlines import ladder
+from engine.deadlines import ladder, rules
+from engine.deadlines.calendar import calendar_for
 from engine.errors import InvalidInput
 from engine.store.changes import InstanceWrite, StepChanges, ladder_rows
 from engine.store.schema import agencies, work_items
@@ -73,27 +74,53 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
                   else work_item_agency(t.lane, ref.agency_id)) for t in new]
     wanted = [a for a in addressed if a[0].performer_of or a[0].assignee]
     chosen = assignment.choose(uow.conn, ref.case_id, wanted, new_case=ref.is_new) if wanted else {}
-    plans = {}
+    plans, loaded_rules = {}, {}
     for t, role, agency_id in addressed:
         person = chosen.get(t.task_id)
+        own = _task_deadline(uow, t, now, loaded_rules)
+        due_at = own.due_at if own is not None else None if t.deadline_mode == "none" else ref.due_at
         changes.opened.append({
             "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name, "name": t.name[:200],
             "lane": t.lane, "role": role, "agency_id": agency_id,
             "assignee_id": person.user_id if person else None, "status": "open", "form_key": t.form_key,
-            "due_at": None if t.deadline_mode == "none" else ref.due_at, "deadline_mode": t.deadline_mode,
+            "due_at": due_at, "deadline_mode": "task" if own is not None else t.deadline_mode,
             "created_at": now})
-        changes.events.append({**event(ref.case_id, now, "task_ready", task=t.spec_name, name=t.name, lane=t.lane),
-                               "item_task": t.task_id})
+        ready = {"task": t.spec_name, "name": t.name, "lane": t.lane}
+        if own is not None:  # the item's own limit, and the rule it comes from
+            ready.update(rule=own.rule_code, rule_id=own.rule_id, due_at=own.due_at.isoformat())
+        changes.events.append({**event(ref.case_id, now, "task_ready", **ready), "item_task": t.task_id})
         if person is not None:
             changes.events.append({**event(ref.case_id, now, "task_assigned", task=t.spec_name, name=t.name,
                                            to=person.username, reason=person.reason), "item_task": t.task_id})
-        if ref.due_at is not None and t.deadline:
+        if own is not None:
+            if t.deadline_mode != "due_only":  # escalate="false": the due time without reminders or rungs
+                changes.ladder += ladder_rows(ladder.plan(uow, own.to_data(), now), case_id=ref.case_id,
+                                              instance_id=None, work_item_id=t.task_id, now=now)
+        elif ref.due_at is not None and t.deadline:
             key = repr(sorted(t.deadline.items()))  # items opened by one step usually share the case's terms
             if key not in plans:
                 plans[key] = ladder.plan(uow, t.deadline, now)
             # The item's id is not known before it is written: its task id stands for it.
             changes.ladder += ladder_rows(plans[key], case_id=ref.case_id, instance_id=None,
                                           work_item_id=t.task_id, now=now)
+
+
+def _task_deadline(uow, t, now, loaded: dict):
+    """The item's own deadline under its task's rule (engine.deadlines.rules: task rules), else None.
+
+    Work that keeps no due time (deadline="none") gets none; the rules come from the runtime's
+    cache (else one query per case type and step, kept in `loaded`).
+    """
+    if t.deadline_mode == "none" or t.case_keys is None:
+        return None
+    case_type, channel, category = t.case_keys
+    if case_type not in loaded:
+        loaded[case_type] = rules.task_rules(uow, case_type)
+    found = loaded[case_type]
+    if not found:
+        return None
+    return rules.task_deadline(found, case_type, t.spec_name, now, calendar_for(uow),
+                               channel=channel, category=category)
 
 
 def finish_step(uow, ref: InstanceRef, workflow, changes: StepChanges, *,

@@ -26,6 +26,10 @@ from engine.store.schema import calendar_days
 OFFICE_OPENS = time(8, 30)
 OFFICE_CLOSES = time(17, 30)
 
+#: 行政程序法 art. 48 para. 4: "期間之末日為星期六者，以其次星期一上午為期間末日": a calendar-day
+#: period whose last day is a Saturday off ends on the next Monday at noon.
+SATURDAY_PERIOD_ENDS = time(12, 0)
+
 #: The city whose rows (national holidays, make-up days) apply to every city.
 DEFAULT_CITY = "default"
 
@@ -84,6 +88,22 @@ class WorkingCalendar:
             return -self.working_days_between(end, start)
         return sum(1 for k in range(1, (end - start).days + 1) if self.is_working_day(start + timedelta(days=k)))
 
+    def period_end(self, last: date) -> datetime:
+        """When a calendar-day period whose last day is `last` ends (行政程序法 art. 48 para. 4).
+
+        A working day: at closing time. A Saturday off: the next Monday at noon (12:00 local),
+        when that Monday is a working day; a make-up Saturday (補行上班日) is a working day and
+        does not roll (法務部 99.02.03 法律字第0999004718號). Any other day off, or a Saturday
+        whose Monday is off: closing time of the next working day.
+        """
+        if self.is_working_day(last):
+            return self.closing(last)
+        if last.weekday() == 5:
+            monday = last + timedelta(days=2)
+            if self.is_working_day(monday):
+                return self.at_local(monday, SATURDAY_PERIOD_ENDS)
+        return self.closing(self.working_day_on_or_after(last))
+
     # --- moments -------------------------------------------------------------------------
 
     def local_date(self, at: datetime) -> date:
@@ -132,6 +152,19 @@ class WorkingCalendar:
             total += min(end, self.closing(day)) - cursor
             cursor = self.opening(self.next_working_day(day))
         return total
+
+    def subtract_working_time(self, end: datetime, amount: timedelta) -> datetime:
+        """The moment `amount` of office time before `end` (a reminder before an office-hours limit)."""
+        cursor, remaining = _aware(end), amount
+        while True:
+            day = self.local_date(cursor)
+            if self.is_working_day(day):
+                top, bottom = min(cursor, self.closing(day)), self.opening(day)
+                if top > bottom:
+                    if remaining <= top - bottom:
+                        return top - remaining
+                    remaining -= top - bottom
+            cursor = self.closing(self.previous_working_day(day))
 
     def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
         """The moment `amount` of office time after `start` (counting from the next opening if closed)."""

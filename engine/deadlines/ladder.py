@@ -1,7 +1,8 @@
 """Reminders and the escalation ladder of each work item (以案管制, 稽催).
 
-When a work item opens with a due time, its reminders and the rungs of the ladder from the
-case's deadline terms become `timers` rows (kind 'reminder' and 'escalation'), written in the
+When a work item opens with a due time, its reminders and the rungs of the ladder from its
+task rule's terms (engine.deadlines.rules: task rules), else the case's deadline terms, become
+`timers` rows (kind 'reminder' and 'escalation'), written in the
 same transaction (engine.store.steps writes them); they are cancelled when the item closes and
 rescheduled when the due time moves. Firing one is a service (engine.services.escalation).
 """

@@ -1,4 +1,5 @@
-"""Deadlines per case (以案管制): pick the rule, compute the due time, remind, escalate, extend, pause.
+"""Deadlines per case and per task (以案管制): pick the rule, compute the due time, remind, escalate,
+extend, pause.
 
 Which rule applies. Among the active rules of the case type whose channel and category match
 (NULL matches anything), the most specific wins, in this order:
@@ -7,20 +8,35 @@ then the higher `priority`, then the newest rule (highest id). Category ranks ab
 because the category decides the work (a pothole is the same repair whichever channel
 reported it), while a channel rule expresses a service promise of that channel (1999).
 
+Task rules. A rule whose `task` names a task of the case type's process (its BPMN id, e.g.
+`confirm_transfer`) is the limit of that step, not of the case: the work item of that task is
+due under it, counted from when the item opens, with the rule's own reminders and ladder (a
+misrouted case re-routed by the next working day, a routing confirmed within office hours, a
+reply reviewed within working days). Among the task rules of a task, the same order picks one.
+A case's deadline is picked among the rules naming no task; a task without a rule keeps the
+case's due time.
+
 Units.
 - working_days: the limit counts working days (see engine/deadlines/calendar.py); the case is due when
   the offices close (17:30 local) on the last one. `first_day` "next_working_day" counts from
   the working day after receipt (Taipei/New Taipei: 收文次日起; art. 48 始日不計), "received"
   counts the day of receipt as day 1 ("next_day" means "next_working_day" here).
-- calendar_days: every day counts ("next_day": from the day after receipt, art. 48 始日不計);
-  if the last day is a day off, the deadline moves to the next working day (art. 48 para. 4),
-  again at 17:30.
+- calendar_days: every day counts. "next_day": from the calendar day after the day received,
+  whatever day that is (art. 48 始日不計: a council question delivered on a Saturday counts from
+  Sunday); "received": the day received is day 1; "next_working_day": receipt moves to a working
+  day first (received on a day off or after closing: the next one), counting starts the working
+  day after. The period ends at 17:30 on its last day; art. 48 para. 4: a last day that is a
+  Saturday off ends on the next Monday at noon, any other last day off (or a Saturday whose
+  Monday is off) at 17:30 on the next working day; a make-up Saturday (補行上班日) is a working
+  day and does not roll.
+- office_hours: office time (08:30-17:30 of working days), from receipt or the next opening:
+  "within 4 office hours" of a routing received Friday 16:30 ends Monday 11:30.
 - hours: plain elapsed hours from the moment of receipt, nights and weekends included. Dispatch
   repairs (potholes, dark signals, dirty spots) are hazards that do not wait for office hours;
   the 1999 line and the repair crews run around the clock, and the published promises
   ("a pothole within 4 hours") are clock hours.
-In every unit, receipt after closing time or on a day off counts from the next working day
-(hours excepted). Times are aware UTC datetimes; day arithmetic is on dates in the city's zone.
+For working days and office hours, receipt after closing time or on a day off counts from the
+next working day. Times are aware UTC datetimes; day arithmetic is on dates in the city's zone.
 
 A `Deadline` records the rule used and a copy of its policy (reminders, ladder, caps), so a
 running case keeps the terms it started with when an admin edits the rule; it converts to and
@@ -38,7 +54,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.store.schema import deadline_rules
 
 #: Units a limit, a reminder offset or an escalation delay may be given in.
-UNITS = ("working_days", "calendar_days", "hours")
+UNITS = ("working_days", "calendar_days", "hours", "office_hours")
 
 #: Where day counting starts (see the module docstring).
 FIRST_DAYS = ("received", "next_day", "next_working_day")
@@ -63,6 +79,7 @@ class DeadlineRule:
     max_extensions: int | None = None
     active: bool = True
     note: str | None = None
+    task: str | None = None  # the BPMN id of the task whose work this limits; None: the case
     id: int | None = None
 
     @classmethod
@@ -76,14 +93,15 @@ class DeadlineRule:
         both = self.channel is not None and self.category is not None
         return (both, self.category is not None, self.channel is not None, self.priority, self.id or 0)
 
-    def matches(self, case_type: str, channel: str | None, category: str | None) -> bool:
-        return (self.active and self.case_type == case_type
+    def matches(self, case_type: str, channel: str | None, category: str | None, task: str | None = None) -> bool:
+        """True for an active rule of the case (task None) or of that task of the case."""
+        return (self.active and self.case_type == case_type and self.task == task
                 and self.channel in (None, channel) and self.category in (None, category))
 
 
 _RULE_COLUMNS = ("id", "code", "case_type", "channel", "category", "priority", "limit_value", "limit_unit",
                  "limit_multi_agency", "first_day", "reminders", "escalations", "max_total_days",
-                 "max_extensions", "active", "note")
+                 "max_extensions", "active", "note", "task")
 
 
 def validate_rule(rule: DeadlineRule) -> None:
@@ -93,6 +111,8 @@ def validate_rule(rule: DeadlineRule) -> None:
                            details={"fields": {field_name: [problem]}, "rule": rule.code})
     if not rule.code or not rule.case_type:
         bad("code", "and case_type are required")
+    if rule.task is not None and (not isinstance(rule.task, str) or not rule.task.strip()):
+        bad("task", "must be empty (the case) or the id of a task of the process")
     if not isinstance(rule.limit_value, int) or rule.limit_value <= 0:
         bad("limit_value", "must be a positive whole number")
     if rule.limit_unit not in UNITS:
@@ -116,12 +136,13 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def pick_rule(rules, case_type: str, channel: str | None = None, category: str | None = None) -> DeadlineRule:
-    """The most specific active rule for the case; raises NotFound if none matches."""
-    candidates = [r for r in rules if r.matches(case_type, channel, category)]
+def pick_rule(rules, case_type: str, channel: str | None = None, category: str | None = None, *,
+              task: str | None = None) -> DeadlineRule:
+    """The most specific active rule for the case (or for its task `task`); raises NotFound if none matches."""
+    candidates = [r for r in rules if r.matches(case_type, channel, category, task)]
     if not candidates:
         raise NotFound(f"no active deadline rule for case type {case_type!r} "
-                       f"(channel {channel!r}, category {category!r})")
+                       f"(channel {channel!r}, category {category!r}" + (f", task {task!r})" if task else ")"))
     return max(candidates, key=DeadlineRule.specificity)
 
 
@@ -140,7 +161,7 @@ def find_rule(conn, case_type: str, channel: str | None = None, category: str | 
     """The rule for a case, in one query; raises NotFound if none matches."""
     c = deadline_rules.c
     query = select(*(c[name] for name in _RULE_COLUMNS)).where(
-        c.case_type == case_type, c.active.is_(True),
+        c.case_type == case_type, c.active.is_(True), c.task.is_(None),
         or_(c.channel.is_(None), c.channel == channel), or_(c.category.is_(None), c.category == category))
     return pick_rule([DeadlineRule.from_row(r) for r in conn.execute(query)], case_type, channel, category)
 
@@ -176,6 +197,7 @@ class Deadline:
     paused_at: datetime | None = None
     paused_days: int = 0  # calendar days spent paused (補陳), outside the cap
     first_day: str = "next_working_day"  # the rule's, for a new round counted the same way
+    task: str | None = None  # the task whose work these terms limit (a task rule); None: the case
 
     @property
     def is_paused(self) -> bool:
@@ -209,7 +231,7 @@ def compute_deadline(rule: DeadlineRule, received_at: datetime, cal: WorkingCale
     started, nominal, due = _count(limit, rule.limit_unit, rule.first_day, received_at, cal)
     return Deadline(rule.id, rule.code, rule.limit_unit, limit, received_at, started, due, nominal,
                     tuple(rule.reminders), tuple(rule.escalations), rule.max_total_days, rule.max_extensions,
-                    first_day=rule.first_day)
+                    first_day=rule.first_day, task=rule.task)
 
 
 def _count(limit: int, unit: str, first_day: str, received_at: datetime,
@@ -220,13 +242,19 @@ def _count(limit: int, unit: str, first_day: str, received_at: datetime,
         return received_at, due, due
     receipt = cal.receipt_day(received_at)
     started = cal.clock_start(received_at)
+    if unit == "office_hours":
+        due = cal.add_working_time(received_at, timedelta(hours=limit))
+        return started, due, due
     if unit == "working_days":
         due = cal.closing(cal.add_working_days(receipt, limit - (first_day == "received")))
         return started, due, due
-    first = {"received": receipt, "next_day": receipt + timedelta(days=1),
+    # Calendar days count from the calendar date received, unless the rule moves receipt to a
+    # working day first ("next_working_day"): a Saturday's question counts from Sunday.
+    received_on = cal.local_date(received_at)
+    first = {"received": received_on, "next_day": received_on + timedelta(days=1),
              "next_working_day": cal.next_working_day(receipt)}[first_day]
     last = first + timedelta(days=limit - 1)
-    return started, cal.closing(last), cal.closing(cal.working_day_on_or_after(last))
+    return started, cal.closing(last), cal.period_end(last)
 
 
 def restart(deadline: Deadline, at: datetime, cal: WorkingCalendar) -> Deadline:
@@ -256,6 +284,24 @@ def deadline_for(uow, case_type: str, received_at: datetime, *, channel: str | N
     return compute_deadline(rule, received_at, calendar_for(uow, city), multi_agency=multi_agency)
 
 
+def task_rules(uow, case_type: str) -> list[DeadlineRule]:
+    """The active task rules of a case type: from the runtime's cache, else one query."""
+    load = lambda: load_rules(uow.conn, case_type)  # noqa: E731
+    cache = getattr(uow, "cache", None)
+    rules = cache.get(("deadline_rules", case_type), load) if cache is not None else load()
+    return [r for r in rules if r.task is not None]
+
+
+def task_deadline(rules, case_type: str, task: str, opened_at: datetime, cal: WorkingCalendar, *,
+                  channel: str | None = None, category: str | None = None) -> Deadline | None:
+    """The deadline of the work of `task` opening at `opened_at`, under its task rule; None without one."""
+    try:
+        rule = pick_rule(rules, case_type, channel, category, task=task)
+    except NotFound:
+        return None
+    return compute_deadline(rule, opened_at, cal)
+
+
 def shift(at: datetime, amount: int, unit: str, cal: WorkingCalendar) -> datetime:
     """`at` moved by `amount` (negative: earlier) working days, calendar days or hours.
 
@@ -264,6 +310,10 @@ def shift(at: datetime, amount: int, unit: str, cal: WorkingCalendar) -> datetim
     """
     if unit == "hours":
         return at + timedelta(hours=amount)
+    if unit == "office_hours":
+        if amount >= 0:
+            return cal.add_working_time(at, timedelta(hours=amount))
+        return cal.subtract_working_time(at, timedelta(hours=-amount))
     local = at.astimezone(cal.tz)
     if unit == "working_days":
         day = cal.add_working_days(local.date(), amount)
@@ -298,7 +348,11 @@ def extend(deadline: Deadline, amount: int, cal: WorkingCalendar, *, unit: str =
             f"refused: rule {deadline.rule_code!r} allows at most {deadline.max_extensions} extension(s) "
             f"and {deadline.extensions} were granted", details={"cap": "max_extensions",
                                                                 "max_extensions": deadline.max_extensions})
-    due = shift(deadline.due_at, amount, unit, cal)
+    if unit == "calendar_days":  # the period's last day moves; art. 48 applies to the new one
+        last = cal.local_date(deadline.nominal_due_at) + timedelta(days=amount)
+        due, nominal = cal.period_end(last), cal.closing(last)
+    else:
+        due = nominal = shift(deadline.due_at, amount, unit, cal)
     total = total_days(replace(deadline, due_at=due), cal)
     if deadline.max_total_days is not None and total > deadline.max_total_days:
         raise InvalidInput(
@@ -306,7 +360,7 @@ def extend(deadline: Deadline, amount: int, cal: WorkingCalendar, *, unit: str =
             f"cap of {deadline.max_total_days} days (rule {deadline.rule_code!r}, extensions included); "
             f"the latest allowed due date is {_latest_allowed(deadline, cal)}",
             details={"cap": "max_total_days", "max_total_days": deadline.max_total_days, "total_days": total})
-    return replace(deadline, due_at=due, nominal_due_at=due, extensions=deadline.extensions + 1)
+    return replace(deadline, due_at=due, nominal_due_at=nominal, extensions=deadline.extensions + 1)
 
 
 def total_days(deadline: Deadline, cal: WorkingCalendar) -> int:
@@ -326,7 +380,7 @@ def _latest_allowed(deadline: Deadline, cal: WorkingCalendar):
 def remaining(deadline: Deadline, at: datetime, cal: WorkingCalendar) -> timedelta:
     """Time left at `at` (office time for working days, elapsed otherwise); frozen while paused."""
     at = deadline.paused_at or at
-    if deadline.unit == "working_days":
+    if deadline.unit in ("working_days", "office_hours"):
         return cal.working_time_between(at, deadline.due_at)
     return max(deadline.due_at - at, timedelta(0))
 
@@ -353,14 +407,14 @@ def resume(deadline: Deadline, at: datetime, cal: WorkingCalendar) -> Deadline:
         raise InvalidInput(f"cannot resume at {at.isoformat()}, before the pause at {paused_at.isoformat()}")
     days = (cal.local_date(at) - cal.local_date(paused_at)).days
     due, nominal = deadline.due_at, deadline.nominal_due_at
-    if deadline.unit == "working_days":
+    if deadline.unit in ("working_days", "office_hours"):
         left = cal.working_time_between(paused_at, due)
         if left > timedelta(0):
             due = nominal = cal.add_working_time(at, left)
     elif deadline.unit == "calendar_days":
         if paused_at < due:
             nominal = nominal + timedelta(days=days)
-            due = cal.closing(cal.working_day_on_or_after(cal.local_date(nominal)))
+            due = cal.period_end(cal.local_date(nominal))
     elif paused_at < due:
         due = nominal = at + (due - paused_at)
     return replace(deadline, due_at=due, nominal_due_at=nominal, paused_at=None,

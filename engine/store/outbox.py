@@ -22,7 +22,7 @@ from engine.store.schema import outbox
 log = logging.getLogger(__name__)
 
 #: Topics an outbox row may carry, each delivered its own way (handlers/notification_actors.py).
-TOPICS = frozenset({"email", "in_app", "webhook"})
+TOPICS = frozenset({"email", "in_app", "webhook", "sms"})
 
 #: The payload key keeping the correlation id (the request id) of what queued the message; the
 #: delivering worker logs under it, and it is taken out of the payload delivered.

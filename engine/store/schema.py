@@ -245,7 +245,8 @@ work_items = Table(
     # Bumped by every change of the row (claimed, assigned, escalated, moved, closed): the token
     # a client sends back (an ETag) so that it changes only the item it saw.
     Column("version", Integer, nullable=False, server_default="1"),
-    # What the item keeps of the case's deadline (engine.workflow.runner.ReadyTask): case, due_only, none.
+    # What the item keeps of the case's deadline (engine.workflow.runner.ReadyTask): case, due_only, none;
+    # task: its own due time and ladder from its task's deadline rule, which the case's moves leave alone.
     Column("deadline_mode", String(8), nullable=False, server_default="case"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime),
@@ -395,8 +396,10 @@ deadline_rules = Table(
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("note", Text),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The BPMN id of the task whose work item this rule limits (engine.deadlines.rules); NULL: the case.
+    Column("task", String(100)),
     CheckConstraint("limit_value > 0", name="limit_positive"),
-    CheckConstraint("limit_unit in ('working_days', 'calendar_days', 'hours')", name="limit_unit"),
+    CheckConstraint("limit_unit in ('working_days', 'calendar_days', 'hours', 'office_hours')", name="limit_unit"),
     CheckConstraint("first_day in ('received', 'next_day', 'next_working_day')", name="first_day"),
     Index(None, "case_type", "active"),
 )

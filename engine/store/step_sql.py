@@ -113,13 +113,13 @@ _PARTS = {
             version = w.version + 1,
             agency_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN %(agency_id)s::bigint ELSE w.agency_id END,
             assignee_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN NULL ELSE w.assignee_id END,
-            due_at = CASE WHEN {due} AND w.deadline_mode <> 'none' THEN %(due_at)s::timestamptz ELSE w.due_at END,
-            escalation_level = CASE WHEN {due} AND w.deadline_mode <> 'none' AND %(reset_level)s::boolean
+            due_at = CASE WHEN {due} AND w.deadline_mode IN ('case', 'due_only') THEN %(due_at)s::timestamptz ELSE w.due_at END,
+            escalation_level = CASE WHEN {due} AND w.deadline_mode IN ('case', 'due_only') AND %(reset_level)s::boolean
                                THEN 0 ELSE w.escalation_level END
         WHERE w.case_id = %(case_id)s::bigint AND w.status = 'open' AND EXISTS (SELECT FROM inst)
           AND w.id IS DISTINCT FROM %(done_item)s::bigint AND w.task_id <> ALL(%(gone)s::text[])
-          AND (({moving} AND w.agency_id IS NOT NULL) OR ({due} AND w.deadline_mode <> 'none'))
-        RETURNING w.id, w.instance_id, w.deadline_mode, ({due} AND w.deadline_mode <> 'none') AS due_moved)""",
+          AND (({moving} AND w.agency_id IS NOT NULL) OR ({due} AND w.deadline_mode IN ('case', 'due_only')))
+        RETURNING w.id, w.instance_id, w.deadline_mode, ({due} AND w.deadline_mode IN ('case', 'due_only')) AS due_moved)""",
     "work_timers": """work_timers AS (
         UPDATE timers SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
         WHERE work_item_id IN (SELECT id FROM work WHERE due_moved) AND status = 'pending'

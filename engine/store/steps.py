@@ -53,7 +53,9 @@ _move_items = (update(work_items)
                .values(agency_id=bindparam("agency_id"), assignee_id=None, version=work_items.c.version + 1))
 _due_items = (
     update(work_items)
-    .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open", work_items.c.deadline_mode != "none")
+    .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open",
+           # Work with no due time, or with its own from its task's rule, keeps it when the case's moves.
+           work_items.c.deadline_mode.in_(("case", "due_only")))
     .values(due_at=bindparam("due_at"),
             # A row moved to another agency by the same step has had its version raised already
             # (PostgreSQL writes both changes in one UPDATE: one step, one new version).

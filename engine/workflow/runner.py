@@ -40,6 +40,9 @@ class ReadyTask:
     # whose username the variable named by assigneeVariable holds.
     performer_of: str | None = None
     assignee: str | None = None
+    # What picks the task's own deadline rule (engine.deadlines.rules: task rules): the case's
+    # type, channel and category as its data carries them.
+    case_keys: tuple | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,13 @@ def _ready_task(task) -> ReadyTask:
                      agency_code if isinstance(agency_code, str) else None,
                      terms if isinstance(terms, dict) else None, mode,
                      assign_to.removeprefix(PERFORMER_PREFIX) if assign_to.startswith(PERFORMER_PREFIX) else None,
-                     assignee.strip() if isinstance(assignee, str) and assignee.strip() else None)
+                     assignee.strip() if isinstance(assignee, str) and assignee.strip() else None,
+                     _case_keys(task.data))
+
+
+def _case_keys(data: dict) -> tuple | None:
+    keys = tuple(data.get(name) for name in ("case_type", "channel", "category"))
+    return keys if all(k is None or isinstance(k, str) for k in keys) and keys[0] else None
 
 
 def _due(event_definition, value) -> datetime | None:
