@@ -16,7 +16,7 @@ from engine.cases.history import event
 from engine.errors import InvalidInput
 from engine.services.notifications import email_payload
 from engine.store import outbox
-from engine.store.schema import petitioners
+from engine.store.schema import case_lookup_codes, petitioners
 from engine.workflow.service_tasks import StepContext
 
 _email = select(petitioners.c.email).where(petitioners.c.id == bindparam("b_petitioner"))
@@ -42,6 +42,7 @@ def tell_citizen(context: StepContext, kind: str, body: str | Callable[[str], st
     now = context.uow.clock.now()
     email = _petitioner_email(context)
     channel = "no_email"
+    text = body(context.case_no) if callable(body) else body
     if email:
         case_no = context.case_no
         key = dedup_key or f"citizen:{context.case_id}:{kind}:{now.isoformat()}"
@@ -49,12 +50,28 @@ def tell_citizen(context: StepContext, kind: str, body: str | Callable[[str], st
             channel = "email_queued_before"
         else:
             subject = SUBJECTS.get(kind, "案件 {case_no} 處理通知").format(case_no=case_no)
-            context.changes.queue("email", email_payload(subject=subject, body=body(case_no) if callable(body) else body,
-                                                         to=email, case_id=context.case_id), key)
+            mailed = text + _survey_invitation(context) if kind == "reply" else text
+            context.changes.queue("email", email_payload(subject=subject, body=mailed, to=email,
+                                                         case_id=context.case_id), key)
             channel = "email"
+    # The reply is what the citizen reads on the mailbox's status page (engine.queries.public_status).
+    extra = {"text": text} if kind == "reply" else {}
     context.events.append(event(context.case_id, now, "citizen_notified", actor_id=context.actor_id,
-                                notice=kind, channel=channel))
+                                notice=kind, channel=channel, **extra))
     return channel
+
+
+_site = select(case_lookup_codes.c.site_url).where(case_lookup_codes.c.case_id == bindparam("b_case"))
+
+
+def _survey_invitation(context: StepContext) -> str:
+    """The reply e-mail's last lines for a case filed on the web mailbox: where to answer its survey."""
+    found = context.uow.conn.execute(_site, {"b_case": context.case_id}).one_or_none()
+    if found is None:
+        return ""
+    where = f"{found.site_url}mailbox/survey?case_no={context.case_no}" if found.site_url else "縣政信箱「案件查詢」"
+    return (f"\n\n滿意度調查：請至 {where} ，以案件編號 {context.case_no} 及受理時取得的查詢碼填答。"
+            f"\nSatisfaction survey: {where} (case number and the lookup code you were given).")
 
 
 def _petitioner_email(context: StepContext) -> str | None:
