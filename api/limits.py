@@ -94,3 +94,60 @@ def count_failure(username: str) -> None:
             strategy.hit(limit, "sign-in", key)
     except Exception as exc:
         log.warning("A failed sign-in was not counted, the limits' storage failed: %s", exc)
+
+
+#: Wrong lookup codes (a status look-up or a survey answer) per address: a person mistypes a
+#: few; a guesser is stopped long before an 80-bit code could be found.
+LOOKUP_LIMITS = parse_many("10 per minute;30 per hour")
+
+#: What a locked-out look-up is told (the same whether or not the case exists).
+LOOKUPS_LOCKED = "too many wrong case numbers or lookup codes from this address: wait and try again later"
+
+
+def _address() -> str:
+    return "address:" + (get_remote_address() or "unknown")
+
+
+def _check(scope: str, limits, message: str) -> None:
+    strategy = current_app.extensions[EXTENSION_KEY].limiter
+    key = _address()
+    for limit in limits:
+        try:
+            allowed = strategy.test(limit, scope, key)
+            reset_at = None if allowed else strategy.get_window_stats(limit, scope, key)[0]
+        except Exception as exc:  # the limiter's Redis is down: the page stays open, and says so in the log
+            log.warning("%s limits not checked, their storage failed: %s", scope, exc)
+            return
+        if not allowed:
+            raise TooManyRequests(message, retry_after=max(1, int(reset_at - time.time())))
+
+
+def _hit(scope: str, limits) -> None:
+    strategy = current_app.extensions[EXTENSION_KEY].limiter
+    try:
+        for limit in limits:
+            strategy.hit(limit, scope, _address())
+    except Exception as exc:
+        log.warning("A %s was not counted, the limits' storage failed: %s", scope, exc)
+
+
+def check_lookup() -> None:
+    """Raise 429 (with Retry-After) when this address has given too many wrong codes."""
+    _check("lookup", LOOKUP_LIMITS, LOOKUPS_LOCKED)
+
+
+def count_wrong_lookup() -> None:
+    """Count a wrong case number or lookup code against the address."""
+    _hit("lookup", LOOKUP_LIMITS)
+
+
+def submission_limits(settings: Settings):
+    """Petitions the web mailbox takes from one address (PETIFLOW_MAILBOX_SUBMISSIONS_PER_HOUR)."""
+    return parse_many(f"{settings.mailbox_submissions_per_hour} per hour")
+
+
+def check_submission(settings: Settings) -> None:
+    """Raise 429 when this address has filed as many petitions as an hour allows; else count this one."""
+    limits = submission_limits(settings)
+    _check("mailbox", limits, "this address has filed as many petitions as an hour allows: try again later")
+    _hit("mailbox", limits)
