@@ -13,15 +13,22 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import jsonify, make_response, render_template, request, session, url_for
+from flask import jsonify, make_response, render_template, request, session
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.queries.categories import categories
 from engine.queries.public_status import public_status
-from engine.services.public_intake import DISTRICTS, LIMITS, MAX_PHOTO_BYTES, MAX_PHOTOS, Photo, SubmitPetition
-from engine.services.public_intake import submit_petition
+from engine.services.public_intake import (
+    DISTRICTS,
+    LIMITS,
+    MAX_PHOTO_BYTES,
+    MAX_PHOTOS,
+    Photo,
+    SubmitPetition,
+    submit_petition,
+)
 from engine.services.surveys import MAX_COMMENT, REASONS, AnswerSurvey, answer_survey
 
 from .. import auth, limits

@@ -152,9 +152,9 @@ def _attach(uow, case_id: int, photo: Photo, limit: int) -> None:
                          .values(original_sha256=staged.sha256))
 
 
-def _receipt(case_no: str, code: str, site_url: str | None) -> str:
+def _receipt(case_no: str, code: str, subject: str, site_url: str | None) -> str:
     where = f"\n查詢網址 / Status: {site_url}mailbox/status?case_no={case_no}" if site_url else ""
-    return (f"您的陳情已收到，案件編號 {case_no}。\n查詢碼：{code}\n"
+    return (f"您的陳情已收到，案件編號 {case_no}。\n主旨：{subject}\n查詢碼：{code}\n"
             f"請妥善保存查詢碼，憑案件編號及查詢碼可查詢處理進度、答復及填寫滿意度調查。{where}\n\n"
             f"Your petition was received as case {case_no}. Lookup code: {code}\n"
             "Keep the code: with the case number it shows the progress and the reply, and opens the survey.")
@@ -190,6 +190,7 @@ def submit_petition(cmd: SubmitPetition, uow) -> PetitionSubmitted:
         location=data["location"], latitude=data["latitude"], longitude=data["longitude"], photos=len(cmd.photos)))
     if values["email"]:
         outbox.queue_message(uow, "email", email_payload(
-            subject=f"案件 {started.case_no} 已受理 / received", body=_receipt(started.case_no, code, cmd.site_url),
+            subject=f"案件 {started.case_no} 已受理 / received",
+            body=_receipt(started.case_no, code, values["subject"], cmd.site_url),
             to=values["email"], case_id=started.case_id), f"citizen:{started.case_id}:receipt")
     return PetitionSubmitted(started.case_id, started.case_no, code, anonymous)

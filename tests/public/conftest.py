@@ -11,6 +11,7 @@ from engine.queries import load_principal
 from engine.services.public_intake import SubmitPetition, submit_petition
 from engine.services.work import CompleteWorkItem, complete_work_item
 from engine.store.schema import work_items
+from tests.web.conftest import sign_in, web  # noqa: F401  (the staff pages' fixtures)
 
 DRAFT = {"draft_action": "submit_reply", "reply_text": "本局已於 11 月 27 日完成路面修補。",
          "legal_basis": "市區道路條例第 9 條"}
