@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from email.headerregistry import Address
 from typing import BinaryIO
 
 from sqlalchemy import insert, update
@@ -91,6 +92,17 @@ def _texts(cmd: SubmitPetition) -> dict:
     return values
 
 
+def _mailable(address: str) -> bool:
+    """True if the address is one the mailer can send to (handlers/notify_email.py parses it alike)."""
+    if not _EMAIL.fullmatch(address):
+        return False
+    try:
+        parsed = Address(addr_spec=address)
+    except Exception:  # the parser raises ValueError, HeaderParseError or a defect
+        return False
+    return bool(parsed.username) and "." in parsed.domain
+
+
 def _point(cmd: SubmitPetition, problems: dict) -> tuple[float, float] | None:
     lat, lon = (cmd.latitude or "").strip(), (cmd.longitude or "").strip()
     if not lat and not lon:
@@ -118,7 +130,7 @@ def check_petition(cmd: SubmitPetition) -> dict[str, list[str]]:
         problems["category"] = ["not one of the categories"]
     if values["district"] and values["district"] not in DISTRICTS:
         problems["district"] = ["not one of the city's districts"]
-    if values["email"] and "email" not in problems and not _EMAIL.fullmatch(values["email"]):
+    if values["email"] and "email" not in problems and not _mailable(values["email"]):
         problems["email"] = ["not an e-mail address"]
     if values["phone"] and "phone" not in problems and not _PHONE.fullmatch(values["phone"]):
         problems["phone"] = ["digits, spaces, + - ( ) # only"]
