@@ -152,13 +152,26 @@ def _read_photo(photo: Photo, limit: int) -> tuple[bytes, str]:
     return content, found.media_type
 
 
-def _attach(uow, case_id: int, photo: Photo, limit: int) -> None:
+@dataclass(frozen=True)
+class _Prepared:
+    filename: str | None
+    content: bytes  # as it came
+    shown: bytes  # without EXIF data
+    changed: bool
+
+
+def _prepare(photo: Photo, limit: int) -> _Prepared:
+    """Read, sniff and strip a photo: CPU work done before the unit of work writes (and, on SQLite, locks)."""
     content, media_type = _read_photo(photo, limit)
     clean = strip_metadata(content, media_type)
-    shown = add_attachment(AddAttachment(SYSTEM, case_id, photo.filename, io.BytesIO(clean.content)), uow)
-    if clean.changed:
+    return _Prepared(photo.filename, content, clean.content, clean.changed)
+
+
+def _attach(uow, case_id: int, photo: _Prepared) -> None:
+    shown = add_attachment(AddAttachment(SYSTEM, case_id, photo.filename, io.BytesIO(photo.shown)), uow)
+    if photo.changed:
         store = uow.attachments
-        staged = store.receive(io.BytesIO(content))
+        staged = store.receive(io.BytesIO(photo.content))
         store.keep(staged)
         uow.conn.execute(update(attachments).where(attachments.c.id == shown.attachment_id)
                          .values(original_sha256=staged.sha256))
@@ -180,6 +193,8 @@ def submit_petition(cmd: SubmitPetition, uow) -> PetitionSubmitted:
     problems = check_petition(cmd)
     if problems:
         raise InvalidInput("the petition has fields to correct", details={"fields": problems})
+    limit = min(MAX_PHOTO_BYTES, uow.attachments.max_bytes)
+    photos = [_prepare(photo, limit) for photo in cmd.photos]
     values = _texts(cmd)
     point = _point(cmd, {})
     contact = {key: values[key] for key in ("name", "phone", "email", "address") if values[key]}
@@ -190,9 +205,8 @@ def submit_petition(cmd: SubmitPetition, uow) -> PetitionSubmitted:
                                    district=values["district"] or None, subject=values["subject"],
                                    description=values["description"], confidential=cmd.confidential,
                                    petitioner=contact or None, data=data), uow)
-    limit = min(MAX_PHOTO_BYTES, uow.attachments.max_bytes)
-    for photo in cmd.photos:
-        _attach(uow, started.case_id, photo, limit)
+    for photo in photos:
+        _attach(uow, started.case_id, photo)
     code, now = lookup_codes.new_code(), uow.clock.now()
     uow.conn.execute(insert(case_lookup_codes), {"case_id": started.case_id, "created_at": now,
                                                   "code_sha256": lookup_codes.digest(started.case_no, code),

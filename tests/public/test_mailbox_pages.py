@@ -167,3 +167,14 @@ def test_the_pages_switch_to_english(citizen):
     client.get("/language/en?next=/mailbox")
     html = client.get("/mailbox").get_data(as_text=True)
     assert '<html lang="en">' in html and "File a petition" in html
+
+
+def test_with_a_tile_server_the_form_offers_the_map_and_lets_its_tiles_in(city):
+    from api.app import create_app
+    city.settings = city.settings.but(map_tile_url="https://tiles.city.example/{z}/{x}/{y}.png")
+    page = create_app(runtime=city).test_client().get("/mailbox")
+    html = page.get_data(as_text=True)
+    assert 'id="map"' in html and 'data-tiles="https://tiles.city.example/{z}/{x}/{y}.png"' in html
+    assert '<script src="/static/build/mailbox.js" defer></script>' in html and 'name="latitude"' in html
+    assert "img-src 'self' data: https://tiles.city.example;" in page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
