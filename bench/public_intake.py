@@ -43,7 +43,7 @@ PETITION = {"subject": "中正路與復興路口路面坑洞，機車騎士險�
             "description": "中正路與復興路口有一個約 50 公分的坑洞，雨天積水看不見，已有機車騎士險些摔倒，請儘速修補。",
             "location": "桃園區中正路與復興路口", "name": "王小明", "phone": "0912-345-678", "email": "ming@example.tw"}
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-_CASE = re.compile(r'id="case-no" class="big">([^<]+)<')
+_CASE = re.compile(r'id="case-no"[^>]*>([^<]+)<')
 
 
 def _photo() -> bytes:

@@ -12,8 +12,8 @@ from .conftest import photo_with_exif, reply
 
 PETITION = {"subject": "中正路路面坑洞", "description": "中正路 100 號前有大坑洞。", "category": "road_pothole",
             "district": "桃園", "location": "桃園區中正路 100 號", "name": "王小明", "email": "ming@example.tw"}
-_CODE = re.compile(r'id="lookup-code" class="big">([^<]+)<')
-_CASE = re.compile(r'id="case-no" class="big">([^<]+)<')
+_CODE = re.compile(r'id="lookup-code"[^>]*>([^<]+)<')
+_CASE = re.compile(r'id="case-no"[^>]*>([^<]+)<')
 
 
 @pytest.fixture
