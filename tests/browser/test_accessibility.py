@@ -31,6 +31,9 @@ SCREENS = [
     ("console", "operator", "/console"),
     ("designer", "designer", "/designer"),
     ("migration", "designer", "/designer/processes/petition/migration?from_version=1&to_version=1"),
+    ("mailbox", None, "/mailbox"),
+    ("mailbox-status", None, "/mailbox/status"),
+    ("mailbox-survey", None, "/mailbox/survey"),
 ]
 
 SERIOUS = """async () => {

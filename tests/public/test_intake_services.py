@@ -149,3 +149,14 @@ def test_a_file_that_is_not_a_photo_is_refused_whatever_it_is_called(city):
         with pytest.raises(InvalidInput) as refused:
             submit(city, photos=(Photo("pothole.jpg", io.BytesIO(content)),))
         assert "photos" in refused.value.details["fields"]
+
+
+def test_the_reply_email_invites_to_the_survey_on_the_mailbox(city):
+    done = submit(city)
+    reply(city, done.case_id)
+    with city.uow(read_only=True) as uow:
+        bodies = [r.payload["body"] for r in uow.conn.execute(select(outbox.c.payload, outbox.c.dedup_key)
+                                                              .where(outbox.c.dedup_key.like(f"citizen:{done.case_id}:reply%")))]
+    assert len(bodies) == 1 and "完成路面修補" in bodies[0]
+    assert f"https://mailbox.city.example/mailbox/survey?case_no={done.case_no}" in bodies[0]
+    assert done.lookup_code not in bodies[0]  # the code is never kept, so never sent again
