@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
+from functools import lru_cache, partial
 
 from flask import Flask, current_app
 from flask_limiter import Limiter
@@ -143,11 +143,20 @@ def count_wrong_lookup() -> None:
 
 def submission_limits(settings: Settings):
     """Petitions the web mailbox takes from one address (PETIFLOW_MAILBOX_SUBMISSIONS_PER_HOUR)."""
-    return parse_many(f"{settings.mailbox_submissions_per_hour} per hour")
+    return _per_hour(settings.mailbox_submissions_per_hour)
+
+
+@lru_cache(maxsize=8)
+def _per_hour(count: int):
+    return parse_many(f"{count} per hour")
 
 
 def check_submission(settings: Settings) -> None:
-    """Raise 429 when this address has filed as many petitions as an hour allows; else count this one."""
-    limits = submission_limits(settings)
-    _check("mailbox", limits, "this address has filed as many petitions as an hour allows: try again later")
-    _hit("mailbox", limits)
+    """Raise 429 when this address has filed as many petitions as an hour allows."""
+    _check("mailbox", submission_limits(settings),
+           "this address has filed as many petitions as an hour allows: try again later")
+
+
+def count_submission(settings: Settings) -> None:
+    """Count a petition filed from this address (a form refused for its errors does not count)."""
+    _hit("mailbox", submission_limits(settings))

@@ -139,6 +139,7 @@ def submit():
                   for key, found in ((refused.details or {}).get("fields") or {}).items()}
         status = 413 if refused.code == "too_large" else 422
         return _form_page(values, errors, status, _("Please correct the fields marked below."))
+    limits.count_submission(runtime().settings)
     page = render_template("web/mailbox_received.html", done=done, email=bool(values["email"].strip()))
     return _headers(make_response(page, 201))
 

@@ -178,3 +178,14 @@ def test_with_a_tile_server_the_form_offers_the_map_and_lets_its_tiles_in(city):
     assert '<script src="/static/build/mailbox.js" defer></script>' in html and 'name="latitude"' in html
     assert "img-src 'self' data: https://tiles.city.example;" in page.headers["Content-Security-Policy"]
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+
+
+def test_past_the_hours_petitions_from_one_address_the_form_is_refused_and_kept(city):
+    from api.app import create_app
+    city.settings = city.settings.but(mailbox_submissions_per_hour=2)
+    client = create_app(runtime=city).test_client()
+    token = csrf_of(client.get("/mailbox").get_data(as_text=True))
+    sent = [client.post("/mailbox", data={"csrf_token": token, **PETITION}).status_code for _ in range(3)]
+    refused = client.post("/mailbox", data={"csrf_token": token, **PETITION})
+    assert sent == [201, 201, 429] and refused.status_code == 429
+    assert 'value="中正路路面坑洞"' in refused.get_data(as_text=True)
