@@ -31,6 +31,9 @@ ADDRESS_LIMITS = parse_many("30 per minute;200 per hour")
 #: Where the app's limiter is kept.
 EXTENSION_KEY = "petiflow.limiter"
 
+#: Where the app's prefix of its counters' keys is kept (the public pages' counts are namespaced by it).
+PREFIX_KEY = "petiflow.limits_prefix"
+
 #: What a locked-out sign-in is told (the same whether or not the account exists).
 LOCKED = "too many failed sign-ins for this account or from this address: wait and try again later"
 
@@ -43,6 +46,7 @@ def install(app: Flask, settings: Settings) -> Limiter:
                       key_prefix=f"{settings.broker.namespace}:limits", in_memory_fallback_enabled=True,
                       swallow_errors=True)
     app.extensions[EXTENSION_KEY] = limiter
+    app.extensions[PREFIX_KEY] = f"{settings.broker.namespace}:limits"
     _unhook(app, limiter)
     return limiter
 
@@ -105,7 +109,7 @@ LOOKUPS_LOCKED = "too many wrong case numbers or lookup codes from this address:
 
 
 def _address() -> str:
-    return "address:" + (get_remote_address() or "unknown")
+    return f"{current_app.extensions[PREFIX_KEY]}:address:{get_remote_address() or 'unknown'}"
 
 
 def _check(scope: str, limits, message: str) -> None:
