@@ -15,7 +15,7 @@ from engine.queries.public_status import NO_SUCH_CASE, public_status
 from engine.services.surveys import AnswerSurvey, answer_survey
 from engine.store.schema import case_lookup_codes, outbox, petitioners
 
-from .conftest import open_item, photo_with_exif, reply, submit
+from .conftest import complete_as, open_item, photo_with_exif, reply, submit
 
 
 def status(runtime, case_no, code):
@@ -62,6 +62,17 @@ def test_an_anonymous_petition_is_taken_in_and_marked_for_the_workflow(city):
         mails = uow.conn.execute(select(outbox.c.id).where(outbox.c.dedup_key.like(f"citizen:{done.case_id}:%"))).all()
     assert done.anonymous and case.status == "open" and mails == []
     assert [e.data["anonymous"] for e in case.timeline if e.kind == "filed_on_web_mailbox"] == [True]
+
+
+def test_an_anonymous_petition_goes_to_the_dispatcher_who_may_close_it_under_article_173(city):
+    # Given a pothole, a category and district the routing rules trust, but no name or contact
+    done = submit(city, name="", email="")
+    assert open_item(city, done.case_id, "draft_reply") is None
+    confirm = open_item(city, done.case_id, "confirm_routing")
+    assert confirm is not None and confirm.role == "dispatcher"
+    complete_as(city, "dispatcher", done.case_id, "confirm_routing",
+                {"routing_decision": "close", "close_ground": "no_content_or_identity"})
+    assert status(city, done.case_no, done.lookup_code).stage == "closed"
 
 
 def test_a_refused_petition_names_every_field_and_keeps_nothing(city):
