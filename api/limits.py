@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
+from functools import lru_cache, partial
 
 from flask import Flask, current_app
 from flask_limiter import Limiter
@@ -31,6 +31,9 @@ ADDRESS_LIMITS = parse_many("30 per minute;200 per hour")
 #: Where the app's limiter is kept.
 EXTENSION_KEY = "petiflow.limiter"
 
+#: Where the app's prefix of its counters' keys is kept (the public pages' counts are namespaced by it).
+PREFIX_KEY = "petiflow.limits_prefix"
+
 #: What a locked-out sign-in is told (the same whether or not the account exists).
 LOCKED = "too many failed sign-ins for this account or from this address: wait and try again later"
 
@@ -43,6 +46,7 @@ def install(app: Flask, settings: Settings) -> Limiter:
                       key_prefix=f"{settings.broker.namespace}:limits", in_memory_fallback_enabled=True,
                       swallow_errors=True)
     app.extensions[EXTENSION_KEY] = limiter
+    app.extensions[PREFIX_KEY] = f"{settings.broker.namespace}:limits"
     _unhook(app, limiter)
     return limiter
 
@@ -94,3 +98,69 @@ def count_failure(username: str) -> None:
             strategy.hit(limit, "sign-in", key)
     except Exception as exc:
         log.warning("A failed sign-in was not counted, the limits' storage failed: %s", exc)
+
+
+#: Wrong lookup codes (a status look-up or a survey answer) per address: a person mistypes a
+#: few; a guesser is stopped long before an 80-bit code could be found.
+LOOKUP_LIMITS = parse_many("10 per minute;30 per hour")
+
+#: What a locked-out look-up is told (the same whether or not the case exists).
+LOOKUPS_LOCKED = "too many wrong case numbers or lookup codes from this address: wait and try again later"
+
+
+def _address() -> str:
+    return f"{current_app.extensions[PREFIX_KEY]}:address:{get_remote_address() or 'unknown'}"
+
+
+def _check(scope: str, limits, message: str) -> None:
+    strategy = current_app.extensions[EXTENSION_KEY].limiter
+    key = _address()
+    for limit in limits:
+        try:
+            allowed = strategy.test(limit, scope, key)
+            reset_at = None if allowed else strategy.get_window_stats(limit, scope, key)[0]
+        except Exception as exc:  # the limiter's Redis is down: the page stays open, and says so in the log
+            log.warning("%s limits not checked, their storage failed: %s", scope, exc)
+            return
+        if not allowed:
+            raise TooManyRequests(message, retry_after=max(1, int(reset_at - time.time())))
+
+
+def _hit(scope: str, limits) -> None:
+    strategy = current_app.extensions[EXTENSION_KEY].limiter
+    try:
+        for limit in limits:
+            strategy.hit(limit, scope, _address())
+    except Exception as exc:
+        log.warning("A %s was not counted, the limits' storage failed: %s", scope, exc)
+
+
+def check_lookup() -> None:
+    """Raise 429 (with Retry-After) when this address has given too many wrong codes."""
+    _check("lookup", LOOKUP_LIMITS, LOOKUPS_LOCKED)
+
+
+def count_wrong_lookup() -> None:
+    """Count a wrong case number or lookup code against the address."""
+    _hit("lookup", LOOKUP_LIMITS)
+
+
+def submission_limits(settings: Settings):
+    """Petitions the web mailbox takes from one address (PETIFLOW_MAILBOX_SUBMISSIONS_PER_HOUR)."""
+    return _per_hour(settings.mailbox_submissions_per_hour)
+
+
+@lru_cache(maxsize=8)
+def _per_hour(count: int):
+    return parse_many(f"{count} per hour")
+
+
+def check_submission(settings: Settings) -> None:
+    """Raise 429 when this address has filed as many petitions as an hour allows."""
+    _check("mailbox", submission_limits(settings),
+           "this address has filed as many petitions as an hour allows: try again later")
+
+
+def count_submission(settings: Settings) -> None:
+    """Count a petition filed from this address (a form refused for its errors does not count)."""
+    _hit("mailbox", submission_limits(settings))

@@ -155,6 +155,24 @@ def _log_format(value: str) -> str:
     return value.strip().lower()
 
 
+def _tile_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not value.lower().startswith(("https://", "http://")) or not all(p in value for p in ("{z}", "{x}", "{y}")):
+        raise InvalidInput("PETIFLOW_MAP_TILE_URL must be an http(s) URL template with {z}, {x} and {y}, such as "
+                           "https://tiles.city.example/{z}/{x}/{y}.png")
+    return value
+
+
+def _public_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not value.lower().startswith(("https://", "http://")):
+        raise InvalidInput(f"PETIFLOW_PUBLIC_URL must be an http(s) URL such as https://mailbox.city.example/, "
+                           f"not {value[:100]!r}")
+    return value.rstrip("/") + "/"
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     """Where and how e-mail leaves (handlers/notify_email.py); host None: e-mail is not configured."""
@@ -271,6 +289,12 @@ class Settings:
     metrics_token: str | None = None
     #: prometheus-client's multiprocess folder (PROMETHEUS_MULTIPROC_DIR), which `petiflow web` sets.
     metrics_dir: Path | None = None
+    #: The web mailbox's map tiles (a URL template with {z}/{x}/{y}); None: no map, latitude and longitude fields.
+    map_tile_url: str | None = None
+    #: The mailbox's own address as citizens reach it (links in e-mails); None: the address of each request.
+    public_url: str | None = None
+    #: Petitions the web mailbox takes from one address in an hour.
+    mailbox_submissions_per_hour: int = 60
     extra: dict = field(default_factory=dict)
 
     @property
@@ -326,4 +350,8 @@ class Settings:
             log_format=_log_format(env.get("PETIFLOW_LOG_FORMAT") or "text"),
             metrics_token=env.get("PETIFLOW_METRICS_TOKEN") or None,
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
+            map_tile_url=_tile_url(env.get("PETIFLOW_MAP_TILE_URL") or ""),
+            public_url=_public_url(env.get("PETIFLOW_PUBLIC_URL") or ""),
+            mailbox_submissions_per_hour=_whole("PETIFLOW_MAILBOX_SUBMISSIONS_PER_HOUR",
+                                                env.get("PETIFLOW_MAILBOX_SUBMISSIONS_PER_HOUR") or "60"),
         )

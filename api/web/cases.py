@@ -45,7 +45,9 @@ def _event_labels() -> dict:
             "duplicate_merged": _("A duplicate merged in"), "linked_case_opened": _("Linked case opened"),
             "engine_steps": _("Workflow steps"), "escalated": _("Escalated"), "merged": _("Merged"),
             "closed_without_processing": _("Closed without processing"), "case_closed": _("Closed"),
-            "case_migrated": _("Moved to a new process version")}
+            "case_migrated": _("Moved to a new process version"),
+            "filed_on_web_mailbox": _("Filed on the web mailbox"),
+            "survey_answered_on_web": _("Satisfaction survey answered on the web")}
 
 
 @bp.get("/cases")

@@ -25,7 +25,7 @@ from engine.cases.history import event
 from engine.errors import InvalidInput
 from engine.services.notifications import email_payload
 from engine.store import outbox
-from engine.store.schema import case_events, cases, petitioners
+from engine.store.schema import case_events, case_lookup_codes, cases, petitioners
 from engine.workflow.service_tasks import StepContext
 
 _contact = select(petitioners.c.email, petitioners.c.phone).where(petitioners.c.id == bindparam("b_petitioner"))
@@ -80,7 +80,8 @@ def tell_citizen(context: StepContext, kind: str, body: str | Callable[[str], st
         if _queued_before(context, key):
             channel = "email_queued_before"
         else:
-            context.changes.queue("email", email_payload(subject=subject, body=text, to=email,
+            mailed = text + _survey_invitation(context) if kind == "reply" else text
+            context.changes.queue("email", email_payload(subject=subject, body=mailed, to=email,
                                                          case_id=context.case_id), key)
             channel = "email"
     sent = {"channel": channel}
@@ -96,9 +97,24 @@ def tell_citizen(context: StepContext, kind: str, body: str | Callable[[str], st
             context.changes.queue("in_app", {
                 "user_id": reporter, "role": None, "agency_id": None, "case_id": context.case_id,
                 "work_item_id": None, "kind": f"citizen_{kind}", "title": subject[:200], "body": text}, f"app:{key}")
+    # The reply is what the citizen reads on the mailbox's status page (engine.queries.public_status).
+    extra = {"text": text} if kind == "reply" else {}
     context.events.append(event(context.case_id, now, "citizen_notified", actor_id=context.actor_id,
-                                notice=kind, **sent))
+                                notice=kind, **sent, **extra))
     return sent if sms or in_app else channel
+
+
+_site = select(case_lookup_codes.c.site_url).where(case_lookup_codes.c.case_id == bindparam("b_case"))
+
+
+def _survey_invitation(context: StepContext) -> str:
+    """The reply e-mail's last lines for a case filed on the web mailbox: where to answer its survey."""
+    found = context.uow.conn.execute(_site, {"b_case": context.case_id}).one_or_none()
+    if found is None:
+        return ""
+    where = f"{found.site_url}mailbox/survey?case_no={context.case_no}" if found.site_url else "縣政信箱「案件查詢」"
+    return (f"\n\n滿意度調查：請至 {where} ，以案件編號 {context.case_no} 及受理時取得的查詢碼填答。"
+            f"\nSatisfaction survey: {where} (case number and the lookup code you were given).")
 
 
 def _queued_before(context: StepContext, key: str) -> bool:

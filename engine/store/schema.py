@@ -329,11 +329,24 @@ attachments = Table(
     Column("media_type", String(100), nullable=False),  # as sniffed from the content (engine/cases/sniffing.py)
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),  # hex: the name of the file on disk
+    # A citizen's photo as it came, with its EXIF location and camera data, which `sha256` (the copy
+    # everyone is shown) no longer holds: read only by the staff handling the case. NULL: none kept.
+    Column("original_sha256", String(64)),
     _fk("uploaded_by", "users.id"),  # NULL: the engine itself
     Column("uploaded_at", UTCDateTime, nullable=False),
     CheckConstraint("size > 0", name="size_positive"),
     Index(None, "case_id", "id"),  # a case's attachments in the order they came
     Index(None, "sha256"),  # which rows name a file (a clean-up of files no row names)
+)
+
+#: The lookup code of a case filed on the public web mailbox: only its SHA-256 is kept (the citizen
+#: was shown the code once), with the mailbox's address for the links of later e-mails.
+case_lookup_codes = Table(
+    "case_lookup_codes", metadata,
+    Column("case_id", Id, ForeignKey("cases.id"), primary_key=True, autoincrement=False),
+    Column("code_sha256", String(64), nullable=False),
+    Column("site_url", String(300)),  # where the citizen filed it (links in the reply e-mail); NULL: unknown
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 #: Messages that leave after commit (notifications, Dramatiq sends), de-duplicated by key.

@@ -33,6 +33,9 @@ SCREENS = [
     ("migration", "designer", "/designer/processes/petition/migration?from_version=1&to_version=1"),
     ("decision-table", "designer", "/designer/decisions/routing.dmn/edit"),
     ("account", "cw.roads", "/account"),
+    ("mailbox", None, "/mailbox"),
+    ("mailbox-status", None, "/mailbox/status"),
+    ("mailbox-survey", None, "/mailbox/survey"),
 ]
 
 SERIOUS = """async () => {
