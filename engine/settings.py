@@ -249,6 +249,8 @@ class Settings:
     metrics_token: str | None = None
     #: prometheus-client's multiprocess folder (PROMETHEUS_MULTIPROC_DIR), which `petiflow web` sets.
     metrics_dir: Path | None = None
+    #: The city's Open311 jurisdiction_id (its web site's domain, as GeoReport v2 suggests).
+    open311_jurisdiction: str = "tycg.gov.tw"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -302,5 +304,6 @@ class Settings:
             broker=BrokerOptions.from_env(env),
             log_format=_log_format(env.get("PETIFLOW_LOG_FORMAT") or "text"),
             metrics_token=env.get("PETIFLOW_METRICS_TOKEN") or None,
+            open311_jurisdiction=env.get("PETIFLOW_OPEN311_JURISDICTION") or "tycg.gov.tw",
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
         )
