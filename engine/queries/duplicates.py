@@ -33,16 +33,16 @@ _nearby = (select(cases.c.id, cases.c.case_no, cases.c.latitude, cases.c.longitu
 
 
 def open_cases_near(uow, category: str, latitude: float, longitude: float, *,
-                    radius_m: float = DUPLICATE_RADIUS_M, exclude_id: int | None = None) -> tuple[NearbyCase, ...]:
+                    radius_m: float = DUPLICATE_RADIUS_M, before_id: int | None = None) -> tuple[NearbyCase, ...]:
     """The open cases of the category within radius_m of the point (geodesic, WGS84), nearest first
-    (the earlier received first at the same distance)."""
+    (the earlier received first at the same distance); only those opened before case before_id if given."""
     south, north, west, east = location.bounding_box(latitude, longitude, radius_m)
     rows = uow.conn.execute(_nearby, {"b_category": category,
                                       "b_cells": location.cells_around(latitude, longitude, radius_m),
                                       "b_south": south, "b_north": north, "b_west": west, "b_east": east})
     found = []
     for row in rows:
-        if row.id == exclude_id:
+        if before_id is not None and row.id >= before_id:
             continue
         metres = location.distance_m(latitude, longitude, row.latitude, row.longitude)
         if metres <= radius_m:
@@ -52,12 +52,13 @@ def open_cases_near(uow, category: str, latitude: float, longitude: float, *,
 
 
 def possible_duplicate_of(uow, category: str | None, latitude: float | None, longitude: float | None, *,
-                          exclude_id: int | None = None) -> NearbyCase | None:
+                          before_id: int | None = None) -> NearbyCase | None:
     """The open case a report of the category at the point repeats (the nearest within
-    DUPLICATE_RADIUS_M), or None; None too for a report without a category or a point."""
+    DUPLICATE_RADIUS_M, opened before case before_id if given), or None; None too for a report
+    without a category or a point."""
     if not category or latitude is None or longitude is None:
         return None
-    found = open_cases_near(uow, category, latitude, longitude, exclude_id=exclude_id)
+    found = open_cases_near(uow, category, latitude, longitude, before_id=before_id)
     return found[0] if found else None
 
 

@@ -62,16 +62,22 @@ _case = select(cases.c.id, cases.c.case_no, cases.c.category, cases.c.latitude, 
 
 
 def link_if_duplicate(cmd: LinkIfDuplicate, uow) -> NearbyCase | None:
-    """Link the case to the nearest open case of its category within 50 m (recorded in both histories);
+    """Link the case to the nearest open case of its category within 50 m opened before it, or to the case
+    that one repeats (recorded in both histories);
     returns that case, or None when there is none (or the case has no point). Raises NotFound."""
     row = uow.conn.execute(_case.where(cases.c.id == cmd.case_id)).one_or_none()
     if row is None:
         raise NotFound(f"case {cmd.case_id} does not exist")
     if row.duplicate_of is not None:
         return None
-    original = possible_duplicate_of(uow, row.category, row.latitude, row.longitude, exclude_id=row.id)
+    original = possible_duplicate_of(uow, row.category, row.latitude, row.longitude, before_id=row.id)
     if original is None:
         return None
+    # A report near a linked duplicate is linked to the case that one repeats: links are one level deep.
+    root = uow.conn.execute(_case.where(cases.c.id == select(cases.c.duplicate_of)
+                                        .where(cases.c.id == original.case_id).scalar_subquery())).one_or_none()
+    if root is not None and root.status == "open":
+        original = NearbyCase(root.id, root.case_no, original.distance_m, original.received_at)
     now = uow.clock.now()
     uow.conn.execute(update(cases).where(cases.c.id == row.id).values(duplicate_of=original.case_id))
     metres = round(original.distance_m, 1)
