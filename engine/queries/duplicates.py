@@ -77,3 +77,21 @@ def duplicates_of(uow, case_id: int) -> tuple[LinkedDuplicate, ...]:
     rows = uow.conn.execute(select(cases.c.id, cases.c.case_no, cases.c.status, cases.c.received_at)
                             .where(cases.c.duplicate_of == case_id).order_by(cases.c.received_at, cases.c.id))
     return tuple(LinkedDuplicate(*row) for row in rows)
+
+
+@dataclass(frozen=True)
+class DuplicateLinks:
+    """A case's links as a duplicate report: the case it repeats (if linked), and the cases linked to it."""
+
+    original_id: int | None
+    original_no: str | None
+    duplicates: tuple
+
+
+def duplicate_links(uow, case_id: int) -> DuplicateLinks:
+    """The case this one is linked to as a duplicate (or None), and the duplicates linked to it."""
+    original = cases.alias("original")
+    row = uow.conn.execute(select(original.c.id, original.c.case_no)
+                           .select_from(cases.join(original, original.c.id == cases.c.duplicate_of))
+                           .where(cases.c.id == case_id)).one_or_none()
+    return DuplicateLinks(row.id if row else None, row.case_no if row else None, duplicates_of(uow, case_id))
