@@ -85,7 +85,7 @@ def service(code: str) -> Category:
     """The category of a service code; raises NotFound."""
     found = next((c for c in categories() if c.code == code), None)
     if found is None:
-        raise NotFound(f"service_code {code!r} was not found")
+        raise NotFound(f"service_code {code[:100]!r} was not found")
     return found
 
 
@@ -137,7 +137,7 @@ def service_request(uow, case_no: str) -> ServiceRequest:
     """One request by its id (the case number); raises NotFound for any other case, a petition's included."""
     row = uow.conn.execute(_requests.where(cases.c.case_no == bindparam("b_no")), {"b_no": case_no}).one_or_none()
     if row is None:
-        raise NotFound(f"service_request_id {case_no!r} was not found")
+        raise NotFound(f"service_request_id {case_no[:100]!r} was not found")
     return _request(row)
 
 
