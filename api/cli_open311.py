@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import click
 
-from engine.accounts.identity import SYSTEM
 from engine.errors import PetiflowError
 
 
@@ -25,7 +24,7 @@ def issue(name: str) -> None:
     runtime = _runtime()
     try:
         with runtime.uow() as uow:
-            issued = issue_open311_key(IssueOpen311Key(SYSTEM, name), uow)
+            issued = issue_open311_key(IssueOpen311Key(name), uow)
             uow.commit()
     except PetiflowError as exc:
         raise click.ClickException(exc.message) from None
@@ -54,7 +53,7 @@ def revoke(key_id: int) -> None:
     runtime = _runtime()
     try:
         with runtime.uow() as uow:
-            changed = revoke_open311_key(RevokeOpen311Key(SYSTEM, key_id), uow)
+            changed = revoke_open311_key(RevokeOpen311Key(key_id), uow)
             uow.commit()
     except PetiflowError as exc:
         raise click.ClickException(exc.message) from None

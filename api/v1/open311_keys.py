@@ -65,7 +65,7 @@ class Keys(MethodView):
     @blp.response(201, IssuedKeySchema)
     def post(self, body):
         """Issue a key to an app: the answer holds it, and it is never shown again."""
-        return run(issue_open311_key, IssueOpen311Key(auth.principal(), body["name"]))
+        return run(issue_open311_key, IssueOpen311Key(body["name"], auth.principal()))
 
 
 @blp.route("/<id:key_id>")
@@ -74,4 +74,4 @@ class Key(MethodView):
     @blp.response(204)
     def delete(self, key_id):
         """Revoke a key: the app's reports are refused (403) from now on."""
-        run(revoke_open311_key, RevokeOpen311Key(auth.principal(), key_id))
+        run(revoke_open311_key, RevokeOpen311Key(key_id, auth.principal()))

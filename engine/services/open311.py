@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from jsonschema import Draft202012Validator
 from sqlalchemy import insert, select, update
 
-from engine.accounts.identity import Principal
+from engine.accounts.identity import SYSTEM, Principal
 from engine.cases import location
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.queries.categories import Category
@@ -188,10 +188,10 @@ def submit_service_request(cmd: SubmitServiceRequest, uow) -> ServiceRequestSubm
 
 @dataclass(frozen=True)
 class IssueOpen311Key:
-    """Issue a key to a citizens' app (administrators only)."""
+    """Issue a key to a citizens' app (administrators only; the engine itself for the command line)."""
 
-    principal: Principal
     name: str
+    principal: Principal = SYSTEM
 
 
 @dataclass(frozen=True)
@@ -207,10 +207,10 @@ class Open311KeyIssued:
 
 @dataclass(frozen=True)
 class RevokeOpen311Key:
-    """Stop a key working at once (administrators only)."""
+    """Stop a key working at once (administrators only; the engine itself for the command line)."""
 
-    principal: Principal
     key_id: int
+    principal: Principal = SYSTEM
 
 
 def _admin(principal: Principal) -> None:

@@ -43,7 +43,7 @@ class Open311:
 
 def issue_key(runtime, name="城市通 app") -> str:
     with runtime.uow() as uow:
-        issued = issue_open311_key(IssueOpen311Key(SYSTEM, name), uow)
+        issued = issue_open311_key(IssueOpen311Key(name, SYSTEM), uow)
         uow.commit()
     return issued.key
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from engine.accounts.identity import SYSTEM
 from engine.services.open311 import RevokeOpen311Key, revoke_open311_key
-from engine.store.schema import agencies, case_events, cases, petitioners, work_items
+from engine.store.schema import agencies, case_events, cases, open311_keys, petitioners, work_items
 
 from .conftest import TAOYUAN
 from .schemas import CREATED, ERRORS, REQUEST, REQUESTS, check
@@ -108,8 +108,8 @@ def test_a_wrong_or_revoked_key_is_refused_and_nothing_is_opened(open311):
     assert "api_key" in errors_of(open311.report(api_key="o311_not-a-real-key"), 403)
     assert "api_key" in errors_of(open311.report(api_key="pf_a-staff-token"), 403)
     with open311.runtime.uow() as uow:
-        key_id = uow.conn.execute(select(__import__("engine.store.schema", fromlist=["x"]).open311_keys.c.id)).scalar()
-        assert revoke_open311_key(RevokeOpen311Key(SYSTEM, key_id), uow)
+        key_id = uow.conn.execute(select(open311_keys.c.id)).scalar()
+        assert revoke_open311_key(RevokeOpen311Key(key_id, SYSTEM), uow)
         uow.commit()
     errors_of(open311.report(), 403)
     assert count_cases(open311.runtime) == before
