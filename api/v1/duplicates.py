@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from engine.queries.cases import get_case
-from engine.queries.duplicates import duplicates_of
+from engine.queries.duplicates import duplicate_links
 from engine.services.duplicates import MergeDuplicate, SeparateDuplicate, merge_duplicate, separate_duplicate
 
 from .. import auth
@@ -44,14 +44,23 @@ class LinkedSchema(ma.Schema):
     received_at = ma.fields.DateTime(required=True)
 
 
+class LinksSchema(ma.Schema):
+    """The case this one repeats (null when not linked), and the cases linked to this one."""
+
+    original_id = ma.fields.Integer(allow_none=True)
+    original_no = ma.fields.String(allow_none=True)
+    duplicates = ma.fields.List(ma.fields.Nested(LinkedSchema), required=True)
+
+
 @blp.route("/<id:case_id>/duplicates")
 class Duplicates(MethodView):
     @blp.doc(security=SIGNED_IN)
-    @blp.response(200, LinkedSchema(many=True))
+    @blp.response(200, LinksSchema)
     def get(self, case_id):
-        """The cases linked to this one as duplicate reports (404 for a case the caller may not see)."""
+        """The case this one is linked to as a duplicate report, and the reports linked to it (404 for a case
+        the caller may not see)."""
         read(get_case, auth.principal(), case_id)
-        return list(read(duplicates_of, case_id))
+        return read(duplicate_links, case_id)
 
 
 @blp.route("/<id:case_id>/duplicate/merge")

@@ -189,7 +189,10 @@ def test_the_staff_api_lists_merges_and_separates(open311):
         uow.commit()
     client, auth = open311.client, {"Authorization": f"Bearer {token}"}
     listed = client.get(f"/api/v1/cases/{original.id}/duplicates", headers=auth).get_json()
-    assert [c["case_no"] for c in listed] == [duplicate.case_no, again_first.case_no, other.case_no]
+    assert listed["original_no"] is None
+    assert [c["case_no"] for c in listed["duplicates"]] == [duplicate.case_no, again_first.case_no, other.case_no]
+    linked = client.get(f"/api/v1/cases/{duplicate.id}/duplicates", headers=auth).get_json()
+    assert (linked["original_id"], linked["original_no"], linked["duplicates"]) == (original.id, original.case_no, [])
     refused = client.post(f"/api/v1/cases/{duplicate.id}/duplicate/merge", json={},
                           headers={"Authorization": f"Bearer {worker}"})
     assert refused.status_code == 403
