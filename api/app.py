@@ -77,11 +77,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     metrics.install(app)
 
     # Imported here because blueprint modules import get_runtime from this module.
-    from . import docs, health, v1, web
+    from . import docs, health, open311, v1, web
 
     api.register_blueprint(health.blp)
     v1.register(api)
     web.register(app)
+    open311.install(app)
     app.register_blueprint(docs.bp)
     return app
 

@@ -438,3 +438,7 @@ main.add_command(_timers)
 from api.cli_migrate import migrate_cases as _migrate_cases  # noqa: E402
 
 main.add_command(_migrate_cases)
+
+from api.cli_open311 import open311_keys as _open311_keys  # noqa: E402
+
+main.add_command(_open311_keys)

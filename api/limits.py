@@ -7,6 +7,7 @@ its own (app.extensions), so that apps built side by side (tests) keep their own
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from functools import lru_cache, partial
@@ -67,6 +68,46 @@ def _unhook(app: Flask, limiter: Limiter) -> None:
     for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
         for key, funcs in hooks.items():
             hooks[key] = [hook for hook in funcs if not ours(hook)]
+
+
+#: Open311 reports (POST requests) per key and per address: an app's users share its key; a
+#: household or an office shares an address. Reads per address are generous.
+OPEN311_KEY_LIMITS = parse_many("120 per minute;2000 per hour")
+OPEN311_ADDRESS_LIMITS = parse_many("10 per minute;100 per hour")
+OPEN311_READ_LIMITS = parse_many("300 per minute")
+
+#: What a client over an Open311 limit is told.
+OPEN311_SLOW_DOWN = "too many requests from this api_key or this address: wait and try again later"
+
+
+def _over(limits_and_keys: list[tuple], scope: str) -> None:
+    """Count a hit against each (limit, key); raise 429 (with Retry-After) when one is over its limit."""
+    strategy = current_app.extensions[EXTENSION_KEY].limiter
+    for limit, key in limits_and_keys:
+        try:
+            allowed = strategy.hit(limit, scope, key)
+            reset_at = None if allowed else strategy.get_window_stats(limit, scope, key)[0]
+        except Exception as exc:  # the limiter's Redis is down: the service stays open, and says so in the log
+            log.warning("Open311 limits not checked, their storage failed: %s", exc)
+            return
+        if not allowed:
+            raise TooManyRequests(OPEN311_SLOW_DOWN, retry_after=max(1, int(reset_at - time.time())))
+
+
+def check_open311_post(api_key: str | None) -> None:
+    """Count a report against its key (by a digest: the key itself is never a storage key) and its address."""
+    address = "address:" + (get_remote_address() or "unknown")
+    checks = [(limit, address) for limit in OPEN311_ADDRESS_LIMITS]
+    if api_key:
+        digest = hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        checks += [(limit, "key:" + digest) for limit in OPEN311_KEY_LIMITS]
+    _over(checks, "open311-post")
+
+
+def check_open311_read() -> None:
+    """Count any Open311 request against its address."""
+    _over([(limit, "address:" + (get_remote_address() or "unknown")) for limit in OPEN311_READ_LIMITS],
+          "open311-read")
 
 
 def _keys(username: str) -> list[tuple]:

@@ -295,6 +295,8 @@ class Settings:
     public_url: str | None = None
     #: Petitions the web mailbox takes from one address in an hour.
     mailbox_submissions_per_hour: int = 60
+    #: The city's Open311 jurisdiction_id (its web site's domain, as GeoReport v2 suggests).
+    open311_jurisdiction: str = "tycg.gov.tw"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -349,6 +351,7 @@ class Settings:
             broker=BrokerOptions.from_env(env),
             log_format=_log_format(env.get("PETIFLOW_LOG_FORMAT") or "text"),
             metrics_token=env.get("PETIFLOW_METRICS_TOKEN") or None,
+            open311_jurisdiction=env.get("PETIFLOW_OPEN311_JURISDICTION") or "tycg.gov.tw",
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
             map_tile_url=_tile_url(env.get("PETIFLOW_MAP_TILE_URL") or ""),
             public_url=_public_url(env.get("PETIFLOW_PUBLIC_URL") or ""),

@@ -9,9 +9,11 @@ from . import (
     audit,
     case_actions,
     cases,
+    duplicates,
     escalation,
     inbox,
     incidents,
+    open311_keys,
     processes,
     session,
     tokens,
@@ -19,8 +21,8 @@ from . import (
 )
 
 #: Every blueprint of the API, in the order the documentation lists them.
-BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, attachments, escalation, incidents, audit, processes,
-              admin)
+BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, duplicates, attachments, escalation, incidents, audit,
+              processes, admin, open311_keys)
 
 #: Where the API lives.
 PREFIX = "/api/v1"

@@ -8,9 +8,17 @@ from engine.errors import InvalidInput, PetiflowError
 from engine.queries.attachments import attachments_of
 from engine.queries.case_search import STATUSES, CaseSearch, search_cases
 from engine.queries.diagrams import case_diagram
+from engine.queries.duplicates import duplicate_links
 from engine.services.attachments import AddAttachment, add_attachment
 from engine.services.case_actions import OfferActions, actions_offered
 from engine.services.case_views import ViewCase, view_case
+from engine.services.duplicates import (
+    MERGING_ROLES,
+    MergeDuplicate,
+    SeparateDuplicate,
+    merge_duplicate,
+    separate_duplicate,
+)
 
 from ..units import read, reading, run
 from .pages import done, refused, signed_in, web_blueprint
@@ -43,6 +51,10 @@ def _event_labels() -> dict:
             "escalation_acknowledged": _("Lateness acknowledged"), "reminded_by_supervisor": _("Reminded"),
             "notification_sent": _("Notice sent"), "citizen_notified": _("Citizen told"),
             "duplicate_merged": _("A duplicate merged in"), "linked_case_opened": _("Linked case opened"),
+            "duplicate_linked": _("Linked as a duplicate report"),
+            "duplicate_reported": _("Reported again (a duplicate linked)"),
+            "merged_as_duplicate": _("Merged into the case it repeats"),
+            "duplicate_separated": _("Duplicate link undone"),
             "engine_steps": _("Workflow steps"), "escalated": _("Escalated"), "merged": _("Merged"),
             "closed_without_processing": _("Closed without processing"), "case_closed": _("Closed"),
             "case_migrated": _("Moved to a new process version"),
@@ -81,7 +93,10 @@ def _case_page(asked: ViewCase):
     files = read(attachments_of, principal, case.case_id)
     with reading() as uow:  # the service only reads
         offered = actions_offered(OfferActions(principal, case.case_id), uow)
+    links = read(duplicate_links, case.case_id)
+    merges = principal.is_admin or any(role in MERGING_ROLES for role, _ in principal.roles)
     return render_template("web/case.html", case=case, files=files, offered=offered, labels=_labels(),
+                           links=links, merges=merges,
                            event_labels=_event_labels(),
                            timer_labels={"reminder": _("Reminder"), "escalation": _("Escalation"),
                                          "bpmn_timer": _("Timer of the diagram")})
@@ -110,3 +125,19 @@ def attach(case_id: int):
     except PetiflowError as error:
         return refused(error, target)
     return done(_("Attached: %(name)s", name=added.filename), target)
+
+
+@bp.post("/cases/<id:case_id>/duplicate/<any(merge, separate):decision>")
+def decide_duplicate(case_id: int, decision: str):
+    """The dispatcher merges the case into the case it repeats, or undoes the link."""
+    principal = signed_in()
+    target = url_for("ui.cases.page", case_id=case_id)
+    note = (request.form.get("note") or "").strip()[:500] or None
+    try:
+        if decision == "merge":
+            decided = run(merge_duplicate, MergeDuplicate(principal, case_id, note))
+            return done(_("Merged into %(case_no)s as a duplicate.", case_no=decided.original_no), target)
+        decided = run(separate_duplicate, SeparateDuplicate(principal, case_id, note))
+        return done(_("No longer linked to %(case_no)s.", case_no=decided.original_no), target)
+    except PetiflowError as error:
+        return refused(error, target)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 
 from engine.accounts.identity import SYSTEM, Principal
+from engine.cases import location
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
 from engine.deadlines.rules import deadline_for
@@ -46,6 +47,9 @@ class StartCase:
     data: dict = field(default_factory=dict)
     received_at: datetime | None = None
     principal: Principal = SYSTEM
+    address: str | None = None  # where the problem is, as described (not the petitioner's address)
+    latitude: float | None = None  # where the problem is (WGS84), when the report gave a point
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,7 @@ def _text_problems(table, values: dict, prefix: str = "") -> dict[str, list[str]
 
 def _check_texts(cmd: StartCase) -> None:
     problems = _text_problems(cases, {"case_type": cmd.case_type, "channel": cmd.channel, "category": cmd.category,
-                                      "district": cmd.district, "subject": cmd.subject})
+                                      "district": cmd.district, "subject": cmd.subject, "address": cmd.address})
     problems.update(_text_problems(cases, {"description": cmd.description}))
     if "description" not in problems and cmd.description is not None and len(cmd.description) > MAX_DESCRIPTION:
         problems["description"] = [f"at most {MAX_DESCRIPTION} characters"]
@@ -127,13 +131,27 @@ def _check_texts(cmd: StartCase) -> None:
     if cmd.received_at is not None and (not isinstance(cmd.received_at, datetime)
                                         or cmd.received_at.utcoffset() is None):
         problems["received_at"] = ["must be a date and time with its UTC offset"]
+    try:
+        location.check_point(cmd.latitude, cmd.longitude)
+    except InvalidInput as exc:
+        problems.update({{"lat": "latitude", "long": "longitude"}[k]: v for k, v in exc.details["fields"].items()})
     if problems:
         raise InvalidInput("the case has fields that cannot be stored", details={"fields": problems})
 
 
+def _place(cmd: StartCase) -> dict:
+    """The case's point and grid cell (all None without a point)."""
+    point = location.check_point(cmd.latitude, cmd.longitude)
+    if point is None:
+        return {"address": cmd.address, "latitude": None, "longitude": None, "geo_cell": None}
+    return {"address": cmd.address, "latitude": point[0], "longitude": point[1], "geo_cell": location.geo_cell(*point)}
+
+
 #: The roles that take cases in: 1999 operators, the commission's dispatchers and reviewers
-#: (site inspections), council liaisons (council items), and caseworkers (a letter at the counter).
-INTAKE_ROLES = frozenset({"operator", "dispatcher", "reviewer", "council_liaison", "caseworker"})
+#: (site inspections), council liaisons (council items), caseworkers (a letter at the counter), and
+#: citizens' apps reporting through Open311.
+INTAKE_ROLES = frozenset({"operator", "dispatcher", "reviewer", "council_liaison", "caseworker",
+                          "open311_app"})  # a citizens' app with an Open311 key (engine/services/open311.py)
 
 
 def may_take_in(principal: Principal) -> bool:
@@ -166,7 +184,7 @@ def start_case(cmd: StartCase, uow) -> CaseStarted:
                 "status": "open",
                 "confidential": cmd.confidential, "agency_id": agency_id, "petitioner_id": cmd.petitioner_id,
                 "received_at": received_at, "due_at": deadline.due_at if deadline else None,
-                "created_at": now, "updated_at": now}
+                "created_at": now, "updated_at": now, **_place(cmd)}
     case_id = next_case_id(uow)
     case_no = case_number(cmd.case_type, received_at, case_id, uow.zone)
     case_row.update(id=case_id, case_no=case_no, closed_at=None)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -127,6 +128,19 @@ user_sessions = Table(
     Index(None, "user_id"),
 )
 
+#: Open311 API keys: issued by an administrator to a citizens' app, kept as a hash (shown once,
+#: when issued), working until revoked. A key lets its app report problems (POST requests).
+open311_keys = Table(
+    "open311_keys", metadata, _pk(),
+    Column("name", String(100), nullable=False),  # the app it was issued to
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("prefix", String(12), nullable=False),
+    _fk("created_by", "users.id"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_used_at", UTCDateTime),
+)
+
 #: A group is a role held in an agency (or one of its units): "caseworkers of 工務局 道路科".
 groups = Table(
     "groups", metadata, _pk(),
@@ -202,6 +216,15 @@ cases = Table(
     Column("closed_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Where the problem is (WGS84), when the report gave a point, and the grid cell of that point
+    # (engine/cases/location.py): a report near an open case of its category is found by cell.
+    Column("address", String(500)),  # the place as the report describes it (never the petitioner's address)
+    Column("latitude", Double),
+    Column("longitude", Double),
+    Column("geo_cell", BigInteger),
+    # The case this one was reported again as (a duplicate report, engine/services/duplicates.py): a
+    # case id kept by that service, without a foreign key, which SQLite cannot add to a table in place.
+    Column("duplicate_of", Id),
     CheckConstraint("status in ('open', 'closed', 'cancelled')", name="status"),
     Index(None, "agency_id", "status"),
     # The case list, newest first, of the whole city and of one agency (engine/queries/case_search.py).
@@ -487,6 +510,11 @@ _partial("ix_work_items_open_by_due", work_items, "due_at", "id", "agency_id", "
 # A reader's co-handled cases: the cases with open work of an agency, less its own open cases (0014).
 _partial("ix_work_items_open_agency_case", work_items, "agency_id", "case_id", where=_OPEN)
 _partial("ix_cases_open_agency", cases, "agency_id", "id", where=_OPEN)
+# A new report's possible duplicates: the open cases of its category in the grid cells around it (0016).
+_partial("ix_cases_open_located", cases, "category", "geo_cell", "latitude", "longitude",
+         where=f"{_OPEN} AND geo_cell IS NOT NULL")
+# The duplicates linked to a case (its page lists them).
+_partial("ix_cases_duplicate_of", cases, "duplicate_of", where="duplicate_of IS NOT NULL")
 _partial("ix_work_items_completed_by", work_items, "completed_by", "due_at", "id",
          where="status = 'completed'")  # the work I completed
 _partial("ix_workflow_instances_running", workflow_instances, "definition_id",

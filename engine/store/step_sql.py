@@ -36,14 +36,15 @@ _PARTS = {
     "case": """new_case AS (
         INSERT INTO cases (id, case_no, case_type, channel, category, district, subject, description, status,
                            confidential, agency_id, petitioner_id, received_at, due_at, closed_at, created_at,
-                           updated_at)
+                           updated_at, address, latitude, longitude, geo_cell)
         SELECT %(case_id)s::bigint, c.case_no, c.case_type, c.channel, c.category, c.district, c.subject,
                c.description, c.status, c.confidential, c.agency_id, {petitioner_id}, c.received_at, c.due_at,
-               c.closed_at, %(now)s, %(now)s
+               c.closed_at, %(now)s, %(now)s, c.address, c.latitude, c.longitude, c.geo_cell
         FROM json_to_record(%(case)s::json) AS c(case_no text, case_type text, channel text, category text,
              district text, subject text, description text, status text, confidential boolean, agency_id bigint,
              petitioner_id bigint,
-             received_at timestamptz, due_at timestamptz, closed_at timestamptz))""",
+             received_at timestamptz, due_at timestamptz, closed_at timestamptz,
+             address text, latitude double precision, longitude double precision, geo_cell bigint))""",
     "inst_new": """inst AS (
         INSERT INTO workflow_instances (case_id, definition_id, state, version, status, next_timer_at,
                                         created_at, updated_at)

@@ -8,14 +8,14 @@ Work items under such a rule keep deadline_mode 'task' (the column is text, no c
 Written by hand; SQLite changes the CHECK constraint by copying the table (batch mode).
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07 06:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -55,6 +55,10 @@ MATRIX = {
         403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)))),
     "list accounts": ("GET", "/api/v1/admin/users", None, dict(zip(ROLES, (
         403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)))),
+    "list Open311 keys": ("GET", "/api/v1/admin/open311-keys", None, dict(zip(ROLES, (
+        403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200)))),
+    "list the case's duplicate reports": ("GET", "/api/v1/cases/{case}/duplicates", None, dict(zip(ROLES, (
+        200, 404, 200, 404, 200, 200, 200, 200, 404, 404, 200)))),
     # form_reply has one version only: those who may move cases learn there is no version 2.
     "dry-run moving cases to another version": (
         "GET", "/api/v1/processes/form_reply/migration?from_version=1&to_version=2", None, dict(zip(ROLES, (
