@@ -204,7 +204,8 @@ def submit_petition(cmd: SubmitPetition, uow) -> PetitionSubmitted:
     started = start_case(StartCase("petition", channel="web", category=values["category"] or None,
                                    district=values["district"] or None, subject=values["subject"],
                                    description=values["description"], confidential=cmd.confidential,
-                                   petitioner=contact or None, data=data), uow)
+                                   petitioner=contact or None, data=data, address=values["location"] or None,
+                                   latitude=data["latitude"], longitude=data["longitude"]), uow)
     for photo in photos:
         _attach(uow, started.case_id, photo)
     code, now = lookup_codes.new_code(), uow.clock.now()

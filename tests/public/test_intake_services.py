@@ -171,3 +171,20 @@ def test_the_reply_email_invites_to_the_survey_on_the_mailbox(city):
     assert len(bodies) == 1 and "完成路面修補" in bodies[0]
     assert f"https://mailbox.city.example/mailbox/survey?case_no={done.case_no}" in bodies[0]
     assert done.lookup_code not in bodies[0]  # the code is never kept, so never sent again
+
+
+def test_the_place_and_point_of_a_mailbox_petition_are_the_cases(city):
+    """The point the citizen gave is the case's own (the columns Open311 reports and duplicates read)."""
+    from engine.store.schema import cases
+
+    done = submit(city, location="桃園區中正路 1 號前", latitude="24.99368", longitude="121.30100")
+    plain = submit(city)
+    with city.uow(read_only=True) as uow:
+        rows = {r.id: r for r in uow.conn.execute(select(cases.c.id, cases.c.address, cases.c.latitude,
+                                                         cases.c.longitude, cases.c.geo_cell)
+                                                  .where(cases.c.id.in_([done.case_id, plain.case_id])))}
+    placed = rows[done.case_id]
+    assert placed.address == "桃園區中正路 1 號前"
+    assert (round(placed.latitude, 5), round(placed.longitude, 5)) == (24.99368, 121.30100)
+    assert placed.geo_cell is not None
+    assert rows[plain.case_id].latitude is None and rows[plain.case_id].geo_cell is None
