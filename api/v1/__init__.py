@@ -15,12 +15,13 @@ from . import (
     processes,
     session,
     tokens,
+    tracked_items,
     work,
 )
 
 #: Every blueprint of the API, in the order the documentation lists them.
-BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, attachments, escalation, incidents, audit, processes,
-              admin)
+BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, attachments, escalation, incidents, tracked_items,
+              audit, processes, admin)
 
 #: Where the API lives.
 PREFIX = "/api/v1"

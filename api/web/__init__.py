@@ -14,10 +14,10 @@ from . import i18n, pages
 def register(app: Flask) -> None:
     """Add the pages, their language and their HTML error pages to the app."""
     pages.install(app)
-    from . import cases, console, designer, escalation, home, inbox, migration, sign_in, work
+    from . import cases, console, designer, escalation, home, inbox, migration, sign_in, tracked, work
 
     ui = Blueprint("ui", __name__)  # endpoints ui.<page>.<view>, apart from the API's
-    for module in (i18n, sign_in, home, inbox, work, escalation, cases, console, designer, migration):
+    for module in (i18n, sign_in, home, inbox, work, escalation, cases, console, designer, migration, tracked):
         ui.register_blueprint(module.bp)
     i18n.install(app)
     app.register_blueprint(ui)

@@ -221,7 +221,7 @@ def tracked_item_counts(uow, principal: Principal, *, year: int | None = None, k
     as_of = as_of or uow.clock.now()
     result = TrackedCounts()
     for row in uow.conn.execute(query):
-        closed = row.status in ("released", "cancelled") and row.closed_at is not None and row.closed_at < as_of
+        closed = row.status in ("released", "cancelled") and row.closed_at is not None and row.closed_at <= as_of
         status = row.status if closed else "tracking"
         for counts in (result.total, result.by_kind.setdefault(row.kind, Counts()),
                        result.by_agency.setdefault(row.code, Counts())):

@@ -71,6 +71,8 @@ def _check(cmd: RegisterTrackedItem) -> None:
         raise _fields(policy="at most 200 characters")
     if not isinstance(cmd.start_month, date) or not isinstance(cmd.end_month, date):
         raise _fields(start_month="start and end months are dates")
+    if not (2000 <= cmd.start_month.year and cmd.end_month.year < 2200):
+        raise _fields(start_month="months from 2000 to 2199")
     if cmd.end_month < cmd.start_month:
         raise _fields(end_month="the last month may not come before the first")
     if tracking.months_between(cmd.start_month, cmd.end_month) > 120:

@@ -225,3 +225,17 @@ def test_agencies_see_only_their_own_tracked_items(tracking, library):
         everything = list_tracked_items(uow, tracking.reviewer)
     assert [i.case_no for i in seen] == [mine.case_no]
     assert len(everything) == 2
+
+
+def test_two_years_of_monthly_reports_stay_in_their_table_and_the_state_stays_small(tracking):
+    item = tracking.register(start=date(2026, 11, 1), end=date(2028, 10, 1))
+    tracking.plan(item.case_id, [round(100 * (i + 1) / 24, 2) for i in range(24)])
+    sizes = []
+    for month in range(24):
+        tracking.round_and_report(item.case_id, round(100 * (month + 1) / 24, 2), note="依進度施工" * 40)
+        sizes.append(tracking.library.state_size(item.case_id))
+    shown = detail(tracking, item.case_id)
+    assert len(shown.reports) == 24 and shown.reports[-1].period == date(2028, 10, 1)
+    assert all(r.gap_percent == 0 for r in shown.reports)
+    # The 24th report leaves the state no larger than the 2nd did: nothing accumulates
+    assert max(sizes) < 16 * 1024 and sizes[-1] <= sizes[1] + 256, sizes
