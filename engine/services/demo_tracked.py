@@ -50,7 +50,14 @@ DEMO_ITEMS = (
 _BEFORE, _AFTER = 6, 12
 
 
-def seed_tracked_items(uow, agencies: set) -> int:
+@dataclass(frozen=True)
+class SeedTrackedItems:
+    """Register the demo's tracked items whose agencies exist."""
+
+    agency_codes: frozenset
+
+
+def seed_tracked_items(cmd: SeedTrackedItems, uow) -> int:
     """Register the demo items whose agencies exist; returns how many."""
     today = uow.clock.now().astimezone(uow.zone).date()
     month = tracking.first_of_month(today)
@@ -59,7 +66,7 @@ def seed_tracked_items(uow, agencies: set) -> int:
     plan = [round(100 * (i + 1) / count, 2) for i in range(count)]
     seeded = 0
     for demo in DEMO_ITEMS:
-        if demo.agency not in agencies:
+        if demo.agency not in cmd.agency_codes:
             continue
         item = register_tracked_item(RegisterTrackedItem(
             demo.kind, demo.title, demo.agency, start, end, SYSTEM, budget=demo.budget, policy=demo.policy), uow)
