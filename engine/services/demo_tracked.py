@@ -3,7 +3,8 @@
 Each item is registered, planned and approved through the services; the months before the
 last are written as the history an item brings from the commission's previous system (the
 source's "持續列管" items carried over from last year), so the agenda and the counts have
-something to show. The latest month's round opens when the scheduler first runs.
+something to show. The history runs to the last whole period, so each item's next round opens on
+the first of the coming month (or quarter), as a running item's would.
 """
 from __future__ import annotations
 
@@ -40,10 +41,10 @@ DEMO_ITEMS = (
     DemoItem("project_manager", "智慧路燈汰換計畫", "public_works", lag=(0, -3, -2, 0)),
     DemoItem("township_support", "龍潭區三坑老街排水改善", "district_longtan", 8_000_000, lag=(0, 4, 8, 15)),
     DemoItem("township_support", "大溪區老城區人行步道", "district_daxi", 5_000_000, lag=(0, 0, 1, 0)),
-    DemoItem("commissioned_study", "公共運輸發展策略委託研究", "transport", 1_200_000),
-    DemoItem("commissioned_study", "都市更新推動策略委託研究", "land", 900_000),
-    DemoItem("low_use_building", "原楊梅國中報廢宿舍A棟", "district_yangmei"),
-    DemoItem("low_use_building", "大園濱海遊客服務中心", "district_dayuan"),
+    DemoItem("commissioned_study", "公共運輸發展策略委託研究", "transport", 1_200_000, lag=(0,)),
+    DemoItem("commissioned_study", "都市更新推動策略委託研究", "land", 900_000, lag=(5,)),
+    DemoItem("low_use_building", "原楊梅國中報廢宿舍A棟", "district_yangmei", lag=(0,)),
+    DemoItem("low_use_building", "大園濱海遊客服務中心", "district_dayuan", lag=(2,)),
 )
 
 #: Months planned before and after the current one.
@@ -70,23 +71,21 @@ def seed_tracked_items(cmd: SeedTrackedItems, uow) -> int:
             continue
         item = register_tracked_item(RegisterTrackedItem(
             demo.kind, demo.title, demo.agency, start, end, SYSTEM, budget=demo.budget, policy=demo.policy), uow)
-        _history(uow, item.case_id, start, plan, demo.lag, month)
+        _history(uow, item.case_id, start, plan, demo.lag, tracking.first_period(demo.kind, start, today))
         submit_plan(SubmitPlan(item.case_id, tuple(plan), SYSTEM, note="依契約期程訂定"), uow)
         review_plan(ReviewPlan(item.case_id, True, SYSTEM, comment="核定"), uow)
         seeded += 1
     return seeded
 
 
-def _history(uow, case_id, start, plan, lag, month) -> None:
-    """The reports of the months before last (lag: points behind the plan each month)."""
-    if not lag:
-        return
+def _history(uow, case_id, start, plan, lag, last) -> None:
+    """The reports of the periods up to the last whole one (lag: points behind the plan each period)."""
     row = tracked.item_of_case(uow.conn, case_id)
-    first = tracking.add_months(month, -1 - len(lag))
+    step = 3 if row.cadence == "quarterly" else 1
     now = uow.clock.now()
     streak = 0
     for i, behind in enumerate(lag):
-        period = tracking.add_months(first, i)
+        period = tracking.add_months(last, -step * (len(lag) - 1 - i))
         planned = tracking.to_bp(plan[tracking.months_between(start, period) - 1])
         actual = max(0, planned - tracking.to_bp(behind))
         gap = planned - actual
