@@ -1,6 +1,13 @@
 """The tracked items page: the agenda, the counts, and the list, each reader seeing what is theirs."""
 from __future__ import annotations
 
+import json
+from zoneinfo import ZoneInfo
+
+from werkzeug.datastructures import MultiDict
+
+from api.web.form_fields import data_from
+from engine.settings import PROJECT_ROOT
 from tests.web.conftest import text_of
 
 
@@ -24,3 +31,14 @@ def test_an_agency_sees_its_own_items_and_the_filters_narrow_the_list(sign_in):
     assert "智慧路燈汰換計畫" in listed.split("全部列管案件")[1]
     assert "中壢火車站前廣場改善工程" not in listed.split("全部列管案件")[1]
     assert staff.get("/tracked?kind=nonsense").status_code == 200
+
+
+def test_a_plan_and_a_report_in_percent_are_read_from_the_task_form_as_numbers():
+    forms = PROJECT_ROOT / "workflows" / "forms"
+    plan = json.loads((forms / "tracked_plan.json").read_text(encoding="utf-8"))
+    report = json.loads((forms / "tracked_progress.json").read_text(encoding="utf-8"))
+    zone = ZoneInfo("Asia/Taipei")
+    assert data_from(plan, MultiDict({"planned_percents": "10\n25.5\n 100 \n"}), zone)["planned_percents"] == [
+        10, 25.5, 100]
+    assert data_from(report, MultiDict({"actual_percent": "45.5"}), zone)["actual_percent"] == 45.5
+    assert data_from(report, MultiDict({"actual_percent": "nan"}), zone)["actual_percent"] == "nan"
