@@ -128,8 +128,29 @@ def test_a_late_report_is_reminded_escalated_and_chased(tracking):
     assert sorted((k.kind, k.due_at) for k in kinds)[:2] == [("escalation", at("2026-12-07 17:30")),
                                                             ("escalation", at("2026-12-09 17:30"))]
     assert ("reminder", at("2026-12-04 17:30")) in {(k.kind, k.due_at) for k in kinds}
+    # The report comes in three weeks late (12-28): the chase stays with the commission until it is
+    # recorded, and December's round still opens on its day (01-01)
+    tracking.clock.set(at("2026-12-28 10:00"))
     tracking.report(item.case_id, 10)
     assert tracking.library.open_tasks(item.case_id) == ["report_chase"]
+    tracking.library.complete(tracking.library.item(item.case_id, "report_chase").id,
+                              {"chase_action": "reminded", "chase_note": "電話催辦"}, tracking.reviewer)
+    assert tracking.library.open_tasks(item.case_id) == []
+    assert tracking.next_round_at(item.case_id) == at("2027-01-01 08:30")
+
+
+def test_a_report_in_after_the_next_round_should_have_opened_opens_that_round_at_once(tracking):
+    item = tracking.register()
+    tracking.plan(item.case_id, PLAN)
+    tracking.open_round(item.case_id)  # November's round, 12-01
+    tracking.clock.set(at("2027-01-05 10:00"))  # reported only in January
+    tracking.report(item.case_id, 10)
+    assert tracking.next_round_at(item.case_id) == at("2027-01-05 10:00")  # December's: at once
+    tracking.open_round(item.case_id)
+    (report,) = tracking.library.open_items(item.case_id)
+    assert report.due_at == at("2027-01-11 17:30")  # five working days from 01-05
+    tracking.report(item.case_id, 25)
+    assert [r.period for r in detail(tracking, item.case_id).reports] == [date(2026, 11, 1), date(2026, 12, 1)]
 
 
 def test_behind_by_ten_percent_puts_the_item_on_the_meeting_agenda(tracking):

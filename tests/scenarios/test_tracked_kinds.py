@@ -5,7 +5,7 @@ import pytest
 
 from engine.cases.tracking import KINDS
 from engine.queries.tracked_items import tracked_item
-from engine.services.tracked_items import DecideClosure, release_tracked_item
+from engine.services.tracked_items import DecideClosure, cancel_tracked_item, release_tracked_item
 from tests.scenarios.tracked_helpers import Tracking, at
 
 
@@ -82,3 +82,15 @@ def test_a_low_use_building_reports_every_quarter_and_is_inspected_at_year_end(t
     assert tracking.next_round_at(item.case_id) == at("2027-04-01 08:30")  # the first quarter of 2027
     shown = detail(tracking, item.case_id)
     assert [(r.period, r.gap_percent) for r in shown.reports] == [(date(2026, 9, 1), 0), (date(2026, 12, 1), 5)]
+
+
+def test_a_cancelled_study_is_not_followed_up(tracking):
+    item = tracking.register("commissioned_study", start=date(2026, 4, 1), end=date(2026, 11, 1), budget=800_000,
+                             title="觀光發展策略委託研究")
+    tracking.plan(item.case_id, [10, 20, 35, 50, 65, 80, 90, 100])
+    tracking.round_and_report(item.case_id, 20, closure_request="cancel", closure_reason="委託案解約")
+    tracking.call(cancel_tracked_item, DecideClosure(item.case_id, True, tracking.reviewer))
+    assert tracking.library.instance(item.case_id).status == "completed"
+    assert tracking.next_round_at(item.case_id) is None
+    shown = detail(tracking, item.case_id).item
+    assert (shown.status, shown.follow_up) == ("cancelled", None)
