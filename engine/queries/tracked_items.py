@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from engine.accounts.identity import Principal
 from engine.cases import tracking
@@ -202,28 +202,29 @@ def tracked_item_counts(uow, principal: Principal, *, year: int | None = None, k
     """The counts of the items the principal may see: with `year`, the items tracked during that
     year (registered by its end, not closed before it began), those closed by its end counted as
     closed; with `as_of` (default: now), what was closed by then."""
-    query = (select(tracked_items.c.kind, agencies.c.code, tracked_items.c.status, _BUCKET.label("bucket"),
-                    tracked_items.c.closed_at, func.count().label("n"))
+    if year is not None:
+        begins = datetime.combine(date(year, 1, 1), time(), tzinfo=uow.zone)
+        ends = datetime.combine(date(year + 1, 1, 1), time(), tzinfo=uow.zone)
+        as_of = min(as_of or ends, ends)
+    as_of = as_of or uow.clock.now()
+    # Closed by as_of: counted as released or cancelled; otherwise still tracked, in its bucket.
+    state = case((and_(tracked_items.c.status.in_(("released", "cancelled")), tracked_items.c.closed_at <= as_of),
+                  tracked_items.c.status), else_="tracking")
+    query = (select(tracked_items.c.kind, agencies.c.code, state.label("state"), _BUCKET.label("bucket"),
+                    func.count().label("n"))
              .join(agencies, agencies.c.id == tracked_items.c.agency_id)
-             .group_by(tracked_items.c.kind, agencies.c.code, tracked_items.c.status, _BUCKET,
-                       tracked_items.c.closed_at))
+             .group_by(tracked_items.c.kind, agencies.c.code, state, _BUCKET))
     scope = _scope(principal)
     if scope is not None:
         query = query.where(scope)
     if kind:
         query = query.where(tracked_items.c.kind == kind)
     if year is not None:
-        begins = datetime.combine(date(year, 1, 1), time(), tzinfo=uow.zone)
-        ends = datetime.combine(date(year + 1, 1, 1), time(), tzinfo=uow.zone)
         query = query.where(tracked_items.c.registered_at < ends,
                             or_(tracked_items.c.closed_at.is_(None), tracked_items.c.closed_at >= begins))
-        as_of = min(as_of or ends, ends)
-    as_of = as_of or uow.clock.now()
     result = TrackedCounts()
     for row in uow.conn.execute(query):
-        closed = row.status in ("released", "cancelled") and row.closed_at is not None and row.closed_at <= as_of
-        status = row.status if closed else "tracking"
         for counts in (result.total, result.by_kind.setdefault(row.kind, Counts()),
                        result.by_agency.setdefault(row.code, Counts())):
-            counts.add(status, row.bucket, row.n)
+            counts.add(row.state, row.bucket, row.n)
     return result
