@@ -17,12 +17,13 @@ from . import (
     processes,
     session,
     tokens,
+    tracked_items,
     work,
 )
 
 #: Every blueprint of the API, in the order the documentation lists them.
-BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, duplicates, attachments, escalation, incidents, audit,
-              processes, admin, open311_keys)
+BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, duplicates, attachments, escalation, incidents,
+              tracked_items, audit, processes, admin, open311_keys)
 
 #: Where the API lives.
 PREFIX = "/api/v1"

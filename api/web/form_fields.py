@@ -1,8 +1,8 @@
 """A task's form as HTML fields, and a posted HTML form back as the data its JSON Schema checks.
 
 The forms of workflows/forms are JSON Schemas (draft 2020-12) of flat objects: strings (free
-text, a choice from an `enum` titled by `x-enumTitles`, a `date` or `date-time`), integers,
-booleans, lists of strings and lists of small objects. Each becomes inputs named by the same
+text, a choice from an `enum` titled by `x-enumTitles`, a `date` or `date-time`), integers and
+numbers, booleans, lists of strings or numbers and lists of small objects. Each becomes inputs named by the same
 dotted path the engine names a field's errors with (`co_agencies.1`, `follow_up_items.0.item`),
 so the server's errors are shown at the field they concern. Pages work without JavaScript.
 
@@ -12,6 +12,7 @@ date and time is given the city's UTC offset.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -182,11 +183,12 @@ def _object(schema: dict, form, zone: ZoneInfo, prefix: str) -> dict:
         if raw is None or raw.strip() == "":
             continue
         if kind == "integer":
-            data[name] = _integer(raw)
+            data[name] = _number(raw) if sub.get("type") == "number" else _integer(raw)
         elif kind == "lines":
             lines = [line.strip() for line in raw.splitlines() if line.strip()]
             if lines:
-                data[name] = lines
+                numbers = (sub.get("items") or {}).get("type") == "number"  # a plan's percentages, one a line
+                data[name] = [_number(line) for line in lines] if numbers else lines
         elif kind == "datetime":
             data[name] = _aware(raw.strip(), zone)
         else:
@@ -211,6 +213,20 @@ def _integer(raw: str):
         return int(text)
     except ValueError:
         return text  # the schema names the field: not an integer
+
+
+def _number(raw: str):
+    """A number typed (45, 45.5), or the text as typed for the schema to name."""
+    text = raw.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else text
 
 
 def _aware(raw: str, zone: ZoneInfo) -> str:

@@ -21,7 +21,7 @@ from engine.workflow import runner, service_tasks
 
 #: Case number prefixes per case type; the number reads as prefix + local date + sequence.
 CASE_PREFIXES = {"petition": "P", "hotline": "H", "dispatch": "D", "site_inspection": "S",
-                 "council_item": "C"}
+                 "council_item": "C", "tracked_item": "T"}
 
 #: The longest description a case takes: a long letter, well inside what a search index keeps per row.
 MAX_DESCRIPTION = 10_000

@@ -14,6 +14,7 @@ from engine.store.schema import agencies, group_members, groups, units, users
 
 from .calendar_admin import LoadDeadlineRules, LoadPublicHolidays, load_deadline_rules, load_public_holidays
 from .cases import StartCase, start_case
+from .demo_tracked import SeedTrackedItems, seed_tracked_items
 
 #: The organisation and cases loaded by `petiflow seed-demo`.
 DEMO_FILE = PROJECT_ROOT / "workflows" / "seed" / "organisation.json"
@@ -88,5 +89,7 @@ def seed_demo(cmd: SeedDemo, uow) -> DemoSeeded:
         start_case(StartCase(case_type=c["case_type"], channel=c.get("channel"), category=c.get("category"),
                              district=c.get("district"), subject=c.get("subject"), agency_code=c.get("agency"),
                              petitioner=c.get("petitioner")), uow)
+    tracked_count = seed_tracked_items(SeedTrackedItems(frozenset(agency_ids)), uow)
     return DemoSeeded(counts={"agencies": len(agency_ids), "units": len(unit_ids),
-                              "staff accounts": len(data["users"]), "cases": len(data.get("cases", []))})
+                              "staff accounts": len(data["users"]), "cases": len(data.get("cases", [])),
+                              "tracked items": tracked_count})

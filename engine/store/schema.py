@@ -485,6 +485,96 @@ incidents = Table(
     Index(None, "case_id"),
 )
 
+# --- tracked items (列管) -----------------------------------------------------------------
+# A tracked item is a case of type `tracked_item` (its workflow: workflows/tracked_item.bpmn) with
+# a row here; its plan and its progress history live in their own tables, not in the workflow's
+# state, which stays small over years of monthly reports. Percentages are kept in basis points
+# (1/100 of a percent, 10000 = 100%) so that "behind by 10% or more" is an exact comparison.
+
+#: Kinds of tracked item (engine/services/tracked_items.py: KINDS).
+TRACKED_KINDS = ("major_project", "mayor_policy", "county_meeting", "project_manager", "township_support",
+                 "commissioned_study", "low_use_building")
+
+
+def _one_of(column: str, values) -> str:
+    return f"{column} in ({', '.join(repr(v) for v in values)})"
+
+
+tracked_items = Table(
+    "tracked_items", metadata, _pk(),
+    _fk("case_id", "cases.id", nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    _fk("agency_id", "agencies.id", nullable=False),  # the executing agency
+    Column("title", String(200), nullable=False),
+    Column("budget", BigInteger),  # NT$; a major project's capital budget is at least 10 million
+    Column("policy", String(200)),  # the mayor's policy, the meeting or the programme it comes from
+    Column("cadence", String(16), nullable=False),  # how often progress is reported
+    Column("start_month", Date, nullable=False),  # the first day of the first planned month
+    Column("end_month", Date, nullable=False),  # the first day of the last planned month
+    Column("status", String(16), nullable=False),
+    Column("plan_status", String(16), nullable=False, server_default="none"),
+    # The latest report, copied here for the counts and the meeting's agenda.
+    Column("latest_period", Date),
+    Column("latest_planned_bp", Integer),
+    Column("latest_actual_bp", Integer),
+    Column("latest_gap_bp", Integer),  # planned - actual: > 0 behind, <= 0 on schedule or ahead
+    Column("behind_20_streak", Integer, nullable=False, server_default="0"),  # consecutive reports >= 20% behind
+    Column("closure_request", String(16)),  # the agency asked to release or cancel; awaiting the commission
+    Column("follow_up", String(16)),  # a commissioned study's use, six months after it closed
+    Column("registered_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),  # released or cancelled
+    CheckConstraint(_one_of("kind", TRACKED_KINDS), name="kind"),
+    CheckConstraint("cadence in ('monthly', 'quarterly')", name="cadence"),
+    CheckConstraint("status in ('planning', 'tracking', 'released', 'cancelled')", name="status"),
+    CheckConstraint("plan_status in ('none', 'proposed', 'approved')", name="plan_status"),
+    CheckConstraint("closure_request in ('release', 'cancel')", name="closure_request"),
+    CheckConstraint("follow_up in ('adopted', 'partly_adopted', 'filed')", name="follow_up"),
+    CheckConstraint("end_month >= start_month", name="months"),
+    Index(None, "status", "kind"),
+    Index(None, "agency_id", "status"),
+)
+
+#: The planned progress per month, set by the executing agency and approved by the commission.
+tracked_plan_months = Table(
+    "tracked_plan_months", metadata, _pk(),
+    _fk("tracked_item_id", "tracked_items.id", nullable=False),
+    Column("month", Date, nullable=False),  # the first day of the month
+    Column("planned_bp", Integer, nullable=False),  # cumulative planned progress at the month's end
+    CheckConstraint("planned_bp between 0 and 10000", name="planned_range"),
+    UniqueConstraint("tracked_item_id", "month"),
+)
+
+#: Progress reported per period (a month, or the last month of a quarter), against the plan.
+tracked_progress = Table(
+    "tracked_progress", metadata, _pk(),
+    _fk("tracked_item_id", "tracked_items.id", nullable=False),
+    Column("period", Date, nullable=False),  # the first day of the month reported on
+    Column("planned_bp", Integer),  # the approved plan for the period (NULL: no plan, e.g. a policy item)
+    Column("actual_bp", Integer, nullable=False),
+    Column("gap_bp", Integer, nullable=False),  # planned - actual (0 without a plan)
+    Column("note", Text),
+    _fk("reported_by", "users.id"),
+    Column("reported_at", UTCDateTime, nullable=False),
+    CheckConstraint("actual_bp between 0 and 10000", name="actual_range"),
+    UniqueConstraint("tracked_item_id", "period"),
+    Index(None, "period", "gap_bp"),  # the month's agenda: reports behind by 10% or more
+)
+
+#: The commission's visits: site verification of a project, the year-end inspection of a building.
+tracked_site_visits = Table(
+    "tracked_site_visits", metadata, _pk(),
+    _fk("tracked_item_id", "tracked_items.id", nullable=False),
+    Column("visit_kind", String(24), nullable=False),
+    Column("visited_on", Date, nullable=False),
+    Column("findings", Text, nullable=False),
+    Column("score", Integer),  # a year-end inspection's mark out of 100
+    _fk("recorded_by", "users.id"),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("visit_kind in ('verification', 'year_end_inspection')", name="visit_kind"),
+    CheckConstraint("score is null or score between 0 and 100", name="score_range"),
+    Index(None, "tracked_item_id", "visited_on"),
+)
+
 # --- indexes of the read queries (engine/queries/) -------------------------------------------
 # The inbox and the escalation queue read open work in due order, a page at a time. Partial
 # indexes hold only the rows a query can want (open work is a small part of work_items after a

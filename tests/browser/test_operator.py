@@ -24,7 +24,7 @@ def test_an_operator_turns_a_call_into_a_dispatch_case_that_reaches_the_right_un
     operator.get_by_label("案件主旨").fill("中山路 120 號前路燈不亮")
     shoot("console-zh", operator)
     operator.get_by_role("button", name="儲存來電").click()
-    expect(operator.get_by_role("status").first).to_contain_text(re.compile(r"已開立.*D2026112600000\d"))
+    expect(operator.get_by_role("status").first).to_contain_text(re.compile(r"已開立.*D20261126\d{6}"))
 
     district = browser.new_page(viewport={"width": 1366, "height": 768})
     sign_in(district, live_server, "cw.taoyuan", next_path="/inbox")

@@ -12,15 +12,13 @@ from tests.browser.conftest import sign_in
 #: Tuesday 2026-12-08 09:00 in Taipei: replies due Friday 12-04 are two working days late.
 LATE = datetime(2026, 12, 8, 1, 0, tzinfo=timezone.utc)
 
-#: The case number of the second pothole (after the demo's three cases).
-SECOND = "P20261126000004"
-
-
-def _second_pothole(runtime):
+def _second_pothole(runtime) -> str:
+    """Open a second pothole petition after the demo's cases; returns its case number."""
     with runtime.uow() as uow:
-        start_case(StartCase("petition", channel="web", category="road_pothole", district="桃園",
-                             subject="民生路人孔蓋下陷", agency_code="public_works"), uow)
+        started = start_case(StartCase("petition", channel="web", category="road_pothole", district="桃園",
+                                       subject="民生路人孔蓋下陷", agency_code="public_works"), uow)
         uow.commit()
+    return started.case_no
 
 
 def _draft_reply(page, base, subject, text):
@@ -34,7 +32,7 @@ def _draft_reply(page, base, subject, text):
 
 def test_a_section_chief_approves_one_reply_returns_another_to_its_drafter_and_reassigns_late_work(
         demo_runtime, live_server, browser, shoot):
-    _second_pothole(demo_runtime)
+    second = _second_pothole(demo_runtime)
     caseworker = browser.new_page(viewport={"width": 1366, "height": 768})
     sign_in(caseworker, live_server, "cw.roads", next_path="/inbox")
     _draft_reply(caseworker, live_server, "中正路與復興路口路面坑洞", "已派員於 11/27 完成修補。")
@@ -69,7 +67,7 @@ def test_a_section_chief_approves_one_reply_returns_another_to_its_drafter_and_r
     # Late work shows in the chief's escalation queue, and is reassigned from there.
     demo_runtime.clock.set(LATE)
     chief.goto(f"{live_server}/escalation")
-    late = chief.get_by_role("row").filter(has_text=SECOND)
+    late = chief.get_by_role("row").filter(has_text=second)
     expect(late).to_contain_text("逾期 2 個工作日")
     shoot("escalation-queue-zh", chief)
     late.get_by_role("checkbox").check()
@@ -77,4 +75,4 @@ def test_a_section_chief_approves_one_reply_returns_another_to_its_drafter_and_r
     to.select_option(value=to.locator("option", has_text="(cw.roads2)").get_attribute("value"))
     chief.get_by_role("button", name="改派", exact=True).click()
     expect(chief.get_by_role("status")).to_contain_text("已改派 1 項工作")
-    expect(chief.get_by_role("row").filter(has_text=SECOND)).to_contain_text("cw.roads2")
+    expect(chief.get_by_role("row").filter(has_text=second)).to_contain_text("cw.roads2")

@@ -61,7 +61,7 @@ def runtime(generated, tmp_path):
 def test_the_data_set_has_the_organisation_the_cases_and_their_open_work(generated):
     _, summary = generated
     counts = summary["counts"]
-    assert counts["agencies"] == 30 and counts["users"] == 2000 and counts["process_definitions"] == 5
+    assert counts["agencies"] == 30 and counts["users"] == 2000 and counts["process_definitions"] == 6
     assert counts["cases"] == 3000
     assert counts["work_items"] == counts["workflow_instances"] == 600
     assert counts["case_events"] >= 3 * 3000 and counts["timers"] > 0 and counts["petitioners"] > 1500

@@ -13,7 +13,7 @@ from engine.workflow.definitions import lanes_of, parse_process, read_bundle, sp
 
 WORKFLOWS = PROJECT_ROOT / "workflows"
 FORMS = WORKFLOWS / "forms"
-PROCESSES = {"petition", "hotline", "dispatch", "site_inspection", "council_item"}
+PROCESSES = {"petition", "hotline", "dispatch", "site_inspection", "council_item", "tracked_item"}
 
 #: Roles a lane may name: those the organisation grants, and agency_liaison (each agency's contact
 #: for work another case's owner sends it: co-handling, council replies).
@@ -43,7 +43,7 @@ def form_of(task) -> str | None:
     return None if prop is None else prop.get("value")
 
 
-def test_every_diagram_parses_and_validates_into_the_five_processes():
+def test_every_diagram_parses_and_validates_into_the_six_processes():
     bundles = {b.process_key: b for b in split_bundle(read_bundle(WORKFLOWS), actions=ACTIONS)}
     assert set(bundles) == PROCESSES
     assert set(bundles["petition"].sources) == {"petition.bpmn", "routing.dmn"}

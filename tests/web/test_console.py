@@ -33,7 +33,8 @@ def test_a_call_that_opens_a_dispatch_case_records_both_at_once(demo_runtime, si
     saved = operator.post("/console", {**CALL, "action": "save"})
     assert saved.status_code == 302 and saved.location == "/console"
     told = text_of(operator.get("/console").get_data(as_text=True))
-    assert "H20261126000004" in told and "D20261126000005" in told
+    # The call and its dispatch case are the next two cases after the demo's
+    assert f"H20261126{before[0] + 1:06d}" in told and f"D20261126{before[0] + 2:06d}" in told
     assert _counts(demo_runtime) == (before[0] + 2, before[1] + 1)  # the call, the dispatch case, one caller
     signals = text_of(sign_in("cw.signals").get("/inbox").get_data(as_text=True))
     assert "環中東路號誌不亮" in signals
