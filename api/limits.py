@@ -76,7 +76,7 @@ def _unhook(app: Flask, limiter: Limiter) -> None:
             hooks[key] = [hook for hook in funcs if not ours(hook)]
 
 
-#: Open311 requests of any kind per address: generous (the report limits per key and per address,
+#: Open311 reads per address: generous (the report limits per key and per address,
 #: an app's users sharing its key and a household or an office an address, are settings:
 #: PETIFLOW_OPEN311_KEY_LIMITS and PETIFLOW_OPEN311_ADDRESS_LIMITS).
 OPEN311_READ_LIMITS = parse_many("300 per minute")
@@ -114,7 +114,7 @@ def check_open311_post(api_key: str | None) -> None:
 
 
 def check_open311_read() -> None:
-    """Count any Open311 request against its address."""
+    """Count an Open311 read against its address."""
     _over([(limit, "address:" + (get_remote_address() or "unknown")) for limit in OPEN311_READ_LIMITS],
           "open311-read")
 
