@@ -18,6 +18,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
+from engine.errors import InvalidInput
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,17 @@ def install(app: Flask, settings: Settings) -> Limiter:
                       swallow_errors=True)
     app.extensions[EXTENSION_KEY] = limiter
     app.extensions[PREFIX_KEY] = f"{settings.broker.namespace}:limits"
+    app.extensions[OPEN311_KEY] = (_parsed("PETIFLOW_OPEN311_ADDRESS_LIMITS", settings.open311_address_limits),
+                                   _parsed("PETIFLOW_OPEN311_KEY_LIMITS", settings.open311_key_limits))
     _unhook(app, limiter)
     return limiter
+
+
+def _parsed(name: str, text: str) -> list:
+    try:
+        return parse_many(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be limits such as '10 per minute;100 per hour', not {text!r}") from None
 
 
 def _unhook(app: Flask, limiter: Limiter) -> None:
@@ -70,11 +80,13 @@ def _unhook(app: Flask, limiter: Limiter) -> None:
             hooks[key] = [hook for hook in funcs if not ours(hook)]
 
 
-#: Open311 reports (POST requests) per key and per address: an app's users share its key; a
-#: household or an office shares an address. Reads per address are generous.
-OPEN311_KEY_LIMITS = parse_many("120 per minute;2000 per hour")
-OPEN311_ADDRESS_LIMITS = parse_many("10 per minute;100 per hour")
+#: Open311 reads per address: generous (the report limits per key and per address,
+#: an app's users sharing its key and a household or an office an address, are settings:
+#: PETIFLOW_OPEN311_KEY_LIMITS and PETIFLOW_OPEN311_ADDRESS_LIMITS).
 OPEN311_READ_LIMITS = parse_many("300 per minute")
+
+#: Where the app's Open311 report limits are kept: (per address, per key).
+OPEN311_KEY = "petiflow.open311_limits"
 
 #: What a client over an Open311 limit is told.
 OPEN311_SLOW_DOWN = "too many requests from this api_key or this address: wait and try again later"
@@ -96,16 +108,17 @@ def _over(limits_and_keys: list[tuple], scope: str) -> None:
 
 def check_open311_post(api_key: str | None) -> None:
     """Count a report against its key (by a digest: the key itself is never a storage key) and its address."""
+    per_address, per_key = current_app.extensions[OPEN311_KEY]
     address = "address:" + (get_remote_address() or "unknown")
-    checks = [(limit, address) for limit in OPEN311_ADDRESS_LIMITS]
+    checks = [(limit, address) for limit in per_address]
     if api_key:
         digest = hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        checks += [(limit, "key:" + digest) for limit in OPEN311_KEY_LIMITS]
+        checks += [(limit, "key:" + digest) for limit in per_key]
     _over(checks, "open311-post")
 
 
 def check_open311_read() -> None:
-    """Count any Open311 request against its address."""
+    """Count an Open311 read against its address."""
     _over([(limit, "address:" + (get_remote_address() or "unknown")) for limit in OPEN311_READ_LIMITS],
           "open311-read")
 

@@ -297,6 +297,9 @@ class Settings:
     mailbox_submissions_per_hour: int = 60
     #: The city's Open311 jurisdiction_id (its web site's domain, as GeoReport v2 suggests).
     open311_jurisdiction: str = "tycg.gov.tw"
+    #: Open311 reports allowed per client address and per api_key (flask-limiter's notation, `;` between).
+    open311_address_limits: str = "10 per minute;100 per hour"
+    open311_key_limits: str = "120 per minute;2000 per hour"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -352,6 +355,8 @@ class Settings:
             log_format=_log_format(env.get("PETIFLOW_LOG_FORMAT") or "text"),
             metrics_token=env.get("PETIFLOW_METRICS_TOKEN") or None,
             open311_jurisdiction=env.get("PETIFLOW_OPEN311_JURISDICTION") or "tycg.gov.tw",
+            open311_address_limits=env.get("PETIFLOW_OPEN311_ADDRESS_LIMITS") or "10 per minute;100 per hour",
+            open311_key_limits=env.get("PETIFLOW_OPEN311_KEY_LIMITS") or "120 per minute;2000 per hour",
             metrics_dir=Path(env["PROMETHEUS_MULTIPROC_DIR"]) if env.get("PROMETHEUS_MULTIPROC_DIR") else None,
             map_tile_url=_tile_url(env.get("PETIFLOW_MAP_TILE_URL") or ""),
             public_url=_public_url(env.get("PETIFLOW_PUBLIC_URL") or ""),

@@ -1,13 +1,17 @@
 """Open311 keys issued and revoked by administrators; reports limited per key and per address."""
+from dataclasses import replace
+
 import pytest
-from limits import parse_many
 from sqlalchemy import select
 
-from api import limits
+from api.app import create_app
+from engine.errors import InvalidInput
 from engine.queries.open311 import key_digest
 from engine.queries.principals import load_principal
 from engine.services.access_tokens import CreateAccessToken, create_access_token
 from engine.store.schema import open311_keys
+
+from .conftest import Open311
 
 
 def bearer(runtime, username):
@@ -48,8 +52,14 @@ def test_only_administrators_issue_list_or_revoke_keys(open311):
     assert open311.client.post("/api/v1/admin/open311-keys", json={"name": "x"}).status_code == 401
 
 
-def test_reports_past_the_address_limit_get_429_with_retry_after(open311, monkeypatch):
-    monkeypatch.setattr(limits, "OPEN311_ADDRESS_LIMITS", parse_many("3 per minute"))
+def limited(open311, **limits) -> Open311:
+    """The app again, with the given report limits (settings)."""
+    app = create_app(replace(open311.runtime.settings, **limits), runtime=open311.runtime)
+    return Open311(app, open311.runtime, open311.key)
+
+
+def test_reports_past_the_address_limit_get_429_with_retry_after(open311):
+    open311 = limited(open311, open311_address_limits="3 per minute")
     for i in range(3):
         assert open311.report(point=(24.9 + i / 100, 121.3)).status_code == 200
     refused = open311.report(point=(25.0, 121.3))
@@ -62,8 +72,8 @@ def test_reports_past_the_address_limit_get_429_with_retry_after(open311, monkey
                       environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
 
 
-def test_reports_past_the_key_limit_get_429_from_any_address(open311, monkeypatch):
-    monkeypatch.setattr(limits, "OPEN311_KEY_LIMITS", parse_many("2 per minute"))
+def test_reports_past_the_key_limit_get_429_from_any_address(open311):
+    open311 = limited(open311, open311_key_limits="2 per minute")
     for i, address in enumerate(("10.0.0.1", "10.0.0.2", "10.0.0.3")):
         response = open311.app.test_client().post("/open311/v2/requests.xml", data={
             "api_key": open311.key, "service_code": "noise", "lat": str(24.9 + i / 100), "long": "121.2",
@@ -73,7 +83,7 @@ def test_reports_past_the_key_limit_get_429_from_any_address(open311, monkeypatc
 
 
 @pytest.mark.redis
-def test_limits_are_shared_through_redis_in_scaled_mode(open311, monkeypatch, tmp_path):
+def test_limits_are_shared_through_redis_in_scaled_mode(open311, tmp_path):
     import os
 
     import redis
@@ -86,9 +96,8 @@ def test_limits_are_shared_through_redis_in_scaled_mode(open311, monkeypatch, tm
     except redis.exceptions.ConnectionError:
         pytest.skip(f"Redis is not reachable at {url}")
     redis.Redis.from_url(url).flushdb()
-    monkeypatch.setattr(limits, "OPEN311_ADDRESS_LIMITS", parse_many("2 per minute"))
     settings = Settings(database_url=open311.runtime.settings.database_url, redis_url=url, var_dir=tmp_path,
-                        secret_key="test")
+                        secret_key="test", open311_address_limits="2 per minute")
     # Two web processes' apps on one Redis: the second sees the first's count.
     first, second = (create_app(settings, runtime=open311.runtime) for _ in range(2))
     form = {"api_key": open311.key, "service_code": "noise", "long": "121.2", "attribute[district]": "桃園"}
@@ -96,3 +105,8 @@ def test_limits_are_shared_through_redis_in_scaled_mode(open311, monkeypatch, tm
     assert second.test_client().post("/open311/v2/requests.json", data={**form, "lat": "24.92"}).status_code == 200
     assert second.test_client().post("/open311/v2/requests.json", data={**form, "lat": "24.93"}).status_code == 429
     redis.Redis.from_url(url).flushdb()
+
+
+def test_report_limits_are_settings_and_a_bad_one_is_refused_at_start(open311):
+    with pytest.raises(InvalidInput, match="PETIFLOW_OPEN311_KEY_LIMITS"):
+        create_app(replace(open311.runtime.settings, open311_key_limits="lots"), runtime=open311.runtime)
