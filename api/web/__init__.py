@@ -14,8 +14,21 @@ from . import i18n, pages
 def register(app: Flask) -> None:
     """Add the pages, their language and their HTML error pages to the app."""
     pages.install(app)
-    from . import (account, cases, console, decision_tables, designer, escalation, home, inbox, mailbox, migration,
-                   sign_in, tracked, work)
+    from . import (
+        account,
+        cases,
+        console,
+        decision_tables,
+        designer,
+        escalation,
+        home,
+        inbox,
+        mailbox,
+        migration,
+        sign_in,
+        tracked,
+        work,
+    )
 
     ui = Blueprint("ui", __name__)  # endpoints ui.<page>.<view>, apart from the API's
     for module in (i18n, sign_in, account, home, inbox, work, escalation, cases, console, designer, decision_tables,

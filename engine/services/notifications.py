@@ -149,12 +149,33 @@ def queue_email(cmd: QueueEmail, uow) -> int | None:
                                                      user_id=cmd.user_id, case_id=cmd.case_id), cmd.dedup_key)
 
 
+#: What a secret an e-mail carried reads as in its outbox row once the e-mail is sent.
+WITHHELD = "[已遮蔽 withheld]"
+
+
 def email_payload(*, subject: str, body: str, to: str | None = None, user_id: int | None = None,
-                  case_id: int | None = None) -> dict:
-    """What an e-mail's outbox message carries; raises InvalidInput without an address or a user."""
+                  case_id: int | None = None, secrets: tuple[str, ...] = ()) -> dict:
+    """What an e-mail's outbox message carries; raises InvalidInput without an address or a user.
+
+    `secrets` (a lookup code, say) are texts of the body the database keeps only until the e-mail
+    is sent: the row then reads WITHHELD in their place (mark_delivered).
+    """
     if to is None and user_id is None:
         raise InvalidInput("an e-mail needs an address or a user")
-    return {"to": to, "user_id": user_id, "subject": subject, "body": body, "case_id": case_id}
+    payload = {"to": to, "user_id": user_id, "subject": subject, "body": body, "case_id": case_id}
+    if secrets:
+        payload["secrets"] = [s for s in secrets if s]
+    return payload
+
+
+def _withheld(payload: dict) -> dict:
+    """The payload with its secrets taken out of its texts, and the list of them gone."""
+    kept = {k: v for k, v in payload.items() if k != "secrets"}
+    for secret in payload.get("secrets") or ():
+        for field in ("subject", "body"):
+            if isinstance(kept.get(field), str):
+                kept[field] = kept[field].replace(secret, WITHHELD)
+    return kept
 
 
 def claim_delivery(cmd: ClaimDelivery, uow) -> Delivery | None:
@@ -200,7 +221,8 @@ def deliver_in_app(cmd: DeliverInApp, uow) -> None:
 
 
 def mark_delivered(cmd: MarkDelivered, uow) -> bool:
-    """Mark a pending row sent and note it in its case's history; False if it was not pending."""
+    """Mark a pending row sent, take the secrets its e-mail carried out of it, and note it in its
+    case's history; False if it was not pending."""
     now, outbox_id = uow.clock.now(), cmd.outbox_id
     row = uow.conn.execute(
         update(outbox).where(outbox.c.id == outbox_id, outbox.c.status == "pending")
@@ -209,6 +231,8 @@ def mark_delivered(cmd: MarkDelivered, uow) -> bool:
     ).one_or_none()
     if row is None:
         return False
+    if (row.payload or {}).get("secrets"):
+        uow.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(payload=_withheld(row.payload)))
     case_id = (row.payload or {}).get("case_id")
     if case_id is not None:
         uow.conn.execute(insert(case_events), event(case_id, now, "notification_sent", topic=row.topic,

@@ -219,5 +219,5 @@ def submit_petition(cmd: SubmitPetition, uow) -> PetitionSubmitted:
         outbox.queue_message(uow, "email", email_payload(
             subject=f"案件 {started.case_no} 已受理 / received",
             body=_receipt(started.case_no, code, values["subject"], cmd.site_url),
-            to=values["email"], case_id=started.case_id), f"citizen:{started.case_id}:receipt")
+            to=values["email"], case_id=started.case_id, secrets=(code,)), f"citizen:{started.case_id}:receipt")
     return PetitionSubmitted(started.case_id, started.case_no, code, anonymous)

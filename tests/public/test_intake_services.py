@@ -188,3 +188,23 @@ def test_the_place_and_point_of_a_mailbox_petition_are_the_cases(city):
     assert (round(placed.latitude, 5), round(placed.longitude, 5)) == (24.99368, 121.30100)
     assert placed.geo_cell is not None
     assert rows[plain.case_id].latitude is None and rows[plain.case_id].geo_cell is None
+
+
+def test_the_receipt_row_forgets_the_lookup_code_once_the_email_is_sent(city):
+    """Only a digest of the code is kept: its receipt's outbox row holds it until the e-mail is sent."""
+    from engine.services.notifications import WITHHELD, MarkDelivered, mark_delivered
+
+    done = submit(city)
+    query = select(outbox.c.id, outbox.c.payload).where(outbox.c.dedup_key == f"citizen:{done.case_id}:receipt")
+    with city.uow(read_only=True) as uow:
+        row = uow.conn.execute(query).one()
+    assert done.lookup_code in row.payload["body"]  # what the mailer sends
+    with city.uow() as uow:
+        assert mark_delivered(MarkDelivered(row.id), uow)
+        uow.commit()
+    with city.uow(read_only=True) as uow:
+        sent = uow.conn.execute(query).one().payload
+    assert done.lookup_code not in str(sent) and WITHHELD in sent["body"] and "secrets" not in sent
+    assert done.case_no in sent["body"] and sent["to"] == "ming@example.tw"
+    # The code still opens the status page: its digest is kept.
+    assert status(city, done.case_no, done.lookup_code).case_no == done.case_no
