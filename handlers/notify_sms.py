@@ -31,14 +31,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import urllib.error
 import urllib.request
 
-from engine.errors import DeliveryFailed, DeliveryRejected
+from engine.errors import DeliveryRejected
 from engine.services.notifications import Delivery
 from engine.settings import SmsSettings
 
-from .notify_webhook import RETRYABLE_4XX
+from .http_post import post
 
 #: What the gateway is given: E.164 mobile numbers of Taiwan.
 _E164_MOBILE = re.compile(r"\+8869\d{8}")
@@ -47,12 +46,6 @@ _E164_MOBILE = re.compile(r"\+8869\d{8}")
 MAX_TEXT = 335  # five parts of 67 characters
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def _shown(number) -> str:
@@ -87,17 +80,4 @@ def send_sms(delivery: Delivery, settings: SmsSettings) -> None:
     if not settings.url or not settings.key:
         raise DeliveryRejected("SMS is not configured (PETIFLOW_SMS_URL and PETIFLOW_SMS_KEY)")
     request = request_for(delivery, settings)
-    try:
-        with _opener.open(request, timeout=settings.timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        exc.close()
-    except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryFailed(f"SMS gateway {settings.url}: {type(exc).__name__}: {exc}") from exc
-    if 200 <= status < 300:
-        return
-    error = f"SMS gateway {settings.url} answered HTTP {status}"
-    if 300 <= status < 500 and status not in RETRYABLE_4XX:
-        raise DeliveryRejected(error)
-    raise DeliveryFailed(error)
+    post(request, timeout=settings.timeout, what=f"SMS gateway {settings.url}")

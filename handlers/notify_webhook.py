@@ -18,19 +18,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import urllib.error
 import urllib.request
 
-from engine.errors import DeliveryFailed, DeliveryRejected
+from engine.errors import DeliveryRejected
 from engine.services.notifications import Delivery
 from engine.settings import WebhookSettings
 
+from .http_post import post
+
 #: The header carrying the signature of the body.
 SIGNATURE_HEADER = "X-Petiflow-Signature"
-
-#: 4xx answers that mean "not now" rather than "never": timeout, too early, too many requests.
-RETRYABLE_4XX = frozenset({408, 425, 429})
-
 
 def sign(body: bytes, secret: str) -> str:
     """The signature header's value for a body: 'sha256=' and the hex HMAC-SHA256."""
@@ -42,13 +39,6 @@ def verify(body: bytes, secret: str, signature: str) -> bool:
     return hmac.compare_digest(sign(body, secret), signature or "")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would be replayed as a GET, or to wherever the answer points.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def send_webhook(delivery: Delivery, settings: WebhookSettings) -> None:
@@ -69,17 +59,4 @@ def send_webhook(delivery: Delivery, settings: WebhookSettings) -> None:
         "Idempotency-Key": hashlib.sha256(delivery.dedup_key.encode("utf-8")).hexdigest(),
         "User-Agent": "petiflow",
     })
-    try:
-        with _opener.open(request, timeout=settings.timeout) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-        exc.close()
-    except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryFailed(f"webhook {settings.url}: {type(exc).__name__}: {exc}") from exc
-    if 200 <= status < 300:
-        return
-    error = f"webhook {settings.url} answered HTTP {status}"
-    if 300 <= status < 500 and status not in RETRYABLE_4XX:
-        raise DeliveryRejected(error)
-    raise DeliveryFailed(error)
+    post(request, timeout=settings.timeout, what=f"webhook {settings.url}")
