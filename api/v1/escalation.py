@@ -52,12 +52,23 @@ class QueueCountSchema(ma.Schema):
     count = ma.fields.Integer(required=True)
 
 
+class UnitCountSchema(ma.Schema):
+    unit_id = ma.fields.Integer(allow_none=True, metadata={"description": "null: cases placed in no unit"})
+    unit_name = ma.fields.String(allow_none=True)
+    level = ma.fields.Integer(required=True)
+    state = ma.fields.String(required=True)
+    count = ma.fields.Integer(required=True)
+
+
 class QueueSchema(ma.Schema):
     """The queue's first items, most late first, and the counts over all of it."""
 
     as_of = ma.fields.DateTime(required=True)
     items = ma.fields.List(ma.fields.Nested(QueueItemSchema), required=True)
     counts = ma.fields.List(ma.fields.Nested(QueueCountSchema), required=True)
+    unit_counts = ma.fields.List(ma.fields.Nested(UnitCountSchema), required=True, metadata={
+        "description": "Per unit (科) of the cases, when the queue is one agency's (agency_id given, or the "
+                       "reader oversees one agency); empty otherwise"})
 
 
 @blp.route("")

@@ -45,7 +45,7 @@ def _candidates(principal, items) -> list[tuple[int, str]]:
 
 @bp.get("/escalation")
 def page():
-    """The queue, most late first, with counts per agency, level and state."""
+    """The queue, most late first, with counts per agency, level and state (and per unit, for one agency's)."""
     principal = signed_in()
     queue = read(escalation_queue, principal, limit=SHOWN)
     levels = sorted({c.level for c in queue.counts})
@@ -53,7 +53,12 @@ def page():
     for c in queue.counts:
         row = table.setdefault((c.agency_name or _("Central"), c.agency_id), {})
         row[(c.level, c.state)] = row.get((c.level, c.state), 0) + c.count
+    by_unit: dict = {}
+    for c in queue.unit_counts:
+        row = by_unit.setdefault((c.unit_id is None, c.unit_name or _("No unit named"), c.unit_id or 0), {})
+        row[(c.level, c.state)] = row.get((c.level, c.state), 0) + c.count
     return render_template("web/escalation.html", queue=queue, levels=levels, table=sorted(table.items()),
+                           units=[(name, row) for (_none, name, _id), row in sorted(by_unit.items())],
                            people=_candidates(principal, queue.items), incidents=read(incidents_for, principal))
 
 

@@ -9,16 +9,20 @@ from sqlalchemy import bindparam, select
 from engine.cases.history import event
 from engine.errors import InvalidInput
 from engine.services.cases import StartCase, start_case
-from engine.store.schema import agencies
+from engine.store.schema import agencies, units
 from engine.store.steps import write_new_case_now
 from engine.workflow.service_tasks import StepContext
 
 _agency_by_code = select(agencies.c.id, agencies.c.name).where(agencies.c.code == bindparam("code"))
+_unit_by_code = select(units.c.id, units.c.code, units.c.name).where(units.c.agency_id == bindparam("agency"),
+                                                                     units.c.code == bindparam("code"))
 
 
 def transfer_case(context: StepContext, params: dict) -> dict:
-    """改分/移文: move the case to another agency; its open agency work moves at once."""
+    """改分/移文: move the case to another agency (and, with unit_code, to one of its units); its
+    open agency work moves at once. A unit the agency does not have leaves the case with no unit."""
     code, reason = params.get("agency_code"), (params.get("reason") or "").strip()
+    unit_code = params.get("unit_code") or None
     if not code:
         raise InvalidInput("a transfer needs the agency to transfer to")
     if not reason:
@@ -27,14 +31,20 @@ def transfer_case(context: StepContext, params: dict) -> dict:
     found = context.uow.conn.execute(_agency_by_code, {"code": code}).one_or_none()
     if found is None:
         raise InvalidInput(f"agency {code!r} does not exist")
+    unit = None if unit_code is None else context.uow.conn.execute(
+        _unit_by_code, {"agency": found.id, "code": str(unit_code)}).one_or_none()
     if found.id == context.agency_id:
-        return {"agency_code": code, "moved": False}
+        if unit is not None:
+            context.changes.place_in_unit(unit.id)
+        return {"agency_code": code, "unit_code": unit.code if unit else None, "moved": False}
     context.changes.move_case(found.id)
+    context.changes.place_in_unit(unit.id if unit else None)  # a unit of the agency it left is no unit here
     context.events.append(event(context.case_id, now, "case_transferred", actor_id=context.actor_id,
                                 from_agency_id=context.agency_id, to_agency_id=found.id,
-                                to_agency=found.name, reason=reason))
+                                to_agency=found.name, reason=reason,
+                                **({"to_unit": unit.name} if unit else {})))
     context.agency_id = found.id
-    return {"agency_code": code, "agency_name": found.name, "moved": True}
+    return {"agency_code": code, "agency_name": found.name, "unit_code": unit.code if unit else None, "moved": True}
 
 
 def _as_text(value) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, literal_column, select
 from engine.accounts.identity import SYSTEM, Principal
 from engine.deadlines.calendar import calendar_for
 from engine.errors import Forbidden
-from engine.store.schema import agencies, cases, users, work_items
+from engine.store.schema import agencies, cases, units, users, work_items
 
 from .lateness import AT_RISK_WORKING_DAYS, horizon_for, working_days_late_all
 from .visibility import queue_scope
@@ -46,13 +46,26 @@ class QueueCount:
 
 
 @dataclass(frozen=True)
+class UnitCount:
+    """How many items of one agency's unit (科; None: cases placed in no unit) at a level are in a state."""
+
+    unit_id: int | None
+    unit_name: str | None
+    level: int
+    state: str
+    count: int
+
+
+@dataclass(frozen=True)
 class EscalationQueue:
     """The queue as of a moment: its first `limit` items, most late first, and the counts per
-    (agency, level, state) over all of it, whatever the limit."""
+    (agency, level, state) over all of it, whatever the limit; when the queue is one agency's,
+    the counts per unit of its cases too (empty otherwise)."""
 
     as_of: datetime
     items: tuple
     counts: tuple
+    unit_counts: tuple = ()
 
 
 def escalation_queue(uow, principal: Principal = SYSTEM, *, agency_id: int | None = None,
@@ -101,4 +114,19 @@ def escalation_queue(uow, principal: Principal = SYSTEM, *, agency_id: int | Non
         row.id: row.name for row in uow.conn.execute(select(agencies.c.id, agencies.c.name).where(agencies.c.id.in_(ids)))}
     counts = sorted((QueueCount(agency, names.get(agency), level, st, n) for agency, level, st, n in grouped),
                     key=lambda c: (c.agency_id is not None, c.agency_id or 0, c.level, c.state))
-    return EscalationQueue(h.now, items, tuple(counts))
+    one_agency = agency_id if agency_id is not None else (
+        next(iter(scope.agency_ids)) if not scope.everything and not scope.central and len(scope.agency_ids) == 1
+        else None)
+    return EscalationQueue(h.now, items, tuple(counts),
+                           _unit_counts(uow, wanted, state) if one_agency is not None else ())
+
+
+def _unit_counts(uow, wanted: list, state) -> tuple:
+    """The queue's counts per unit of its cases (one agency's: a few thousand items at most)."""
+    grouped = uow.conn.execute(
+        select(cases.c.unit_id, units.c.name, work_items.c.escalation_level, state, func.count())
+        .select_from(work_items.join(cases, cases.c.id == work_items.c.case_id)
+                     .outerjoin(units, units.c.id == cases.c.unit_id))
+        .where(and_(*wanted)).group_by(cases.c.unit_id, units.c.name, work_items.c.escalation_level, state)).all()
+    return tuple(sorted((UnitCount(*row) for row in grouped),
+                        key=lambda c: (c.unit_id is None, c.unit_name or "", c.level, c.state)))

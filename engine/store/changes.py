@@ -80,6 +80,8 @@ class StepChanges:
     ladder: list = field(default_factory=list)
     cancelled_tasks: list = field(default_factory=list)  # task ids whose open items are cancelled
     agency_id: int | None = None  # the agency the case moved to (a transfer), with its open work
+    unit_moved: bool = False  # the case was placed in a unit (unit_id; None: none) by this step
+    unit_id: int | None = None
     due: DueMove | None = None
     #: The BPMN timers the workflow waits on (runner.WaitingTimer), when its timer rows may need
     #: syncing; None leaves them alone.
@@ -94,6 +96,10 @@ class StepChanges:
     def move_case(self, agency_id: int) -> None:
         """The case and its open agency work move to another agency (改分/移文)."""
         self.agency_id = agency_id
+
+    def place_in_unit(self, unit_id: int | None) -> None:
+        """The unit (科) of its agency that handles the case; None: no unit named."""
+        self.unit_moved, self.unit_id = True, unit_id
 
     def move_due(self, move: DueMove) -> None:
         """The case and its open work get a new due time; a later move in the same step wins,

@@ -36,13 +36,13 @@ _PARTS = {
     "case": """new_case AS (
         INSERT INTO cases (id, case_no, case_type, channel, category, district, subject, description, status,
                            confidential, agency_id, petitioner_id, received_at, due_at, closed_at, created_at,
-                           updated_at, address, latitude, longitude, geo_cell)
+                           updated_at, address, latitude, longitude, geo_cell, unit_id)
         SELECT %(case_id)s::bigint, c.case_no, c.case_type, c.channel, c.category, c.district, c.subject,
                c.description, c.status, c.confidential, c.agency_id, {petitioner_id}, c.received_at, c.due_at,
-               c.closed_at, %(now)s, %(now)s, c.address, c.latitude, c.longitude, c.geo_cell
+               c.closed_at, %(now)s, %(now)s, c.address, c.latitude, c.longitude, c.geo_cell, c.unit_id
         FROM json_to_record(%(case)s::json) AS c(case_no text, case_type text, channel text, category text,
              district text, subject text, description text, status text, confidential boolean, agency_id bigint,
-             petitioner_id bigint,
+             unit_id bigint, petitioner_id bigint,
              received_at timestamptz, due_at timestamptz, closed_at timestamptz,
              address text, latitude double precision, longitude double precision, geo_cell bigint))""",
     "inst_new": """inst AS (
@@ -178,6 +178,7 @@ def statement(parts: frozenset) -> str:
     flag = lambda name: "true" if name in parts else "false"  # noqa: E731
     texts["work"] = texts["work"].format(moving=flag("moving"), due=flag("due"))
     sets = ((["agency_id = %(agency_id)s::bigint"] if "moving" in parts else [])
+            + (["unit_id = %(unit_id)s::bigint"] if "unit" in parts else [])
             + (["due_at = %(due_at)s::timestamptz"] if "due" in parts else [])
             + (["status = 'closed'", "closed_at = %(now)s"] if "closing" in parts else []))
     texts["case_upd"] = texts["case_upd"].format(sets=", ".join(sets))
@@ -258,6 +259,9 @@ def save_step(uow, changes: StepChanges) -> Written:
     if changes.agency_id is not None:
         parts |= {"work", "case_upd", "moving"}
         params["agency_id"] = changes.agency_id
+    if changes.unit_moved:
+        parts |= {"case_upd", "unit"}
+        params["unit_id"] = changes.unit_id
     if changes.due is not None:
         parts |= {"work", "case_upd", "due", "work_timers"}
         params.update(due_at=changes.due.due_at, reset_level=changes.due.reset_level)

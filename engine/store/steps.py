@@ -77,6 +77,8 @@ _close_case = (update(cases).where(cases.c.id == bindparam("b_case"))
                .values(status="closed", closed_at=bindparam("b_now"), updated_at=bindparam("b_now")))
 _move_case = (update(cases).where(cases.c.id == bindparam("b_case"))
               .values(agency_id=bindparam("agency_id"), updated_at=bindparam("b_now")))
+_set_case_unit = (update(cases).where(cases.c.id == bindparam("b_case"))
+                  .values(unit_id=bindparam("unit_id"), updated_at=bindparam("b_now")))
 _set_case_due = (update(cases).where(cases.c.id == bindparam("b_case"))
                  .values(due_at=bindparam("due_at"), updated_at=bindparam("b_now")))
 _next_case_id = {"postgresql": select(func.nextval(literal_column("'cases_id_seq'"))),
@@ -135,11 +137,13 @@ def _settle(changes: StepChanges) -> None:
     row = changes.new_case.row
     if changes.agency_id is not None:
         row["agency_id"] = changes.agency_id
+    if changes.unit_moved:
+        row["unit_id"] = changes.unit_id
     if changes.due is not None:
         row["due_at"] = changes.due.due_at
     if changes.closed:
         row.update(status="closed", closed_at=changes.now)
-    changes.agency_id, changes.due = None, None  # nothing of it is open yet to move
+    changes.agency_id, changes.due, changes.unit_moved = None, None, False  # nothing of it is open yet to move
 
 
 def _write_in_statements(uow, changes: StepChanges) -> Written:
@@ -204,6 +208,8 @@ def _move_open_work(conn, changes: StepChanges) -> None:
     if changes.agency_id is not None:
         conn.execute(_move_case, {"b_case": changes.case_id, "agency_id": changes.agency_id, "b_now": now})
         conn.execute(_move_items, {"b_case": changes.case_id, "agency_id": changes.agency_id})
+    if changes.unit_moved:
+        conn.execute(_set_case_unit, {"b_case": changes.case_id, "unit_id": changes.unit_id, "b_now": now})
     if changes.due is not None:
         move = changes.due
         conn.execute(_set_case_due, {"b_case": changes.case_id, "due_at": move.due_at, "b_now": now})

@@ -1,9 +1,9 @@
 """The escalation queue and incidents through the API, each scoped to who reads it."""
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
-from engine.store.schema import incidents, timers
+from engine.store.schema import cases, incidents, timers, units
 from tests.unit.queries_city import taipei
 
 
@@ -37,6 +37,23 @@ def test_the_commission_sees_every_agency_s_late_work(api):
     started = late_item(api)
     queue = api.as_("reviewer").get("/api/v1/escalation-queue").get_json()
     assert [item["work_item_id"] for item in queue["items"]] == started.work_item_ids
+    assert queue["unit_counts"] == []  # the city's queue is counted per agency
+    one = api.as_("reviewer").get("/api/v1/escalation-queue",
+                                  query_string={"agency_id": api.agency_id("public_works")}).get_json()
+    assert [(c["unit_name"], c["count"]) for c in one["unit_counts"]] == [(None, 1)]  # its case names no unit
+
+
+def test_a_section_chief_s_queue_is_counted_per_unit_of_the_cases(api):
+    started = late_item(api)
+    works = api.agency_id("public_works")
+    with api.runtime.db.begin() as conn:  # the case was routed to a unit (科) of the agency
+        unit = conn.execute(insert(units).returning(units.c.id), {
+            "agency_id": works, "code": "roads_late", "name": "養護工程科"}).scalar_one()
+        conn.execute(update(cases).where(cases.c.id == started.case_id).values(unit_id=unit))
+    queue = api.as_("chief.roads").get("/api/v1/escalation-queue").get_json()
+    item = queue["items"][0]
+    assert queue["unit_counts"] == [{"unit_id": unit, "unit_name": "養護工程科", "level": item["escalation_level"],
+                                     "state": "overdue", "count": 1}]
 
 
 def _incident(api, started):

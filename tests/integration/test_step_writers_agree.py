@@ -4,12 +4,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from engine.bootstrap import bootstrap
 from engine.settings import Settings
 from engine.store.changes import CompletedItem, DueMove, InstanceWrite, StepChanges
-from engine.store.schema import agencies, case_events, cases, outbox, timers, work_items, workflow_instances
+from engine.store.schema import agencies, case_events, cases, outbox, timers, units, work_items, workflow_instances
 from engine.store.steps import write_step
 from tests.unit.test_step_store import open_transfer_case
 
@@ -28,10 +28,12 @@ def _every_change(runtime, case_id: int, *, cancel_survey: bool) -> StepChanges:
         instance = conn.execute(select(workflow_instances)).one()
         items = {r.task_spec: r for r in conn.execute(select(work_items))}
         transport = conn.execute(select(agencies.c.id).where(agencies.c.code == "transport")).scalar_one()
+        signals = conn.execute(select(units.c.id).where(units.c.agency_id == transport)).scalar_one()
     changes = StepChanges(case_id, now, instance=InstanceWrite(instance.id, instance.definition_id, instance.version,
                                                                instance.state, "completed", None),
                           completed_item=CompletedItem(items["triage"].id, None, cancel_ladder=True))
     changes.move_case(transport)
+    changes.place_in_unit(signals)
     changes.move_due(DueMove(DUE, reset_level=True, ladder=(
         ("reminder", DUE - timedelta(days=1), {"rule": "r"}),
         ("escalation", DUE, {"rule": "r", "level": 1, "to": "section_chief"}))))
@@ -83,6 +85,10 @@ def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtim
         found = {}
         for name, runtime in (("sqlite", sqlite), ("postgresql", pg_runtime)):
             started = open_transfer_case(runtime, escalation_level=2)
+            with runtime.db.begin() as conn:  # the unit (科) of transport the step places the case in
+                conn.execute(insert(units), {"agency_id": conn.execute(
+                    select(agencies.c.id).where(agencies.c.code == "transport")).scalar_one(),
+                    "code": "signals", "name": "交通工程科"})
             runtime.clock.set(RECEIVED + timedelta(days=1, hours=1))
             changes = _every_change(runtime, started.case_id, cancel_survey=cancel_survey)
             with runtime.uow() as uow:
@@ -95,3 +101,5 @@ def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtim
     version, opened, cancelled, rows = found["postgresql"]
     assert (version, opened, cancelled) == (2, 1, 1 if cancel_survey else 0)
     assert [m["dedup_key"] for m in rows["outbox"]] == ["notice:1", "notice:2"]
+    assert rows["cases"][0]["unit_id"] is not None
+

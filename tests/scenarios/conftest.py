@@ -27,6 +27,7 @@ from engine.store.schema import (
     cases,
     group_members,
     groups,
+    units,
     users,
     work_items,
     workflow_instances,
@@ -92,6 +93,12 @@ class Library:
                                                                  case_events.c.kind == kind)
                                 .order_by(case_events.c.id)).scalars().all()
 
+    def unit_code(self, case_id: int) -> str | None:
+        """The code of the unit (科) the case is placed in, None for none."""
+        with self.runtime.db.connect() as conn:
+            return conn.execute(select(units.c.code).select_from(cases.join(units, units.c.id == cases.c.unit_id))
+                                .where(cases.c.id == case_id)).scalar_one_or_none()
+
     def agency_id(self, code: str) -> int:
         with self.runtime.db.connect() as conn:
             return conn.execute(select(agencies.c.id).where(agencies.c.code == code)).scalar_one()
@@ -136,6 +143,10 @@ def _seed_agencies(conn) -> None:
     organisation = json.loads((WORKFLOWS / "seed" / "organisation.json").read_text(encoding="utf-8"))
     rows = [{"code": a["code"], "name": a["name"], "kind": a["kind"]} for a in organisation["agencies"]]
     conn.execute(insert(agencies), rows)
+    ids = dict(conn.execute(select(agencies.c.code, agencies.c.id)).all())
+    conn.execute(insert(units), [{"agency_id": ids[a["code"]], "code": u["code"], "name": u["name"]}
+                                 for a in organisation["agencies"] for u in a.get("units", ())])
+
 
 
 @pytest.fixture

@@ -287,6 +287,32 @@ def test_confirmed_transfer_moves_the_case_to_the_other_agency(library):
         ("public_works", "transport", 1)
 
 
+def test_the_case_is_placed_in_the_unit_its_routing_and_transfers_name(library):
+    """The routing table's unit (科) is the case's; a transfer names the new agency's, or none."""
+    routed = open_pothole_petition(library)
+    assert library.unit_code(routed.case_id) == "roads"  # 道路坑洞: 工務局 養護工程科
+    lights = open_pothole_petition(library, category="streetlight", district="中壢")
+    assert library.unit_code(lights.case_id) == "works"  # 中壢區公所 工務課
+
+    signal = open_pothole_petition(library, category="traffic_signal")
+    assert library.unit_code(signal.case_id) == "signals"
+    library.complete(library.item(signal.case_id, "draft_reply").id, {
+        "draft_action": "request_transfer", "transfer_reason": "號誌桿位於國道，非本局權責"})
+    library.complete(library.item(signal.case_id, "confirm_transfer").id,
+                     {"transfer_decision": "transfer", "transfer_to_agency": "public_works",
+                      "transfer_to_unit": "buildings"})
+    assert library.unit_code(signal.case_id) == "buildings"
+    assert library.events(signal.case_id, "case_transferred")[-1]["to_unit"]
+
+    # A transfer that names no unit leaves none: the unit of the agency the case left is not one here.
+    library.complete(library.item(signal.case_id, "draft_reply").id, {
+        "draft_action": "request_transfer", "transfer_reason": "應由交通局處理"})
+    library.complete(library.item(signal.case_id, "confirm_transfer").id,
+                     {"transfer_decision": "transfer", "transfer_to_agency": "transport"})
+    assert library.unit_code(signal.case_id) is None
+    assert library.case(signal.case_id).agency_id == library.agency_id("transport")
+
+
 def test_refused_transfer_returns_the_case_to_the_same_caseworkers(library):
     started = open_pothole_petition(library)
     library.complete(library.item(started.case_id, "draft_reply").id, {

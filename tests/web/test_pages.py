@@ -119,6 +119,18 @@ def test_a_section_chief_sees_late_work_and_reassigns_it_from_the_escalation_que
     assert "cw.roads" in text_of(chief.get("/work/1").get_data(as_text=True))
 
 
+def test_a_section_chiefs_queue_counts_late_work_per_unit_of_the_agency(demo_runtime, sign_in):
+    """The agency's late work counted by the unit (科) its cases were routed to."""
+    demo_runtime.clock.set(LATE)
+    html = sign_in("chief.roads").get("/escalation").get_data(as_text=True)
+    table = html.split('<table class="counts units">')[1].split("</table>")[0]
+    assert "依科別與督導層級統計" in text_of(table)
+    rows = {text_of(r.split("</th>")[0]): text_of(r.split("</th>", 1)[1])
+            for r in table.split("<tbody>")[1].split("<tr>")[1:]}
+    assert rows and all(name for name in rows)
+    assert any(name == "養護工程科" for name in rows), rows
+
+
 def test_reassigning_with_nothing_chosen_says_so_and_changes_nothing(demo_runtime, sign_in):
     demo_runtime.clock.set(LATE)
     chief = sign_in("chief.roads")
