@@ -1,0 +1,378 @@
+"""What a case counts for in the reports: its share of the rollup counters, computed from its records.
+
+A case's share is a set of counter cells (table, key) with the amounts it adds to each, e.g. one
+case received on 2026-03-02 by 工務局 by web adds 1 to `received` of that day's row. The share is
+a pure function of the case's records (its row, the history rows in REPORTED_KINDS, the units
+of the people who worked it, an earlier case of the same petitioner and category), so it can be
+recomputed at any time; the rollups hold the sum of every case's share.
+
+Keeping them up to date (`catch_up`): a trigger on case_events marks the case in report_dirty in
+the transaction that writes the event (migration 0019), so a change and its mark commit together.
+A catch-up reads marked cases, recomputes their shares, adds the difference with the share last
+applied (report_cases) to the counters, stores the new share and clears the marks it read
+(those not marked again since: `seq`). Applying a share's difference is idempotent: a case
+caught up twice adds nothing the second time, and a catch-up that fails rolls back whole. One
+catch-up runs at a time (an advisory lock on PostgreSQL; SQLite has one writer at a time).
+
+Attribution (what the README's Reports section says): a case's own figures (received, closed,
+working days, satisfaction, review) count for the agency that has the case now, on the local
+day they happened; transfers (改分/移文, not the first routing of a case to its agency) count out
+for the agency that gave the case and in for the one that got it, on the day of the transfer; the unit is the case's unit, else that of the last
+person of the case's agency who completed work on it.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import bindparam, delete, func, insert, select, text
+
+from engine.deadlines.calendar import calendar_for
+from engine.store.schema import (
+    case_events,
+    cases,
+    report_agency_days,
+    report_call_hours,
+    report_cases,
+    report_close_days,
+    report_dirty,
+    report_hotspot_months,
+    units,
+    users,
+)
+
+#: History rows that can change a case's share (the trigger of migration 0019 lists the same).
+REPORTED_KINDS = ("case_received", "case_closed", "case_transferred", "deadline_extended", "task_completed",
+                  "duplicate_merged", "citizen_notified")
+
+#: The counter tables, by name as a share names them, with their key columns in order.
+TABLES = {t.name: t for t in (report_agency_days, report_close_days, report_hotspot_months, report_call_hours)}
+KEYS = {name: tuple(c.name for c in t.primary_key.columns) for name, t in TABLES.items()}
+MEASURES = {name: tuple(c.name for c in t.columns if not c.primary_key) for name, t in TABLES.items()}
+
+#: Satisfaction answers that count as satisfied (the survey form's values).
+SATISFIED = frozenset({"very_satisfied", "satisfied"})
+
+#: An earlier case of the same petitioner and category within this many days makes a case a repeat.
+REPEAT_WINDOW_DAYS = 365
+
+#: How the diagrams end a case closed as a duplicate of another.
+MERGED_OUTCOMES = frozenset({"merged"})
+
+#: The case type of 1999 calls: they have their own report, not a line in an agency's figures.
+HOTLINE = "hotline"
+
+#: Cases caught up per unit of work.
+BATCH = 500
+
+#: The advisory lock key of the catch-up on PostgreSQL (any constant: "rpt" in ASCII).
+LOCK_KEY = 0x727074
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+class _Share:
+    """A case's counter cells being added up: {(table, key): {measure: amount}}."""
+
+    def __init__(self):
+        self.cells: dict = {}
+
+    def add(self, table: str, key: tuple, **amounts) -> None:
+        cell = self.cells.setdefault((table, key), {})
+        for measure, amount in amounts.items():
+            if amount:
+                cell[measure] = cell.get(measure, 0) + amount
+
+    def as_json(self) -> list:
+        return [[table, [k.isoformat() if isinstance(k, date) else k for k in key], amounts]
+                for (table, key), amounts in sorted(self.cells.items(), key=lambda c: (c[0][0], repr(c[0][1])))
+                if amounts]
+
+
+def _key_from_json(table: str, key: list) -> tuple:
+    cols = KEYS[table]
+    return tuple(date.fromisoformat(v) if col in ("day", "month") else v for col, v in zip(cols, key))
+
+
+def cells_of(contribution) -> dict:
+    """A stored share as {(table, key): {measure: amount}}."""
+    return {(table, _key_from_json(table, key)): dict(amounts) for table, key, amounts in contribution or []}
+
+
+_case_rows = select(cases.c.id, cases.c.case_type, cases.c.channel, cases.c.category, cases.c.district,
+                    cases.c.status, cases.c.agency_id, cases.c.unit_id, cases.c.petitioner_id, cases.c.received_at,
+                    cases.c.due_at, cases.c.closed_at).where(cases.c.id.in_(bindparam("ids", expanding=True)))
+_event_rows = (select(case_events.c.case_id, case_events.c.at, case_events.c.kind, case_events.c.actor_id,
+                      case_events.c.data)
+               .where(case_events.c.case_id.in_(bindparam("ids", expanding=True)),
+                      case_events.c.kind.in_(REPORTED_KINDS))
+               .order_by(case_events.c.case_id, case_events.c.at, case_events.c.id))
+_user_units = (select(users.c.id, units.c.agency_id, users.c.unit_id)
+               .join(units, units.c.id == users.c.unit_id)
+               .where(users.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def _repeats(conn, rows) -> set[int]:
+    """The cases, of those given, with an earlier case of the same petitioner and category within the window."""
+    wanted = [r for r in rows if r.petitioner_id is not None and r.category]
+    if not wanted:
+        return set()
+    earlier = cases.alias("earlier")
+    found = set()
+    by_pair = defaultdict(list)
+    for r in wanted:
+        by_pair[(r.petitioner_id, r.category)].append(r)
+    petitioner_ids = sorted({r.petitioner_id for r in wanted})
+    history = defaultdict(list)
+    for chunk in range(0, len(petitioner_ids), 1000):
+        for row in conn.execute(select(earlier.c.id, earlier.c.petitioner_id, earlier.c.category,
+                                       earlier.c.received_at)
+                                .where(earlier.c.petitioner_id.in_(petitioner_ids[chunk:chunk + 1000]),
+                                       earlier.c.category.is_not(None))):
+            history[(row.petitioner_id, row.category)].append((row.received_at, row.id))
+    for pair, mine in by_pair.items():
+        for r in mine:
+            start = r.received_at - timedelta(days=REPEAT_WINDOW_DAYS)
+            if any(start <= at and (at, cid) < (r.received_at, r.id) for at, cid in history.get(pair, ())):
+                found.add(r.id)
+    return found
+
+
+def compute_shares(uow, case_ids) -> dict[int, _Share]:
+    """Each case's share of the counters from its records now (a case that no longer exists has none)."""
+    conn, ids = uow.conn, sorted(set(case_ids))
+    if not ids:
+        return {}
+    rows = conn.execute(_case_rows, {"ids": ids}).all()
+    events = defaultdict(list)
+    for e in conn.execute(_event_rows, {"ids": ids}):
+        events[e.case_id].append(e)
+    actors = sorted({e.actor_id for es in events.values() for e in es
+                     if e.kind == "task_completed" and e.actor_id is not None})
+    people = {u.id: u for u in conn.execute(_user_units, {"ids": actors})} if actors else {}
+    repeats = _repeats(conn, rows)
+    cal = calendar_for(uow)
+    shares = {}
+    for r in rows:
+        shares[r.id] = _share_of(r, events.get(r.id, ()), people, r.id in repeats, cal)
+    return shares
+
+
+def _unit_of(row, events, people) -> int:
+    if row.unit_id is not None:
+        return row.unit_id
+    for e in reversed(events):
+        person = people.get(e.actor_id) if e.kind == "task_completed" else None
+        if person is not None and person.agency_id == row.agency_id:
+            return person.unit_id
+    return 0
+
+
+def _share_of(row, events, people, repeated: bool, cal) -> _Share:
+    share = _Share()
+    if row.case_type == HOTLINE:
+        return _call_share(row, events, cal, share)
+    agency, unit = row.agency_id or 0, _unit_of(row, events, people)
+    case_type, channel = row.case_type, row.channel or ""
+    received_day = cal.local_date(row.received_at)
+    share.add("report_agency_days", (received_day, agency, unit, case_type, channel), received=1,
+              cancelled=int(row.status == "cancelled"))
+    outcome = replied_at = None
+    for e in events:
+        data = e.data or {}
+        day = cal.local_date(e.at)
+        if e.kind == "case_transferred" and data.get("from_agency_id"):  # not the first routing (分文)
+            src, dst = data["from_agency_id"], data.get("to_agency_id") or 0
+            share.add("report_agency_days", (day, src, 0, case_type, channel), transfers_out=1)
+            share.add("report_agency_days", (day, dst, 0, case_type, channel), transfers_in=1)
+        elif e.kind == "deadline_extended":
+            share.add("report_agency_days", (day, agency, unit, case_type, channel), extensions=1)
+        elif e.kind == "task_completed":
+            answers = data.get("answers") or {}
+            if "satisfaction" in answers:
+                share.add("report_agency_days", (day, agency, unit, case_type, channel), surveys=1,
+                          satisfied=int(answers["satisfaction"] in SATISFIED))
+            if "review_decision" in answers:
+                share.add("report_agency_days", (day, agency, unit, case_type, channel), reviews=1,
+                          sent_back=int(answers["review_decision"] == "send_back"))
+        elif e.kind == "case_closed":
+            outcome = data.get("outcome")
+        elif e.kind == "citizen_notified" and data.get("notice") == "reply" and replied_at is None:
+            replied_at = e.at
+    if row.status == "closed" and row.closed_at is not None:
+        # Counted closed on the day it closed; its time taken and timeliness run to the first reply
+        # sent to the citizen when there is one (the survey that follows is not the agency's time).
+        day, answered = cal.local_date(row.closed_at), min(replied_at or row.closed_at, row.closed_at)
+        taken = max(0, cal.working_days_between(cal.receipt_day(row.received_at), cal.local_date(answered)))
+        timed = row.due_at is not None
+        share.add("report_agency_days", (day, agency, unit, case_type, channel), closed=1, closed_timed=int(timed),
+                  closed_on_time=int(timed and answered <= row.due_at), close_days=taken,
+                  merged=int(outcome in MERGED_OUTCOMES))
+        share.add("report_close_days", (day, agency, unit, taken), closed=1)
+    share.add("report_hotspot_months", (_month(received_day), agency, case_type, row.category or "",
+                                        row.district or ""),
+              received=1, repeated=int(repeated or outcome in MERGED_OUTCOMES))
+    return share
+
+
+def _call_share(row, events, cal, share: _Share) -> _Share:
+    """A 1999 call counts in the calls' own table only: by the hour it came and how it ended."""
+    outcome = ""
+    if row.status == "closed":
+        outcome = next(((e.data or {}).get("outcome") or "" for e in events if e.kind == "case_closed"), "")
+    local = row.received_at.astimezone(cal.tz)
+    share.add("report_call_hours", (local.date(), local.hour, outcome), calls=1)
+    return share
+
+
+# --- applying shares -----------------------------------------------------------------------------
+
+def _upsert(uow, table, rows: list[dict]) -> None:
+    """Add each row's amounts to its cell, creating the cell if missing."""
+    if not rows:
+        return
+    if uow.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    measures = MEASURES[table.name]
+    stmt = stmt.on_conflict_do_update(index_elements=list(KEYS[table.name]),
+                                      set_={m: table.c[m] + stmt.excluded[m] for m in measures})
+    uow.conn.execute(stmt, rows)
+
+
+def apply_difference(uow, old: dict, new: dict) -> int:
+    """Add new - old to the counters, cell by cell in key order (two catch-ups never lock cells in
+    opposite orders); returns how many cells changed."""
+    changed = 0
+    by_table = defaultdict(list)
+    for cell in sorted(set(old) | set(new), key=lambda c: (c[0], c[1])):
+        table, key = cell
+        before, after = old.get(cell, {}), new.get(cell, {})
+        diff = {m: after.get(m, 0) - before.get(m, 0) for m in MEASURES[table]}
+        if any(diff.values()):
+            by_table[table].append({**dict(zip(KEYS[table], key)), **diff})
+            changed += 1
+    for table in sorted(by_table):
+        _upsert(uow, TABLES[table], by_table[table])
+    return changed
+
+
+def _sum_cells(shares) -> dict:
+    total: dict = {}
+    for cells in shares:
+        for cell, amounts in cells.items():
+            into = total.setdefault(cell, {})
+            for m, n in amounts.items():
+                into[m] = into.get(m, 0) + n
+    return total
+
+
+_dirty_batch = select(report_dirty.c.case_id, report_dirty.c.seq).order_by(report_dirty.c.case_id).limit(
+    bindparam("n"))
+_stored = select(report_cases.c.case_id, report_cases.c.contribution).where(
+    report_cases.c.case_id.in_(bindparam("ids", expanding=True)))
+_clear = delete(report_dirty).where(report_dirty.c.case_id == bindparam("b_case"),
+                                    report_dirty.c.seq == bindparam("b_seq"))
+
+
+def lock(uow) -> bool:
+    """Take the catch-up's lock for the unit's transaction; False if another unit holds it."""
+    if uow.dialect != "postgresql":
+        return True
+    uow.begin()
+    return bool(uow.conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar_one())
+
+
+def catch_up(uow, limit: int = BATCH) -> int:
+    """Bring up to `limit` marked cases' shares up to date; returns how many were caught up (0 if
+    none were marked or another catch-up holds the lock). The caller commits."""
+    if not lock(uow):
+        return 0
+    marks = uow.conn.execute(_dirty_batch, {"n": limit}).all()
+    if not marks:
+        return 0
+    ids = [m.case_id for m in marks]
+    stored = {r.case_id: cells_of(r.contribution) for r in uow.conn.execute(_stored, {"ids": ids})}
+    fresh = compute_shares(uow, ids)
+    old = _sum_cells(stored.values())
+    new = _sum_cells(s.cells for s in fresh.values())
+    apply_difference(uow, old, new)
+    now = uow.clock.now()
+    known = [i for i in ids if i in stored]
+    if known:
+        uow.conn.execute(delete(report_cases).where(report_cases.c.case_id.in_(known)))
+    if fresh:
+        uow.conn.execute(insert(report_cases), [{"case_id": i, "contribution": s.as_json(), "updated_at": now}
+                                                for i, s in sorted(fresh.items())])
+    uow.conn.execute(_clear, [{"b_case": m.case_id, "b_seq": m.seq} for m in marks])
+    return len(marks)
+
+
+def pending(uow) -> int:
+    """How many cases wait for a catch-up."""
+    return uow.conn.execute(select(func.count()).select_from(report_dirty)).scalar_one()
+
+
+def start_rebuild(uow) -> int:
+    """Empty the rollups and mark every case, so that catch-ups recompute all of them; returns the
+    cases marked. The caller commits; until the catch-ups are done the reports show part of the figures."""
+    if not lock(uow):
+        return -1
+    if uow.dialect == "postgresql":
+        uow.conn.execute(text("TRUNCATE " + ", ".join(t.name for t in (*TABLES.values(), report_cases))))
+    else:
+        for table in (*TABLES.values(), report_cases):
+            uow.conn.execute(delete(table))
+    if uow.dialect == "postgresql":
+        uow.conn.execute(text("INSERT INTO report_dirty (case_id, seq) SELECT id, 1 FROM cases "
+                              "ON CONFLICT (case_id) DO UPDATE SET seq = report_dirty.seq + 1"))
+    else:
+        uow.conn.execute(text("INSERT OR IGNORE INTO report_dirty (case_id, seq) SELECT id, 1 FROM cases"))
+    return pending(uow)
+
+
+def stored_counters(uow) -> dict:
+    """Every non-zero counter cell as {(table, key): {measure: amount}}."""
+    found = {}
+    for name, table in TABLES.items():
+        keys, measures = KEYS[name], MEASURES[name]
+        for row in uow.conn.execute(select(table)):
+            amounts = {m: row._mapping[m] for m in measures if row._mapping[m]}
+            if amounts:
+                found[(name, tuple(row._mapping[k] for k in keys))] = amounts
+    return found
+
+
+def computed_counters(uow, *, batch: int = 5_000, progress=None) -> dict:
+    """The counters as the case records give them now, computed case by case (a full scan)."""
+    total: dict = {}
+    last = 0
+    while True:
+        ids = uow.conn.execute(select(cases.c.id).where(cases.c.id > last).order_by(cases.c.id).limit(batch)
+                               ).scalars().all()
+        if not ids:
+            return {cell: amounts for cell, amounts in total.items() if any(amounts.values())}
+        for share in compute_shares(uow, ids).values():
+            for cell, amounts in share.cells.items():
+                into = total.setdefault(cell, {})
+                for m, n in amounts.items():
+                    into[m] = into.get(m, 0) + n
+        last = ids[-1]
+        if progress is not None:
+            progress(len(ids))
+
+
+def differences(stored: dict, computed: dict) -> list[tuple]:
+    """Cells whose stored amounts differ from the computed ones: (table, key, measure, stored, computed)."""
+    found = []
+    for cell in sorted(set(stored) | set(computed), key=lambda c: (c[0], repr(c[1]))):
+        a, b = stored.get(cell, {}), computed.get(cell, {})
+        for m in sorted(set(a) | set(b)):
+            if a.get(m, 0) != b.get(m, 0):
+                found.append((cell[0], cell[1], m, a.get(m, 0), b.get(m, 0)))
+    return found
+
