@@ -26,7 +26,7 @@ MAX_RETRY_PAUSE = 5.0
 def sweep(runtime, limit: int = 500) -> int:
     """One catch-up batch, committed; returns the cases caught up."""
     with runtime.uow() as uow:
-        return catch_up_rollups(CatchUpRollups(limit), uow)
+        return catch_up_rollups(CatchUpRollups(limit), uow).cases
 
 
 def run_forever(runtime, stop: threading.Event, interval: float = ROLLUP_INTERVAL) -> None:

@@ -13,6 +13,7 @@ from . import (
     inbox,
     incidents,
     processes,
+    reports,
     session,
     tokens,
     work,
@@ -20,7 +21,7 @@ from . import (
 
 #: Every blueprint of the API, in the order the documentation lists them.
 BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, attachments, escalation, incidents, audit, processes,
-              admin)
+              reports, admin)
 
 #: Where the API lives.
 PREFIX = "/api/v1"

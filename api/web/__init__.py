@@ -14,11 +14,11 @@ from . import i18n, pages
 def register(app: Flask) -> None:
     """Add the pages, their language and their HTML error pages to the app."""
     pages.install(app)
-    from . import cases, console, decision_tables, designer, escalation, home, inbox, migration, sign_in, work
+    from . import cases, console, decision_tables, designer, escalation, home, inbox, migration, reports, sign_in, work
 
     ui = Blueprint("ui", __name__)  # endpoints ui.<page>.<view>, apart from the API's
     for module in (i18n, sign_in, home, inbox, work, escalation, cases, console, designer, decision_tables,
-                   migration):
+                   migration, reports):
         ui.register_blueprint(module.bp)
     i18n.install(app)
     app.register_blueprint(ui)

@@ -271,8 +271,10 @@ def _sum_cells(shares) -> dict:
     return total
 
 
-_dirty_batch = select(report_dirty.c.case_id, report_dirty.c.seq).order_by(report_dirty.c.case_id).limit(
-    bindparam("n"))
+# Marks are read from `after` on: a long catch-up (a rebuild) goes on past the marks it cleared,
+# whose dead index entries would otherwise be walked again by every batch until a vacuum.
+_dirty_batch = (select(report_dirty.c.case_id, report_dirty.c.seq).where(report_dirty.c.case_id > bindparam("after"))
+                .order_by(report_dirty.c.case_id).limit(bindparam("n")))
 _stored = select(report_cases.c.case_id, report_cases.c.contribution).where(
     report_cases.c.case_id.in_(bindparam("ids", expanding=True)))
 _clear = delete(report_dirty).where(report_dirty.c.case_id == bindparam("b_case"),
@@ -287,14 +289,15 @@ def lock(uow) -> bool:
     return bool(uow.conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar_one())
 
 
-def catch_up(uow, limit: int = BATCH) -> int:
-    """Bring up to `limit` marked cases' shares up to date; returns how many were caught up (0 if
-    none were marked or another catch-up holds the lock). The caller commits."""
+def catch_up(uow, limit: int = BATCH, after: int = 0) -> tuple[int, int]:
+    """Bring up to `limit` marked cases (of ids above `after`) up to date; returns how many were
+    caught up (0 if none were marked or another catch-up holds the lock) and the last case id
+    read. The caller commits."""
     if not lock(uow):
-        return 0
-    marks = uow.conn.execute(_dirty_batch, {"n": limit}).all()
+        return 0, after
+    marks = uow.conn.execute(_dirty_batch, {"n": limit, "after": after}).all()
     if not marks:
-        return 0
+        return 0, after
     ids = [m.case_id for m in marks]
     stored = {r.case_id: cells_of(r.contribution) for r in uow.conn.execute(_stored, {"ids": ids})}
     fresh = compute_shares(uow, ids)
@@ -309,7 +312,7 @@ def catch_up(uow, limit: int = BATCH) -> int:
         uow.conn.execute(insert(report_cases), [{"case_id": i, "contribution": s.as_json(), "updated_at": now}
                                                 for i, s in sorted(fresh.items())])
     uow.conn.execute(_clear, [{"b_case": m.case_id, "b_seq": m.seq} for m in marks])
-    return len(marks)
+    return len(marks), marks[-1].case_id
 
 
 def pending(uow) -> int:

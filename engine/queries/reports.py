@@ -82,12 +82,14 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> "Period":
-        """'2026-03' (a month), '2026Q1' (a quarter), '2026' (a year), or '2026-01-05..2026-02-10'."""
+        """'2026-03' (a month), '2026Q1' (a quarter), '2026' (a year), or a range '2026-01-05..2026-02-10'
+        whose ends may be months, quarters or years too ('2026-01..2026-06'); raises InvalidInput."""
         text = (text or "").strip()
         try:
             if ".." in text:
-                a, b = text.split("..", 1)
-                return cls(date.fromisoformat(a.strip()), date.fromisoformat(b.strip()))
+                a, b = (part.strip() for part in text.split("..", 1))
+                return cls(cls.parse(a).start if len(a) < 10 else date.fromisoformat(a),
+                           cls.parse(b).end if len(b) < 10 else date.fromisoformat(b))
             if len(text) == 6 and text[4] in "Qq":
                 return cls.quarter(int(text[:4]), int(text[5]))
             if len(text) == 7 and text[4] == "-":

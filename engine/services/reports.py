@@ -12,28 +12,43 @@ from engine.cases import rollups
 
 @dataclass(frozen=True)
 class CatchUpRollups:
-    """Bring the shares of up to `limit` marked cases up to date."""
+    """Bring the shares of up to `limit` marked cases, of ids above `after`, up to date."""
 
     limit: int = rollups.BATCH
+    after: int = 0
 
 
-def catch_up_rollups(cmd: CatchUpRollups, uow) -> int:
-    """One batch of the catch-up, committed; returns the cases caught up (0: none waiting, or
-    another catch-up is running)."""
-    done = rollups.catch_up(uow, cmd.limit)
+@dataclass(frozen=True)
+class CaughtUp:
+    """How many cases a batch caught up (0: none waiting, or another catch-up is running), and the last id."""
+
+    cases: int
+    last_case_id: int
+
+
+def catch_up_rollups(cmd: CatchUpRollups, uow) -> CaughtUp:
+    """One batch of the catch-up, committed."""
+    done, last = rollups.catch_up(uow, cmd.limit, cmd.after)
     uow.commit()
-    return done
+    return CaughtUp(done, last)
 
 
 def catch_up_all(runtime, *, limit: int = rollups.BATCH, progress=None, stop=None) -> int:
     """Catch up batch after batch, each in its own unit of work, until no case waits (or `stop()`
-    says so, between batches); returns the cases caught up. `progress(done, waiting)` after each batch."""
-    total = 0
+    says so, between batches); returns the cases caught up. `progress(done, waiting)` after each batch.
+
+    Batches go up the case ids; at the top, one more pass from the bottom takes the marks made
+    meanwhile below."""
+    total, after = 0, 0
     while stop is None or not stop():
         with runtime.uow() as uow:
-            done = catch_up_rollups(CatchUpRollups(limit), uow)
-        if not done:
-            break
+            batch = catch_up_rollups(CatchUpRollups(limit, after), uow)
+        if not batch.cases:
+            if after == 0:
+                break
+            after = 0
+            continue
+        done, after = batch.cases, batch.last_case_id
         total += done
         if progress is not None:
             with runtime.uow(read_only=True) as uow:

@@ -55,7 +55,7 @@ def catch_up(library) -> int:
     total = 0
     while True:
         with library.runtime.uow() as uow:
-            done = catch_up_rollups(CatchUpRollups(), uow)
+            done = catch_up_rollups(CatchUpRollups(), uow).cases
         if not done:
             return total
         total += done

@@ -136,13 +136,15 @@ def test_an_agency_head_sees_only_the_agency_and_a_caseworker_no_report(library,
 
 @pytest.mark.parametrize("text, expected", [
     ("2026-03", (date(2026, 3, 1), date(2026, 3, 31))), ("2026Q1", (date(2026, 1, 1), date(2026, 3, 31))),
-    ("2026", (date(2026, 1, 1), date(2026, 12, 31))), ("2026-01-05..2026-02-10", (date(2026, 1, 5), date(2026, 2, 10)))])
+    ("2026", (date(2026, 1, 1), date(2026, 12, 31))), ("2026-01-05..2026-02-10", (date(2026, 1, 5), date(2026, 2, 10))),
+    ("2025-11..2026Q1", (date(2025, 11, 1), date(2026, 3, 31)))])
 def test_periods_are_read_as_months_quarters_years_and_ranges(text, expected):
     period = Period.parse(text)
     assert (period.start, period.end) == expected
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026Q5", "march", "2026-02-10..2026-01-05", "2000-01-01..2026-01-01"])
+@pytest.mark.parametrize("text", ["2026-13", "2026Q5", "march", "2026-02-10..2026-01-05", "2000-01-01..2026-01-01",
+                                  "2026-01..2026-1-5", "..2026-01"])
 def test_a_period_that_is_not_one_is_refused_by_name(text):
     with pytest.raises(InvalidInput):
         Period.parse(text)
