@@ -173,3 +173,35 @@ def _sheet_name(name: str, used: set) -> str:
         n += 1
     used.add(found)
     return found
+
+
+#: Where a council item stands.
+ITEM_STATES = {"tracked": lazy_gettext("Still tracked"), "released": lazy_gettext("Released"),
+               "replied_closed": lazy_gettext("Replied and closed")}
+
+
+def council_tables(report) -> list[Table]:
+    """Items per session; bureaus per session; the execution report on the resolutions of the session asked for."""
+    sessions = Table(_("Sessions"), (_("Session"), _("Interpellations"), _("Resolutions"), _("Still tracked"),
+                                     _("Released"), _("Replied and closed")),
+                     tuple((s.session or _("Session not recorded"), s.interpellations, s.resolutions, s.tracked,
+                            s.released, s.replied_closed) for s in report.sessions))
+    headers = (_("Session"), _("Bureau"), _("Assigned"), _("Replied"), _("Replied on time"), _("Replied on time %"))
+    bureaus = Table(_("Bureaus"), headers,
+                    tuple((s.session or _("Session not recorded"), b.agency_name, b.assigned, b.replied,
+                           b.replied_on_time, b.on_time_pct) for s in report.sessions for b in s.bureaus),
+                    frozenset({headers.index(_("Replied on time %"))}))
+    tables = [sessions, bureaus]
+    if report.session is not None:
+        tables.append(Table(_("Resolutions %(session)s", session=report.session),
+                            (_("Case"), _("Subject"), _("Status"), _("Bureaus and their replies")),
+                            tuple((r.case_no, r.subject, str(ITEM_STATES.get(r.status, r.status)),
+                                   "；".join(_bureau_reply(name, replied, on_time) for name, replied, on_time in r.bureaus))
+                                  for r in report.resolutions)))
+    return tables
+
+
+def _bureau_reply(name: str, replied: bool, on_time: bool) -> str:
+    if on_time:
+        return _("%(bureau)s: replied on time", bureau=name)
+    return _("%(bureau)s: replied late", bureau=name) if replied else _("%(bureau)s: not replied", bureau=name)

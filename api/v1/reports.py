@@ -8,13 +8,14 @@ from engine.queries.reports import (
     Period,
     agency_report,
     calls_report,
+    council_report,
     hotspot_report,
     report_scope,
     rollup_backlog,
 )
 
 from .. import auth
-from ..report_tables import agency_table, calls_tables, download, hotspot_tables
+from ..report_tables import agency_table, calls_tables, council_tables, download, hotspot_tables
 from ..units import read
 from .common import SIGNED_IN, Blueprint
 from .fast_json import as_json, plain
@@ -177,6 +178,42 @@ def calls(period: str, format: str):
     if format != "json":
         return download(calls_tables(report), format, f"calls-{report.period.label}")
     return as_json(calls_json(report))
+
+
+class CouncilArgs(ma.Schema):
+    session = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=100), metadata={
+        "description": "The session whose execution report on resolutions to add"})
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "csv", "xlsx")))
+
+
+class CouncilReportSchema(ma.Schema):
+    sessions = ma.fields.List(ma.fields.Dict())
+    resolutions = ma.fields.List(ma.fields.Dict())
+    session = ma.fields.String(allow_none=True)
+    pending = ma.fields.Integer()
+
+
+def council_json(report) -> dict:
+    found = plain(report)
+    for line, session in zip(found["sessions"], report.sessions):
+        for b, bureau in zip(line["bureaus"], session.bureaus):
+            b["on_time_pct"] = bureau.on_time_pct
+    found["resolutions"] = [{**plain(r), "bureaus": [{"agency_name": n, "replied": a, "replied_on_time": o}
+                                                     for n, a, o in r.bureaus]} for r in report.resolutions]
+    return found
+
+
+@blp.route("/council")
+@blp.doc(security=SIGNED_IN)
+@blp.arguments(CouncilArgs, location="query", as_kwargs=True)
+@blp.response(200, CouncilReportSchema)
+def council(session: str | None, format: str):
+    """Council items per session: assigned per bureau, replied on time, still tracked, released; with a
+    session, the execution report on its resolutions."""
+    report = read(council_report, auth.principal(), session)
+    if format != "json":
+        return download(council_tables(report), format, "council")
+    return as_json(council_json(report))
 
 
 @blp.route("/backlog")

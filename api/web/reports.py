@@ -7,13 +7,14 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import NotFound
-from engine.queries.reports import Period, agency_report, calls_report, hotspot_report
+from engine.queries.reports import Period, agency_report, calls_report, council_report, hotspot_report
 
 from ..report_tables import (
     OUTCOMES,
     agency_table,
     calls_tables,
     channel_name,
+    council_tables,
     download,
     hotspot_tables,
 )
@@ -120,6 +121,23 @@ def calls(fmt: str | None = None):
                         for o in outcomes]}
     return _page("web/report_calls.html", "calls", report.period, report=report, tables=calls_tables(report),
                  charts=[chart], outcome_names={o: str(n) for o, n in OUTCOMES.items()})
+
+
+@bp.get("/reports/council")
+@bp.get("/reports/council.<fmt>")
+def council(fmt: str | None = None):
+    """Council items per session, per bureau, and the execution report on a session's resolutions."""
+    principal = signed_in()
+    session = (request.args.get("session") or "").strip() or None
+    report = read(council_report, principal, session)
+    if fmt is not None:
+        return _download(council_tables(report), fmt, "council")
+    chart = {"kind": "stacked", "title": _("Council items by session"), "categories": [s.session for s in report.sessions],
+             "series": [{"name": _("Still tracked"), "data": [s.tracked for s in report.sessions]},
+                        {"name": _("Released"), "data": [s.released for s in report.sessions]},
+                        {"name": _("Replied and closed"), "data": [s.replied_closed for s in report.sessions]}]}
+    return render_template("web/report_council.html", report_name="council", report=report, session=session,
+                           tables=council_tables(report), charts=[chart], formats=FORMATS)
 
 
 def _download(tables, fmt: str, name: str):

@@ -35,10 +35,12 @@ from engine.store.schema import (
     report_call_hours,
     report_cases,
     report_close_days,
+    report_council,
     report_dirty,
     report_hotspot_months,
     units,
     users,
+    work_items,
 )
 
 #: History rows that can change a case's share (the trigger of migration 0019 lists the same).
@@ -46,7 +48,8 @@ REPORTED_KINDS = ("case_received", "case_closed", "case_transferred", "deadline_
                   "duplicate_merged", "citizen_notified")
 
 #: The counter tables, by name as a share names them, with their key columns in order.
-TABLES = {t.name: t for t in (report_agency_days, report_close_days, report_hotspot_months, report_call_hours)}
+TABLES = {t.name: t for t in (report_agency_days, report_close_days, report_hotspot_months, report_call_hours,
+                              report_council)}
 KEYS = {name: tuple(c.name for c in t.primary_key.columns) for name, t in TABLES.items()}
 MEASURES = {name: tuple(c.name for c in t.columns if not c.primary_key) for name, t in TABLES.items()}
 
@@ -61,6 +64,10 @@ MERGED_OUTCOMES = frozenset({"merged"})
 
 #: The case type of 1999 calls: they have their own report, not a line in an agency's figures.
 HOTLINE = "hotline"
+
+#: The case type of council items, and the task each bureau replies in (one instance per bureau).
+COUNCIL = "council_item"
+BUREAU_REPLY = "reply_bureau"
 
 #: Cases caught up per unit of work.
 BATCH = 500
@@ -153,11 +160,54 @@ def compute_shares(uow, case_ids) -> dict[int, _Share]:
                      if e.kind == "task_completed" and e.actor_id is not None})
     people = {u.id: u for u in conn.execute(_user_units, {"ids": actors})} if actors else {}
     repeats = _repeats(conn, rows)
+    items = _reply_items(conn, [r.id for r in rows if r.case_type == COUNCIL])
     cal = calendar_for(uow)
     shares = {}
     for r in rows:
-        shares[r.id] = _share_of(r, events.get(r.id, ()), people, r.id in repeats, cal)
+        if r.case_type == COUNCIL:
+            shares[r.id] = _council_share(r, events.get(r.id, ()), items.get(r.id, ()))
+        else:
+            shares[r.id] = _share_of(r, events.get(r.id, ()), people, r.id in repeats, cal)
     return shares
+
+
+def _reply_items(conn, case_ids) -> dict:
+    """The bureau reply work items of council items: {case id: [(agency, due, completed at, status)]}."""
+    found = defaultdict(list)
+    if not case_ids:
+        return found
+    for row in conn.execute(select(work_items.c.case_id, work_items.c.agency_id, work_items.c.due_at,
+                                   work_items.c.completed_at, work_items.c.status)
+                            .where(work_items.c.case_id.in_(case_ids),
+                                   work_items.c.task_spec.like(BUREAU_REPLY + "%"))
+                            .order_by(work_items.c.case_id, work_items.c.id)):
+        found[row.case_id].append(row)
+    return found
+
+
+def _council_share(row, events, items) -> _Share:
+    """A council item: one row for the item (its session and kind as registered, where it stands), one
+    per bureau assigned (whether and when it first replied, against the due time of its reply)."""
+    share = _Share()
+    answers = next(((e.data or {}).get("answers") for e in events if e.kind == "task_completed"
+                    and (e.data or {}).get("task") == "register_item"), None) or {}
+    session, kind = str(answers.get("session") or "")[:100], str(answers.get("item_kind") or "")[:32]
+    outcome = next(((e.data or {}).get("outcome") for e in events if e.kind == "case_closed"), None)
+    closed = row.status == "closed"
+    share.add("report_council", (session, kind, row.id, 0), items=1, tracked=int(row.status == "open"),
+              released=int(closed and outcome == "released"), replied_closed=int(closed and outcome != "released"))
+    first: dict = {}
+    for item in items:
+        agency = item.agency_id or 0
+        mark = first.setdefault(agency, [None, None])
+        if mark[1] is None and item.due_at is not None:
+            mark[1] = item.due_at
+        if item.status == "completed" and item.completed_at is not None and mark[0] is None:
+            mark[0] = item.completed_at
+    for agency, (replied_at, due) in first.items():
+        share.add("report_council", (session, kind, row.id, agency), assigned=1, replied=int(replied_at is not None),
+                  replied_on_time=int(replied_at is not None and (due is None or replied_at <= due)))
+    return share
 
 
 def _unit_of(row, events, people) -> int:

@@ -1,4 +1,6 @@
-"""The commission's reports: figures per agency and unit, hot spots (民怨), 1999 calls.
+"""The commission's reports: figures per agency and unit, hot spots (民怨), 1999 calls, council items.
+
+1999 calls and council items have reports of their own and are not lines of an agency's figures.
 
 Each report reads the rollup counters (engine.cases.rollups), never the cases one by one, except
 "open and overdue now", which counts open cases from a partial index. Who sees what
@@ -26,6 +28,7 @@ from engine.store.schema import (
     report_agency_days,
     report_call_hours,
     report_close_days,
+    report_council,
     report_hotspot_months,
     units,
 )
@@ -206,7 +209,8 @@ def _close_day_rows(scope: Scope):
 def _open_rows(scope: Scope):
     q = (select(cases.c.agency_id, cases.c.unit_id, func.count().label("open_now"),
                 func.sum(case((cases.c.due_at < bindparam("b_now"), 1), else_=0)).label("overdue_now"))
-         .where(cases.c.status == literal_column("'open'"), cases.c.case_type != literal_column("'hotline'"))
+         .where(cases.c.status == literal_column("'open'"),
+                cases.c.case_type.not_in([literal_column("'hotline'"), literal_column("'council_item'")]))
          .group_by(cases.c.agency_id, cases.c.unit_id))
     return q.where(scope.clause(cases.c.agency_id)) if not scope.everything else q
 
@@ -408,3 +412,104 @@ def calls_report(uow, principal: Principal, period: Period) -> CallsReport:
 def rollup_backlog(uow) -> int:
     """How many cases wait for the rollups' catch-up."""
     return rollups.pending(uow)
+
+
+# --- council items -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BureauLine:
+    """A bureau's council items of a session: assigned, replied, replied on time."""
+
+    agency_id: int
+    agency_name: str
+    assigned: int
+    replied: int
+    replied_on_time: int
+
+    @property
+    def on_time_pct(self) -> float | None:
+        return _pct(self.replied_on_time, self.assigned)
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    """A council session's items by kind and where they stand, and its bureaus."""
+
+    session: str
+    interpellations: int
+    resolutions: int
+    tracked: int
+    released: int
+    replied_closed: int
+    bureaus: tuple
+
+
+@dataclass(frozen=True)
+class ResolutionLine:
+    """A resolution of the execution report: the item, where it stands, each bureau's reply."""
+
+    case_id: int
+    case_no: str
+    subject: str
+    status: str  # tracked, released, replied_closed
+    bureaus: tuple  # (agency name, replied, on time)
+
+
+@dataclass(frozen=True)
+class CouncilReport:
+    sessions: tuple
+    resolutions: tuple  # the execution report of the session asked for (empty without one)
+    session: str | None
+    pending: int
+
+
+def council_report(uow, principal: Principal, session: str | None = None) -> CouncilReport:
+    """Council items per session (assigned per bureau, replied on time, still tracked, released), and the
+    execution report on the resolutions of `session`. An agency's readers see their bureaus' lines and
+    the items assigned to them. Raises Forbidden as agency_report."""
+    scope = report_scope(uow, principal)
+    t = report_council
+    q = select(t.c.session, t.c.item_kind, t.c.case_id, t.c.agency_id, t.c["items"], t.c.tracked, t.c.released,
+               t.c.replied_closed, t.c.assigned, t.c.replied, t.c.replied_on_time)
+    rows = uow.conn.execute(q).all()
+    if not scope.everything:
+        mine = {r.case_id for r in rows if r.agency_id in scope.agency_ids}
+        rows = [r for r in rows if r.case_id in mine and (r.agency_id == 0 or r.agency_id in scope.agency_ids)]
+    names, _units = _names(uow)
+    sessions = defaultdict(lambda: {"interpellation": 0, "resolution": 0, "tracked": 0, "released": 0,
+                                    "replied_closed": 0, "bureaus": defaultdict(lambda: [0, 0, 0])})
+    for r in rows:
+        s = sessions[r.session]
+        if r.agency_id == 0:
+            s[r.item_kind if r.item_kind in ("interpellation", "resolution") else "interpellation"] += r.items
+            s["tracked"] += r.tracked
+            s["released"] += r.released
+            s["replied_closed"] += r.replied_closed
+        else:
+            b = s["bureaus"][r.agency_id]
+            b[0] += r.assigned
+            b[1] += r.replied
+            b[2] += r.replied_on_time
+    lines = tuple(SessionLine(name, s["interpellation"], s["resolution"], s["tracked"], s["released"],
+                              s["replied_closed"],
+                              tuple(BureauLine(a, names.get(a, ""), *v)
+                                    for a, v in sorted(s["bureaus"].items(), key=lambda kv: names.get(kv[0], ""))))
+                  for name, s in sorted(sessions.items()))
+    resolutions = ()
+    if session is not None:
+        chosen = [r for r in rows if r.session == session and r.item_kind == "resolution"]
+        ids = sorted({r.case_id for r in chosen})
+        info = {c.id: c for c in uow.conn.execute(select(cases.c.id, cases.c.case_no, cases.c.subject)
+                                                  .where(cases.c.id.in_(ids)))} if ids else {}
+        found = []
+        for case_id in ids:
+            mine = [r for r in chosen if r.case_id == case_id]
+            item = next((r for r in mine if r.agency_id == 0), None)
+            status = ("tracked" if item is not None and item.tracked else
+                      "released" if item is not None and item.released else "replied_closed")
+            found.append(ResolutionLine(case_id, info[case_id].case_no if case_id in info else "",
+                                        (info[case_id].subject or "") if case_id in info else "", status,
+                                        tuple((names.get(r.agency_id, ""), bool(r.replied), bool(r.replied_on_time))
+                                              for r in mine if r.agency_id)))
+        resolutions = tuple(found)
+    return CouncilReport(lines, resolutions, session, rollups.pending(uow))

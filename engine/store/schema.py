@@ -535,6 +535,18 @@ report_call_hours = Table(
     _counter("calls"),
 )
 
+#: Council items (議員質詢/議決案) per session: one row per item (agency 0: its kind, whether it is still
+#: tracked, released or replied and closed) and one per bureau it was assigned to (replied, on time).
+report_council = Table(
+    "report_council", metadata,
+    Column("session", String(100), primary_key=True),
+    Column("item_kind", String(32), primary_key=True),
+    Column("case_id", Id, primary_key=True, autoincrement=False),
+    Column("agency_id", Id, primary_key=True, autoincrement=False),
+    _counter("items"), _counter("tracked"), _counter("released"), _counter("replied_closed"),
+    _counter("assigned"), _counter("replied"), _counter("replied_on_time"),
+)
+
 #: Repeated petitions on the same matter: an earlier case of the same petitioner and category.
 Index("ix_cases_petitioner_id_category", cases.c.petitioner_id, cases.c.category)
 #: The reports' open and overdue cases now, per agency and unit: read from the index alone.

@@ -94,6 +94,16 @@ def upgrade() -> None:
         _counter("calls"),
         sa.PrimaryKeyConstraint("day", "hour", "outcome", name=op.f("pk_report_call_hours")),
     )
+    op.create_table(
+        "report_council",
+        sa.Column("session", sa.String(length=100), nullable=False),
+        sa.Column("item_kind", sa.String(length=32), nullable=False),
+        sa.Column("case_id", Id, autoincrement=False, nullable=False),
+        sa.Column("agency_id", Id, autoincrement=False, nullable=False),
+        *(_counter(n) for n in ("items", "tracked", "released", "replied_closed", "assigned", "replied",
+                                "replied_on_time")),
+        sa.PrimaryKeyConstraint("session", "item_kind", "case_id", "agency_id", name=op.f("pk_report_council")),
+    )
     op.create_index("ix_cases_petitioner_id_category", "cases", ["petitioner_id", "category"])
     op.create_index("ix_cases_open_agency_unit_due", "cases", ["agency_id", "unit_id", "due_at", "case_type"],
                     postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
@@ -125,6 +135,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER case_events_mark_report")
     op.drop_index("ix_cases_open_agency_unit_due", table_name="cases")
     op.drop_index("ix_cases_petitioner_id_category", table_name="cases")
-    for name in ("report_call_hours", "report_hotspot_months", "report_close_days", "report_agency_days",
+    for name in ("report_council", "report_call_hours", "report_hotspot_months", "report_close_days", "report_agency_days",
                  "report_cases", "report_dirty"):
         op.drop_table(name)

@@ -90,3 +90,13 @@ def test_the_hot_spot_and_call_pages_print(rolled_up, sign_in):
     with rolled_up.test_client().get("/static/reports.css") as answer:
         assert "@media print" in answer.get_data(as_text=True)
     assert reviewer.get("/api/v1/reports/backlog").get_json() == {"pending": 0}
+
+
+def test_the_council_page_and_its_downloads(rolled_up, sign_in):
+    reviewer = sign_in("reviewer")
+    page = reviewer.get("/reports/council")
+    assert page.status_code == 200 and "議會案件" in text_of(page.get_data(as_text=True))
+    assert reviewer.get("/reports/council.csv").status_code == 200
+    figures = reviewer.get("/api/v1/reports/council?session=第3屆第2次定期會").get_json()
+    assert figures["session"] == "第3屆第2次定期會" and figures["resolutions"] == []
+    assert sign_in("cw.roads").get("/api/v1/reports/council").status_code == 403
