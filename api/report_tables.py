@@ -205,3 +205,15 @@ def _bureau_reply(name: str, replied: bool, on_time: bool) -> str:
     if on_time:
         return _("%(bureau)s: replied on time", bureau=name)
     return _("%(bureau)s: replied late", bureau=name) if replied else _("%(bureau)s: not replied", bureau=name)
+
+
+def site_tables(report) -> list[Table]:
+    """Inspections per half-year and office; agencies per half-year with their follow-up items."""
+    offices = Table(_("Offices"), (_("Half-year"), _("Asked for by"), _("Inspections"), _("Declined")),
+                    tuple((h.half, o.office or _("An agency"), o.inspections, o.declined)
+                          for h in report.halves for o in h.offices))
+    agencies = Table(_("Agencies"), (_("Half-year"), _("Agency"), _("Invited"), _("Follow-up items"),
+                                     _("Follow-up items done"), _("Follow-up items open")),
+                     tuple((h.half, a.agency_name, a.invited, a.follow_ups, a.follow_ups_done, a.follow_ups_open)
+                           for h in report.halves for a in h.agencies))
+    return [offices, agencies]

@@ -12,10 +12,11 @@ from engine.queries.reports import (
     hotspot_report,
     report_scope,
     rollup_backlog,
+    site_report,
 )
 
 from .. import auth
-from ..report_tables import agency_table, calls_tables, council_tables, download, hotspot_tables
+from ..report_tables import agency_table, calls_tables, council_tables, download, hotspot_tables, site_tables
 from ..units import read
 from .common import SIGNED_IN, Blueprint
 from .fast_json import as_json, plain
@@ -214,6 +215,37 @@ def council(session: str | None, format: str):
     if format != "json":
         return download(council_tables(report), format, "council")
     return as_json(council_json(report))
+
+
+class SiteArgs(ma.Schema):
+    year = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=2000, max=2100), metadata={
+        "description": "The year whose two half-years to give (default: every year)"})
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "csv", "xlsx")))
+
+
+class SiteReportSchema(ma.Schema):
+    halves = ma.fields.List(ma.fields.Dict())
+    pending = ma.fields.Integer()
+
+
+def site_json(report) -> dict:
+    found = plain(report)
+    for line, half in zip(found["halves"], report.halves):
+        for a, agency in zip(line["agencies"], half.agencies):
+            a["follow_ups_open"] = agency.follow_ups_open
+    return found
+
+
+@blp.route("/site-inspections")
+@blp.doc(security=SIGNED_IN)
+@blp.arguments(SiteArgs, location="query", as_kwargs=True)
+@blp.response(200, SiteReportSchema)
+def site_inspections(year: int | None, format: str):
+    """Site inspections per half-year, per councillor's office and per agency, with follow-up items done and open."""
+    report = read(site_report, auth.principal(), year)
+    if format != "json":
+        return download(site_tables(report), format, f"site-inspections-{year or 'all'}")
+    return as_json(site_json(report))
 
 
 @blp.route("/backlog")

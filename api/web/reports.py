@@ -1,4 +1,5 @@
-"""The report pages: per agency and unit, hot spots, 1999 calls; with charts, downloads and a print layout."""
+"""The report pages: per agency and unit, hot spots, 1999 calls, council items, site inspections; with charts,
+downloads and a print layout."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -6,8 +7,8 @@ from datetime import date, timedelta
 from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import NotFound
-from engine.queries.reports import Period, agency_report, calls_report, council_report, hotspot_report
+from engine.errors import InvalidInput, NotFound
+from engine.queries.reports import Period, agency_report, calls_report, council_report, hotspot_report, site_report
 
 from ..report_tables import (
     OUTCOMES,
@@ -17,6 +18,7 @@ from ..report_tables import (
     council_tables,
     download,
     hotspot_tables,
+    site_tables,
 )
 from ..units import read, runtime
 from .pages import signed_in, web_blueprint
@@ -138,6 +140,27 @@ def council(fmt: str | None = None):
                         {"name": _("Replied and closed"), "data": [s.replied_closed for s in report.sessions]}]}
     return render_template("web/report_council.html", report_name="council", report=report, session=session,
                            tables=council_tables(report), charts=[chart], formats=FORMATS)
+
+
+@bp.get("/reports/site-inspections")
+@bp.get("/reports/site-inspections.<fmt>")
+def site_inspections(fmt: str | None = None):
+    """Site inspections per half-year, per councillor's office and agency, with follow-up items."""
+    principal = signed_in()
+    text = (request.args.get("year") or "").strip()
+    if text and not (text.isdigit() and 2000 <= int(text) <= 2100):
+        raise InvalidInput(_("The year %(year)s is not a year such as 2026", year=text))
+    year = int(text) if text else None
+    report = read(site_report, principal, year)
+    if fmt is not None:
+        return _download(site_tables(report), fmt, f"site-inspections-{year or 'all'}")
+    chart = {"kind": "stacked", "title": _("Follow-up items by half-year"), "categories": [h.half for h in report.halves],
+             "series": [{"name": _("Follow-up items done"),
+                         "data": [sum(a.follow_ups_done for a in h.agencies) for h in report.halves]},
+                        {"name": _("Follow-up items open"),
+                         "data": [sum(a.follow_ups_open for a in h.agencies) for h in report.halves]}]}
+    return render_template("web/report_sites.html", report_name="site_inspections", report=report, year=year,
+                           tables=site_tables(report), charts=[chart], formats=FORMATS)
 
 
 def _download(tables, fmt: str, name: str):

@@ -23,12 +23,13 @@ person of the case's agency who completed work on it.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, select, text
 
 from engine.deadlines.calendar import calendar_for
 from engine.store.schema import (
+    agencies,
     case_events,
     cases,
     report_agency_days,
@@ -38,6 +39,7 @@ from engine.store.schema import (
     report_council,
     report_dirty,
     report_hotspot_months,
+    report_site_inspections,
     units,
     users,
     work_items,
@@ -49,7 +51,7 @@ REPORTED_KINDS = ("case_received", "case_closed", "case_transferred", "deadline_
 
 #: The counter tables, by name as a share names them, with their key columns in order.
 TABLES = {t.name: t for t in (report_agency_days, report_close_days, report_hotspot_months, report_call_hours,
-                              report_council)}
+                              report_council, report_site_inspections)}
 KEYS = {name: tuple(c.name for c in t.primary_key.columns) for name, t in TABLES.items()}
 MEASURES = {name: tuple(c.name for c in t.columns if not c.primary_key) for name, t in TABLES.items()}
 
@@ -68,6 +70,10 @@ HOTLINE = "hotline"
 #: The case type of council items, and the task each bureau replies in (one instance per bureau).
 COUNCIL = "council_item"
 BUREAU_REPLY = "reply_bureau"
+
+#: The case type of site inspections, and the task each follow-up item is tracked in (one per item).
+SITE = "site_inspection"
+FOLLOW_UP = "track_follow_up"
 
 #: Cases caught up per unit of work.
 BATCH = 500
@@ -160,29 +166,73 @@ def compute_shares(uow, case_ids) -> dict[int, _Share]:
                      if e.kind == "task_completed" and e.actor_id is not None})
     people = {u.id: u for u in conn.execute(_user_units, {"ids": actors})} if actors else {}
     repeats = _repeats(conn, rows)
-    items = _reply_items(conn, [r.id for r in rows if r.case_type == COUNCIL])
+    items = _task_items(conn, [r.id for r in rows if r.case_type == COUNCIL], BUREAU_REPLY)
+    follow_ups = _task_items(conn, [r.id for r in rows if r.case_type == SITE], FOLLOW_UP)
+    codes = dict(conn.execute(select(agencies.c.code, agencies.c.id)).all()) if follow_ups or any(
+        r.case_type == SITE for r in rows) else {}
     cal = calendar_for(uow)
     shares = {}
     for r in rows:
         if r.case_type == COUNCIL:
             shares[r.id] = _council_share(r, events.get(r.id, ()), items.get(r.id, ()))
+        elif r.case_type == SITE:
+            shares[r.id] = _site_share(r, events.get(r.id, ()), follow_ups.get(r.id, ()), codes, cal)
         else:
             shares[r.id] = _share_of(r, events.get(r.id, ()), people, r.id in repeats, cal)
     return shares
 
 
-def _reply_items(conn, case_ids) -> dict:
-    """The bureau reply work items of council items: {case id: [(agency, due, completed at, status)]}."""
+def _task_items(conn, case_ids, task: str) -> dict:
+    """The work items of a task (its instances) of the cases, in the order they opened:
+    {case id: [(agency, due, completed at, status)]}."""
     found = defaultdict(list)
     if not case_ids:
         return found
     for row in conn.execute(select(work_items.c.case_id, work_items.c.agency_id, work_items.c.due_at,
                                    work_items.c.completed_at, work_items.c.status)
                             .where(work_items.c.case_id.in_(case_ids),
-                                   work_items.c.task_spec.like(BUREAU_REPLY + "%"))
+                                   work_items.c.task_spec.like(task + "%"))
                             .order_by(work_items.c.case_id, work_items.c.id)):
         found[row.case_id].append(row)
     return found
+
+
+def _answers(events, task: str) -> dict:
+    """The reported answers of the last completion of a task."""
+    found = {}
+    for e in events:
+        if e.kind == "task_completed" and (e.data or {}).get("task") == task:
+            found = (e.data or {}).get("answers") or {}
+    return found
+
+
+def _half(day: date) -> str:
+    return f"{day.year}H{1 if day.month <= 6 else 2}"
+
+
+def _site_share(row, events, follow_ups, codes: dict, cal) -> _Share:
+    """A site inspection: counted in the half-year of its day (asked for when declined) for the office that
+    asked for it; each agency invited, and each follow-up item for its agency, done or not. Follow-up items
+    are tracked one work item each, opened in the order the minutes list them."""
+    share = _Share()
+    schedule = _answers(events, "schedule_inspection")
+    declined = schedule.get("schedule_decision") == "decline"
+    try:
+        day = datetime.fromisoformat(schedule["inspection_at"]).astimezone(cal.tz).date()
+    except (KeyError, TypeError, ValueError):
+        day = cal.local_date(row.received_at)
+    half, office = _half(day), str(schedule.get("councillor_office") or "")[:100]
+    share.add("report_site_inspections", (half, office, 0), inspections=int(not declined), declined=int(declined))
+    if declined:
+        return share
+    for code in dict.fromkeys(schedule.get("invited_agencies") or ()):
+        share.add("report_site_inspections", (half, office, codes.get(code, 0)), invited=1)
+    listed = _answers(events, "record_minutes").get("follow_up_items") or []
+    for n, entry in enumerate(listed):
+        agency = codes.get((entry or {}).get("agency_code"), 0)
+        done = n < len(follow_ups) and follow_ups[n].status == "completed"
+        share.add("report_site_inspections", (half, office, agency), follow_ups=1, follow_ups_done=int(done))
+    return share
 
 
 def _council_share(row, events, items) -> _Share:

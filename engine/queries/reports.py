@@ -1,6 +1,7 @@
 """The commission's reports: figures per agency and unit, hot spots (民怨), 1999 calls, council items.
 
-1999 calls and council items have reports of their own and are not lines of an agency's figures.
+1999 calls, council items and site inspections have reports of their own and are not lines of an
+agency's figures.
 
 Each report reads the rollup counters (engine.cases.rollups), never the cases one by one, except
 "open and overdue now", which counts open cases from a partial index. Who sees what
@@ -30,8 +31,12 @@ from engine.store.schema import (
     report_close_days,
     report_council,
     report_hotspot_months,
+    report_site_inspections,
     units,
 )
+
+#: Case types with reports of their own, not lines of an agency's figures.
+OWN_REPORTS = ("hotline", "council_item", "site_inspection")
 
 #: Roles held for every agency that read every agency's figures.
 CITY_WIDE_ROLES = frozenset({"reviewer", "auditor"})
@@ -210,7 +215,7 @@ def _open_rows(scope: Scope):
     q = (select(cases.c.agency_id, cases.c.unit_id, func.count().label("open_now"),
                 func.sum(case((cases.c.due_at < bindparam("b_now"), 1), else_=0)).label("overdue_now"))
          .where(cases.c.status == literal_column("'open'"),
-                cases.c.case_type.not_in([literal_column("'hotline'"), literal_column("'council_item'")]))
+                cases.c.case_type.not_in([literal_column(f"'{t}'") for t in OWN_REPORTS]))
          .group_by(cases.c.agency_id, cases.c.unit_id))
     return q.where(scope.clause(cases.c.agency_id)) if not scope.everything else q
 
@@ -513,3 +518,78 @@ def council_report(uow, principal: Principal, session: str | None = None) -> Cou
                                               for r in mine if r.agency_id)))
         resolutions = tuple(found)
     return CouncilReport(lines, resolutions, session, rollups.pending(uow))
+
+
+# --- site inspections ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OfficeLine:
+    """Inspections a councillor's office (or, with no name, an agency) asked for in a half-year."""
+
+    office: str
+    inspections: int
+    declined: int
+
+
+@dataclass(frozen=True)
+class InspectionAgencyLine:
+    """An agency's site inspections of a half-year: invited to, follow-up items done and open."""
+
+    agency_id: int
+    agency_name: str
+    invited: int
+    follow_ups: int
+    follow_ups_done: int
+
+    @property
+    def follow_ups_open(self) -> int:
+        return self.follow_ups - self.follow_ups_done
+
+
+@dataclass(frozen=True)
+class HalfYear:
+    half: str
+    inspections: int
+    declined: int
+    offices: tuple
+    agencies: tuple
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    halves: tuple
+    pending: int
+
+
+def site_report(uow, principal: Principal, year: int | None = None) -> SiteReport:
+    """Site inspections per half-year (of `year`, or every year), per councillor's office and per
+    agency with follow-up items done and open. An agency's readers see their agency's lines only.
+    Raises Forbidden as agency_report."""
+    scope = report_scope(uow, principal)
+    t = report_site_inspections
+    q = select(t.c.half, t.c.office, t.c.agency_id, t.c.inspections, t.c.declined, t.c.invited, t.c.follow_ups,
+               t.c.follow_ups_done)
+    if year is not None:
+        q = q.where(t.c.half.in_([f"{year}H1", f"{year}H2"]))
+    names, _units = _names(uow)
+    halves = defaultdict(lambda: {"offices": defaultdict(lambda: [0, 0]), "agencies": defaultdict(lambda: [0, 0, 0])})
+    for r in uow.conn.execute(q):
+        h = halves[r.half]
+        if r.agency_id == 0:
+            if scope.everything:
+                h["offices"][r.office][0] += r.inspections
+                h["offices"][r.office][1] += r.declined
+        elif scope.everything or r.agency_id in scope.agency_ids:
+            a = h["agencies"][r.agency_id]
+            a[0] += r.invited
+            a[1] += r.follow_ups
+            a[2] += r.follow_ups_done
+    found = []
+    for half in sorted(halves):
+        h = halves[half]
+        offices = tuple(OfficeLine(o, *v) for o, v in sorted(h["offices"].items(), key=lambda kv: (-kv[1][0], kv[0])))
+        lines = tuple(InspectionAgencyLine(a, names.get(a, ""), *v)
+                      for a, v in sorted(h["agencies"].items(), key=lambda kv: (-kv[1][0], names.get(kv[0], ""))))
+        found.append(HalfYear(half, sum(o.inspections for o in offices), sum(o.declined for o in offices),
+                              offices, lines))
+    return SiteReport(tuple(found), rollups.pending(uow))

@@ -547,6 +547,18 @@ report_council = Table(
     _counter("assigned"), _counter("replied"), _counter("replied_on_time"),
 )
 
+#: Site inspections (會勘) per half-year ('2026H2', by the day of the inspection) and councillor's office
+#: ('' when an agency asked for it): one row (agency 0) for the inspections themselves, and per agency
+#: the inspections it was invited to and its follow-up items, done or not.
+report_site_inspections = Table(
+    "report_site_inspections", metadata,
+    Column("half", String(7), primary_key=True),
+    Column("office", String(100), primary_key=True),
+    Column("agency_id", Id, primary_key=True, autoincrement=False),
+    _counter("inspections"), _counter("declined"), _counter("invited"), _counter("follow_ups"),
+    _counter("follow_ups_done"),
+)
+
 #: Repeated petitions on the same matter: an earlier case of the same petitioner and category.
 Index("ix_cases_petitioner_id_category", cases.c.petitioner_id, cases.c.category)
 #: The reports' open and overdue cases now, per agency and unit: read from the index alone.

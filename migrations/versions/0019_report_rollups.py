@@ -104,6 +104,14 @@ def upgrade() -> None:
                                 "replied_on_time")),
         sa.PrimaryKeyConstraint("session", "item_kind", "case_id", "agency_id", name=op.f("pk_report_council")),
     )
+    op.create_table(
+        "report_site_inspections",
+        sa.Column("half", sa.String(length=7), nullable=False),
+        sa.Column("office", sa.String(length=100), nullable=False),
+        sa.Column("agency_id", Id, autoincrement=False, nullable=False),
+        *(_counter(n) for n in ("inspections", "declined", "invited", "follow_ups", "follow_ups_done")),
+        sa.PrimaryKeyConstraint("half", "office", "agency_id", name=op.f("pk_report_site_inspections")),
+    )
     op.create_index("ix_cases_petitioner_id_category", "cases", ["petitioner_id", "category"])
     op.create_index("ix_cases_open_agency_unit_due", "cases", ["agency_id", "unit_id", "due_at", "case_type"],
                     postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
@@ -135,6 +143,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER case_events_mark_report")
     op.drop_index("ix_cases_open_agency_unit_due", table_name="cases")
     op.drop_index("ix_cases_petitioner_id_category", table_name="cases")
-    for name in ("report_council", "report_call_hours", "report_hotspot_months", "report_close_days", "report_agency_days",
+    for name in ("report_site_inspections", "report_council", "report_call_hours", "report_hotspot_months", "report_close_days", "report_agency_days",
                  "report_cases", "report_dirty"):
         op.drop_table(name)

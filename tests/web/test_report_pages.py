@@ -100,3 +100,12 @@ def test_the_council_page_and_its_downloads(rolled_up, sign_in):
     figures = reviewer.get("/api/v1/reports/council?session=第3屆第2次定期會").get_json()
     assert figures["session"] == "第3屆第2次定期會" and figures["resolutions"] == []
     assert sign_in("cw.roads").get("/api/v1/reports/council").status_code == 403
+
+
+def test_the_site_inspection_page_and_its_downloads(rolled_up, sign_in):
+    reviewer = sign_in("reviewer")
+    page = reviewer.get("/reports/site-inspections?year=2026")
+    assert page.status_code == 200 and "會勘" in text_of(page.get_data(as_text=True))
+    assert reviewer.get("/reports/site-inspections.xlsx?year=2026").get_data()[:2] == b"PK"
+    assert reviewer.get("/reports/site-inspections?year=soon").status_code == 400
+    assert reviewer.get("/api/v1/reports/site-inspections?year=2026").get_json()["pending"] == 0
