@@ -59,7 +59,8 @@ def _last_month() -> Period:
 def _last_year() -> Period:
     """The twelve whole months before this one."""
     end = _today().replace(day=1) - timedelta(days=1)
-    return Period(date(end.year - 1, end.month, 1) if end.month < 12 else date(end.year, 1, 1), end)
+    year, month = (end.year, end.month - 11) if end.month == 12 else (end.year - 1, end.month + 1)
+    return Period(date(year, month, 1), end)
 
 
 @bp.get("/reports")

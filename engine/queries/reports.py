@@ -116,6 +116,9 @@ class Period:
                 return f"{self.start:%Y-%m}"
             if self.start.month % 3 == 1 and self.end.month == self.start.month + 2 and self.start.year == self.end.year:
                 return f"{self.start.year}Q{(self.start.month + 2) // 3}"
+            if (self.start.month, self.end.month, self.start.year) == (1, 12, self.end.year):
+                return f"{self.start.year}"
+            return f"{self.start:%Y-%m}..{self.end:%Y-%m}"
         return f"{self.start.isoformat()}..{self.end.isoformat()}"
 
     def months(self) -> list[date]:

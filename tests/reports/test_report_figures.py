@@ -153,3 +153,10 @@ def test_a_period_that_is_not_one_is_refused_by_name(text):
 def test_the_median_of_a_histogram():
     assert (median({}), median({3: 1}), median({0: 2, 1: 1, 8: 1, 10: 1}), median({1: 1, 10: 1})) == \
         (None, 3.0, 1.0, 5.5)
+
+
+@pytest.mark.parametrize("text, label", [("2026-11", "2026-11"), ("2026Q4", "2026Q4"), ("2026", "2026"),
+                                         ("2025-11..2026-10", "2025-11..2026-10"),
+                                         ("2026-11-02..2026-11-30", "2026-11-02..2026-11-30")])
+def test_a_period_is_labelled_as_it_would_be_asked_for(text, label):
+    assert Period.parse(text).label == label and Period.parse(label) == Period.parse(text)

@@ -109,3 +109,9 @@ def test_the_site_inspection_page_and_its_downloads(rolled_up, sign_in):
     assert reviewer.get("/reports/site-inspections.xlsx?year=2026").get_data()[:2] == b"PK"
     assert reviewer.get("/reports/site-inspections?year=soon").status_code == 400
     assert reviewer.get("/api/v1/reports/site-inspections?year=2026").get_json()["pending"] == 0
+
+
+def test_without_a_period_the_pages_show_last_month_and_the_twelve_months_before_this_one(rolled_up, sign_in):
+    reviewer = sign_in("reviewer")  # the demo's clock: 2026-11-26
+    assert 'value="2026-10"' in reviewer.get("/reports/agencies").get_data(as_text=True)
+    assert 'value="2025-11..2026-10"' in reviewer.get("/reports/hotspots").get_data(as_text=True)
