@@ -37,13 +37,13 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from engine.accounts.identity import SYSTEM  # noqa: E402
 from engine.bootstrap import bootstrap  # noqa: E402
-from engine.cases import rollups  # noqa: E402
+from engine.cases import rollups, shares  # noqa: E402
 from engine.clock import FixedClock  # noqa: E402
 from engine.queries.principals import load_principal  # noqa: E402
 from engine.queries.reports import Period, agency_report, calls_report, hotspot_report  # noqa: E402
 from engine.services.reports import catch_up_all  # noqa: E402
 from engine.settings import Settings  # noqa: E402
-from engine.store.schema import case_events, cases, group_members, groups  # noqa: E402
+from engine.store.schema import case_events, cases, group_members, groups, report_cases  # noqa: E402
 
 DEFAULT_AS_OF = "2026-11-26T09:00:00+08:00"
 DEFAULT_URL = os.environ.get("PETIFLOW_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/petiflow_bench")
@@ -130,10 +130,10 @@ def burst(runtime, count: int, seed: int = 1) -> dict:
     with runtime.uow(read_only=True) as uow:
         left = rollups.pending(uow)
         stored = {c: a for c, a in rollups.stored_counters(uow).items()}
-        fresh = rollups.compute_shares(uow, ids)
-        kept = {r.case_id: rollups.cells_of(r.contribution) for r in uow.conn.execute(
-            select(rollups.report_cases.c.case_id, rollups.report_cases.c.contribution)
-            .where(rollups.report_cases.c.case_id.in_(ids)))}
+        fresh = shares.compute_shares(uow, ids)
+        kept = {r.case_id: shares.cells_of(r.contribution) for r in uow.conn.execute(
+            select(report_cases.c.case_id, report_cases.c.contribution)
+            .where(report_cases.c.case_id.in_(ids)))}
     same = all(kept.get(i) == {c: {m: n for m, n in a.items()} for c, a in fresh[i].cells.items() if a}
                for i in ids if i in fresh)
     result = {"events": count, "write_s": round(written, 2), "marked": marked, "caught_up": done,

@@ -4,16 +4,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from engine.errors import InvalidInput
-from engine.queries.reports import (
-    Period,
-    agency_report,
-    calls_report,
-    council_report,
-    hotspot_report,
-    report_scope,
-    rollup_backlog,
-    site_report,
-)
+from engine.queries.reports import Period, agency_report, calls_report, hotspot_report, report_scope, rollup_backlog
+from engine.queries.tracking_reports import council_report, site_report
 
 from .. import auth
 from ..report_tables import agency_table, calls_tables, council_tables, download, hotspot_tables, site_tables

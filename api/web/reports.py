@@ -8,7 +8,8 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import InvalidInput, NotFound
-from engine.queries.reports import Period, agency_report, calls_report, council_report, hotspot_report, site_report
+from engine.queries.reports import Period, agency_report, calls_report, hotspot_report
+from engine.queries.tracking_reports import council_report, site_report
 
 from ..report_tables import (
     OUTCOMES,

@@ -463,7 +463,7 @@ _partial("ix_workflow_instances_running", workflow_instances, "definition_id",
          where="status NOT IN ('completed', 'cancelled')")  # running cases per deployed version
 
 
-# --- report rollups (engine/cases/rollups.py) ------------------------------------------------
+# --- report rollups (engine/cases/rollups.py, engine/cases/shares.py) ------------------------------------------------
 # Counters the reports read instead of scanning cases. A case's share of them is recomputed from
 # its records whenever its history gains an event that matters to a report (a trigger marks the
 # case in report_dirty, in the step's own transaction), and the difference with the share last

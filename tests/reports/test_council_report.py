@@ -9,7 +9,7 @@ Session 第3屆第1次臨時會: X4 interpellation to 警察局, replied 11-06, 
 import pytest
 
 from engine.accounts.identity import SYSTEM
-from engine.queries.reports import council_report
+from engine.queries.tracking_reports import council_report
 from engine.services.reports import CheckRollups, check_rollups
 
 from .city import at, catch_up

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cases import rollups
+from engine.cases import rollups, shares
 from engine.services.calendar_admin import (
     LoadDeadlineRules,
     LoadPublicHolidays,
@@ -43,17 +43,17 @@ def test_a_step_committed_while_a_catch_up_runs_keeps_its_mark_and_is_counted_ne
     pg_library.complete(pg_library.item(case_id, "draft_reply").id, {
         "draft_action": "request_extension", "extension_days": 5, "extension_reason": "需會同台電現場確認"})
     approve = pg_library.item(case_id, "approve_extension").id
-    compute = rollups.compute_shares
+    compute = shares.compute_shares
 
     def step_meanwhile(uow, ids):
         # The catch-up has read the case's mark and records; the section chief's approval of an
         # extension commits now, from another connection, before the catch-up clears the mark it read.
-        monkeypatch.setattr(rollups, "compute_shares", compute)
-        shares = compute(uow, ids)
+        monkeypatch.setattr(shares, "compute_shares", compute)
+        found = compute(uow, ids)
         clock.set(at(11, 3, 10))
         pg_library.complete(approve, {"extension_decision": "approve"})
-        return shares
-    monkeypatch.setattr(rollups, "compute_shares", step_meanwhile)
+        return found
+    monkeypatch.setattr(shares, "compute_shares", step_meanwhile)
     with pg_library.runtime.uow() as uow:
         assert rollups.catch_up(uow)[0] == 1
         uow.commit()

@@ -9,7 +9,7 @@
 import pytest
 
 from engine.accounts.identity import SYSTEM
-from engine.queries.reports import site_report
+from engine.queries.tracking_reports import site_report
 from engine.services.reports import CheckRollups, check_rollups
 
 from .city import at, catch_up
