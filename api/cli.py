@@ -417,13 +417,17 @@ def scheduler(interval: float, max_backlog: int) -> None:
                               args=(runtime, deliver.send, stop),
                               kwargs={"backlog": lambda: queue_backlog(broker, deliver.queue_name)})
     outbox.start()
-    click.echo("scheduler running (timers and the outbox relay); Ctrl+C to stop")
+    from handlers import rollups
+    keeper = threading.Thread(target=rollups.run_forever, name="petiflow-rollups", daemon=True, args=(runtime, stop))
+    keeper.start()
+    click.echo("scheduler running (timers, the outbox relay and the report rollups); Ctrl+C to stop")
     try:
         run_forever(runtime, actors.fire_timer.send, stop, interval, max_backlog=max_backlog,
                     backlog=lambda: queue_backlog(broker, actors.fire_timer.queue_name))
     except KeyboardInterrupt:
         stop.set()
     outbox.join(5)
+    keeper.join(5)
     click.echo("scheduler stopped")
 
 
@@ -442,3 +446,7 @@ main.add_command(_migrate_cases)
 from api.cli_open311 import open311_keys as _open311_keys  # noqa: E402
 
 main.add_command(_open311_keys)
+
+from api.cli_reports import reports as _reports  # noqa: E402
+
+main.add_command(_reports)

@@ -10,7 +10,8 @@ log = logging.getLogger(__name__)
 
 
 class Background:
-    """The in-process Dramatiq worker (stub broker), the timer scheduler and the outbox relay."""
+    """The in-process Dramatiq worker (stub broker), the timer scheduler, the outbox relay and the
+    report rollups' keeper."""
 
     def __init__(self, runtime: Runtime, worker_threads: int = 2):
         from handlers.broker import install_broker
@@ -44,6 +45,11 @@ class Background:
                                       args=(self.runtime, actor.send, self.stop_event), kwargs={"backlog": waiting})
             thread.start()
             self._threads.append(thread)
+        from handlers import rollups
+        keeper = threading.Thread(target=rollups.run_forever, name="petiflow-rollups", daemon=True,
+                                  args=(self.runtime, self.stop_event))
+        keeper.start()
+        self._threads.append(keeper)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -15,6 +15,7 @@ from . import (
     incidents,
     open311_keys,
     processes,
+    reports,
     session,
     tokens,
     tracked_items,
@@ -23,7 +24,7 @@ from . import (
 
 #: Every blueprint of the API, in the order the documentation lists them.
 BLUEPRINTS = (session, tokens, inbox, work, cases, case_actions, duplicates, attachments, escalation, incidents,
-              tracked_items, audit, processes, admin, open311_keys)
+              tracked_items, audit, processes, reports, admin, open311_keys)
 
 #: Where the API lives.
 PREFIX = "/api/v1"

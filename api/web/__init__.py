@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
         inbox,
         mailbox,
         migration,
+        reports,
         sign_in,
         tracked,
         work,
@@ -32,7 +33,7 @@ def register(app: Flask) -> None:
 
     ui = Blueprint("ui", __name__)  # endpoints ui.<page>.<view>, apart from the API's
     for module in (i18n, sign_in, account, home, inbox, work, escalation, cases, console, designer, decision_tables,
-                   migration, mailbox, tracked):
+                   migration, mailbox, tracked, reports):
         ui.register_blueprint(module.bp)
     i18n.install(app)
     app.register_blueprint(ui)

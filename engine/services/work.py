@@ -120,8 +120,10 @@ def _complete(cmd: CompleteWorkItem, uow, checked_by_caller: bool) -> WorkItemCo
     # deadline moved, rungs rescheduled) leaves it alone. Its reminders and rungs are moot now.
     changes = StepChanges(row.case_id, now, completed_item=CompletedItem(
         row.id, cmd.principal.user_id, cancel_ladder=row.item_due_at is not None, has_drafts=bool(row.has_drafts)))
+    answers = forms.reported_answers(row.form_key, cmd.data, uow.forms_dir)
     changes.events.append(event(row.case_id, now, "task_completed", actor_id=cmd.principal.user_id,
-                                work_item_id=row.id, task=row.task_spec, name=row.name))
+                                work_item_id=row.id, task=row.task_spec, name=row.name,
+                                **({"answers": answers} if answers else {})))
     context = service_tasks.StepContext(uow, changes, row.case_agency_id, cmd.principal.user_id, row.case_due_at,
                                         case_no=row.case_no, petitioner_id=row.petitioner_id)
     with service_tasks.step(context):

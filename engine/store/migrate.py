@@ -68,12 +68,13 @@ def schema_differences(bind: Engine | Connection) -> list:
 
 #: Triggers the migrations create, by dialect: the case history (0006) and the record of
 #: personal data reads (0010) and the record of administration (0011) are append-only; on
-#: SQLite, triggers keep the text search table of cases (0010).
-TRIGGERS = {"sqlite": {"case_events": {"case_events_no_update", "case_events_no_delete"},
+#: SQLite, triggers keep the text search table of cases (0010); a trigger marks the cases whose
+#: share of the report rollups may have changed (0019).
+TRIGGERS = {"sqlite": {"case_events": {"case_events_no_update", "case_events_no_delete", "case_events_mark_report"},
                        "personal_data_reads": {"personal_data_reads_no_update", "personal_data_reads_no_delete"},
                        "admin_events": {"admin_events_no_update", "admin_events_no_delete"},
                        "cases": {"cases_text_insert", "cases_text_update", "cases_text_delete"}},
-            "postgresql": {"case_events": {"case_events_append_only"},
+            "postgresql": {"case_events": {"case_events_append_only", "case_events_mark_report"},
                            "personal_data_reads": {"personal_data_reads_append_only"},
                            "admin_events": {"admin_events_append_only"}}}
 

@@ -610,3 +610,104 @@ _partial("ix_work_items_completed_by", work_items, "completed_by", "due_at", "id
 _partial("ix_workflow_instances_running", workflow_instances, "definition_id",
          where="status NOT IN ('completed', 'cancelled')")  # running cases per deployed version
 
+
+# --- report rollups (engine/cases/rollups.py, engine/cases/shares.py) ------------------------------------------------
+# Counters the reports read instead of scanning cases. A case's share of them is recomputed from
+# its records whenever its history gains an event that matters to a report (a trigger marks the
+# case in report_dirty, in the step's own transaction), and the difference with the share last
+# applied (report_cases) is added to the counters. Dimensions are never NULL (0 and '' stand for
+# "none"), so that each combination has one row and an upsert finds it.
+
+#: Cases whose share of the rollups may be out of date: marked by a trigger on case_events
+#: (0019); seq grows with each mark, so a catch-up clears only the marks it has read.
+report_dirty = Table(
+    "report_dirty", metadata,
+    Column("case_id", Id, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False, server_default="1"),
+)
+
+#: Each case's share of the counters as last applied: [[table, [key...], {measure: n}], ...].
+report_cases = Table(
+    "report_cases", metadata,
+    Column("case_id", Id, primary_key=True, autoincrement=False),
+    Column("contribution", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def _counter(name: str) -> Column:
+    return Column(name, Integer, nullable=False, server_default="0")
+
+
+#: Per local day, agency (its current agency for a case's own figures), unit, case type and channel.
+report_agency_days = Table(
+    "report_agency_days", metadata,
+    Column("day", Date, primary_key=True),
+    Column("agency_id", Id, primary_key=True, autoincrement=False),
+    Column("unit_id", Id, primary_key=True, autoincrement=False),
+    Column("case_type", String(32), primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    _counter("received"), _counter("closed"), _counter("closed_timed"), _counter("closed_on_time"),
+    _counter("close_days"), _counter("cancelled"), _counter("merged"), _counter("extensions"),
+    _counter("transfers_in"), _counter("transfers_out"), _counter("surveys"), _counter("satisfied"),
+    _counter("reviews"), _counter("sent_back"),
+)
+
+#: Cases closed per local day, agency and unit by working days taken: the median's histogram.
+report_close_days = Table(
+    "report_close_days", metadata,
+    Column("day", Date, primary_key=True),
+    Column("agency_id", Id, primary_key=True, autoincrement=False),
+    Column("unit_id", Id, primary_key=True, autoincrement=False),
+    Column("working_days", Integer, primary_key=True, autoincrement=False),
+    _counter("closed"),
+)
+
+#: Cases received per month (its first day), agency, case type, category and district (民怨 hot spots).
+report_hotspot_months = Table(
+    "report_hotspot_months", metadata,
+    Column("month", Date, primary_key=True),
+    Column("agency_id", Id, primary_key=True, autoincrement=False),
+    Column("case_type", String(32), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Column("district", String(32), primary_key=True),
+    _counter("received"), _counter("repeated"),
+)
+
+#: 1999 calls per local day, hour of the day and outcome ('' while the call is open).
+report_call_hours = Table(
+    "report_call_hours", metadata,
+    Column("day", Date, primary_key=True),
+    Column("hour", Integer, primary_key=True, autoincrement=False),
+    Column("outcome", String(32), primary_key=True),
+    _counter("calls"),
+)
+
+#: Council items (議員質詢/議決案) per session: one row per item (agency 0: its kind, whether it is still
+#: tracked, released or replied and closed) and one per bureau it was assigned to (replied, on time).
+report_council = Table(
+    "report_council", metadata,
+    Column("session", String(100), primary_key=True),
+    Column("item_kind", String(32), primary_key=True),
+    Column("case_id", Id, primary_key=True, autoincrement=False),
+    Column("agency_id", Id, primary_key=True, autoincrement=False),
+    _counter("items"), _counter("tracked"), _counter("released"), _counter("replied_closed"),
+    _counter("assigned"), _counter("replied"), _counter("replied_on_time"),
+)
+
+#: Site inspections (會勘) per half-year ('2026H2', by the day of the inspection) and councillor's office
+#: ('' when an agency asked for it): one row (agency 0) for the inspections themselves, and per agency
+#: the inspections it was invited to and its follow-up items, done or not.
+report_site_inspections = Table(
+    "report_site_inspections", metadata,
+    Column("half", String(7), primary_key=True),
+    Column("office", String(100), primary_key=True),
+    Column("agency_id", Id, primary_key=True, autoincrement=False),
+    _counter("inspections"), _counter("declined"), _counter("invited"), _counter("follow_ups"),
+    _counter("follow_ups_done"),
+)
+
+#: Repeated petitions on the same matter: an earlier case of the same petitioner and category.
+Index("ix_cases_petitioner_id_category", cases.c.petitioner_id, cases.c.category)
+#: The reports' open and overdue cases now, per agency and unit: read from the index alone.
+_partial("ix_cases_open_agency_unit_due", cases, "agency_id", "unit_id", "due_at", "case_type", where=_OPEN)

@@ -84,6 +84,16 @@ def validate_form(form_key: str | None, data: dict, forms_dir: Path | None = Non
                            details={"form": form_key, "fields": dict(sorted(fields.items()))})
 
 
+def reported_answers(form_key: str | None, data: dict, forms_dir: Path | None = None) -> dict:
+    """The answers of a (valid) form that its schema marks `"x-report": true`: kept in the case's
+    history with the completion, for the reports (a satisfaction answer, a review's decision)."""
+    if not form_key:
+        return {}
+    properties = load_form(form_key, forms_dir).schema.get("properties") or {}
+    return {name: data[name] for name, field in properties.items()
+            if isinstance(field, dict) and field.get("x-report") is True and name in data}
+
+
 def _join(path, name=None) -> str:
     parts = [str(p) for p in path] + ([name] if name is not None else [])
     return ".".join(parts)

@@ -9,7 +9,7 @@ of a user's rows. Cookies signed before this revision carry no key and ask their
 again.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-07 05:30:00
 """
 from alembic import op
@@ -19,7 +19,7 @@ import engine.store.schema
 
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
