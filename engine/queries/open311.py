@@ -2,7 +2,6 @@
 city's street reports as service requests, with nothing of the people who reported them."""
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +9,7 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, literal_column, select
 
+from engine.accounts.passwords import key_digest
 from engine.errors import NotAuthenticated, NotFound
 from engine.settings import PROJECT_ROOT
 from engine.store.schema import agencies, cases, open311_keys
@@ -175,11 +175,6 @@ def service_requests(uow, which: RequestFilter) -> tuple[ServiceRequest, ...]:
 
 
 # --- keys --------------------------------------------------------------------------------------
-
-
-def key_digest(key: str) -> str:
-    """The SHA-256 a key is kept as (a key holds 256 random bits: a fast hash keeps it safe)."""
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

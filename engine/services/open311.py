@@ -11,10 +11,11 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import insert, select, update
 
 from engine.accounts.identity import SYSTEM, Principal
+from engine.accounts.passwords import key_digest
 from engine.cases import location
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.queries.categories import Category
-from engine.queries.open311 import CASE_TYPE, KEY_PREFIX, attributes_of, key_digest, key_holder, report_form, service
+from engine.queries.open311 import CASE_TYPE, KEY_PREFIX, attributes_of, key_holder, report_form, service
 from engine.store.schema import cases, open311_keys
 
 from .cases import StartCase, start_case

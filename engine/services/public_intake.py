@@ -19,7 +19,7 @@ from typing import BinaryIO
 from sqlalchemy import insert, update
 
 from engine.accounts.identity import SYSTEM
-from engine.cases import lookup_codes
+from engine.cases import location, lookup_codes
 from engine.cases.history import event
 from engine.cases.photos import PUBLIC_PHOTO_TYPES, strip_metadata
 from engine.cases.sniffing import sniff
@@ -104,17 +104,13 @@ def _mailable(address: str) -> bool:
 
 
 def _point(cmd: SubmitPetition, problems: dict) -> tuple[float, float] | None:
+    """The form's point, checked as every intake's is (engine.cases.location); the form names one field."""
     lat, lon = (cmd.latitude or "").strip(), (cmd.longitude or "").strip()
-    if not lat and not lon:
-        return None
     try:
-        point = (float(lat), float(lon))
-    except ValueError:
-        point = None
-    if point is None or not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
+        return location.check_point(lat or None, lon or None)
+    except InvalidInput:
         problems["latitude"] = ["a latitude from -90 to 90 and a longitude from -180 to 180, in degrees"]
         return None
-    return point
 
 
 def check_petition(cmd: SubmitPetition) -> dict[str, list[str]]:
