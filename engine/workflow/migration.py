@@ -193,6 +193,13 @@ def _carry(workflow, spec_diff: SpecDiff, new_spec) -> None:
                       getattr(task.task_spec, "event_definition", None))
             for task in workflow.get_tasks(state=ACTIVE, skip_subprocesses=True)}
     migrate_workflow(WorkflowDiff(workflow, spec_diff), workflow, new_spec)
+    # migrate_workflow re-predicts only below the READY and WAITING tasks. Below a task that has
+    # started (a subprocess the case is inside) the old version's path would stay: a step the new
+    # version adds after the subprocess would never come. What follows an unfinished task is only
+    # predicted, so it is predicted again from the new spec.
+    for task in workflow.get_tasks(state=TaskState.STARTED, skip_subprocesses=True):
+        task._drop_children(force=True)
+        task.task_spec._predict(task, mask=TaskState.PREDICTED_MASK | TaskState.FUTURE | TaskState.STARTED)
     for task_id, (task_state, data, internal, event_definition) in kept.items():
         task = workflow.tasks.get(task_id)
         if task is None or task.state != task_state:
