@@ -61,8 +61,9 @@ def record_event(context: StepContext, params: dict) -> dict:
     # The history is JSON: a date or a time a diagram passes is written as ISO 8601 text.
     data = json.loads(json.dumps({k: v for k, v in params.items() if k != "kind"}, default=_as_text))
     # The diagram's names stay in the data, whatever they are: none can stand for who acted or when.
-    context.events.append({**event(context.case_id, context.uow.clock.now(), kind, actor_id=context.actor_id),
-                           "data": data or None})
+    # The kind is the diagram's own (engine.cases.history.KINDS holds only the engine's).
+    context.events.append({"case_id": context.case_id, "at": context.uow.clock.now(), "kind": kind,
+                           "actor_id": context.actor_id, "work_item_id": None, "data": data or None})
     return {"recorded": kind}
 
 

@@ -92,3 +92,58 @@ def test_every_case_action_the_engine_offers_has_words_on_the_page(web):
         labels = _labels()
     assert {cmd.__name__ for cmd in CARRIERS} <= set(labels)
     assert all(label and label != name for name, label in labels.items())
+
+
+def test_every_kind_of_history_the_engine_writes_reads_as_words_on_the_timeline(demo_runtime, sign_in):
+    """A kind of case event without a label would show its code (reminder_sent) to staff, in either language."""
+    from sqlalchemy import insert
+
+    from engine.cases.history import KINDS, event
+    from engine.store.schema import case_events
+
+    kinds = sorted(KINDS | _recorded_by_shipped_diagrams())
+    with demo_runtime.uow() as uow:
+        at = uow.clock.now()
+        uow.conn.execute(insert(case_events), [{**event(1, at, "case_received"), "kind": kind} for kind in kinds])
+        uow.commit()
+    caseworker = sign_in("cw.roads")
+    chinese = _timeline_kinds(caseworker.get("/cases/1").get_data(as_text=True))
+    assert "已發送提醒" in chinese and "工作項目撤銷" in chinese
+    caseworker.get("/language/en?next=/cases/1")
+    english = _timeline_kinds(caseworker.get("/cases/1").get_data(as_text=True))
+    assert "Reminder sent" in english and "Site visit recorded" in english
+    for shown in (chinese, english):
+        assert len(shown) >= len(kinds) and set(shown).isdisjoint(kinds)
+
+
+def _timeline_kinds(page: str) -> list:
+    """What the timeline says each entry is (its bold words)."""
+    import re
+
+    timeline = page[page.index('<ol class="timeline">'):]
+    return re.findall(r"<strong>([^<]*)</strong>", timeline[:timeline.index("</ol>")])
+
+
+def _recorded_by_shipped_diagrams() -> set:
+    """The kinds of history the shipped diagrams write through the engine action record_event."""
+    import re
+    from pathlib import Path
+
+    found = set()
+    for diagram in (Path(__file__).parents[2] / "workflows").glob("*.bpmn"):
+        text = diagram.read_text(encoding="utf-8")
+        for call in re.findall(r'serviceTaskOperator id="record_event".*?</spiffworkflow:serviceTaskOperator>', text, re.S):
+            found |= set(re.findall(r'<spiffworkflow:parameter id="kind" type="str" value=\'"(\w+)"\'', call))
+    assert {"call_transferred", "closed_without_processing", "merged"} <= found
+    return found
+
+
+def test_the_engine_writes_no_kind_of_history_it_does_not_name():
+    from datetime import datetime, timezone
+
+    import pytest
+
+    from engine.cases.history import event
+
+    with pytest.raises(ValueError, match="unknown kind of case event 'reminded'"):
+        event(1, datetime(2026, 12, 1, tzinfo=timezone.utc), "reminded")
