@@ -170,8 +170,7 @@ def statement(parts: frozenset) -> str:
 
     Besides the part names, `parts` holds flags saying what the work and case updates change:
     "moving" (a transfer), "unit" (the case placed in a unit), "due" (a new due time), "closing"
-    (the case closed), and whose drafts
-    go: "done_drafts" (the completed item's).
+    (the case closed), and whose drafts go: "done_drafts" (the completed item's).
     """
     events = [_EVENTS] + ([_GONE_EVENTS] if "gone" in parts else []) + (
         [_CLOSED_EVENT] if "closing" in parts else [])
