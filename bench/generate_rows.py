@@ -46,7 +46,8 @@ COLUMNS = {
     "workflow_instances": ("id", "case_id", "definition_id", "state", "version", "status", "next_timer_at",
                            "created_at", "updated_at"),
     "work_items": ("id", "instance_id", "case_id", "task_id", "task_spec", "name", "lane", "role", "agency_id",
-                   "assignee_id", "status", "form_key", "due_at", "escalation_level", "deadline_mode", "created_at"),
+                   "unit_id", "assignee_id", "status", "form_key", "due_at", "escalation_level", "deadline_mode",
+                   "created_at"),
     "timers": ("id", "kind", "instance_id", "case_id", "work_item_id", "task_id", "due_at", "status", "attempts",
                "payload", "created_at"),
     "case_events": ("id", "case_id", "at", "kind", "actor_id", "work_item_id", "data"),
@@ -191,6 +192,7 @@ class CaseMaker:
         central_open = is_open and process.item["role"] not in SCOPED_ROLES
         agency_code, unit_code = self._agency(case_type, category, district, central_open)
         agency_id = city.agency_ids[agency_code] if agency_code else None
+        unit_id = city.unit_ids.get((agency_code, unit_code)) if agency_code else None
         case_id = self.ids.take("cases")
         case_no = case_number(case_type, received, case_id, city.zone)
         rule = self._rule(case_type, channel, category)
@@ -212,14 +214,14 @@ class CaseMaker:
                                   ("reason", "依分文規則" if case_type == "petition" else "依派工規則"))))
         if is_open:
             deadline = compute_deadline(rule, received, city.calendar)
-            due, updated = self._open_work(case_id, case_no, process, deadline, received, agency_id, case_type)
+            due, updated = self._open_work(case_id, case_no, process, deadline, received, agency_id, unit_id,
+                                           case_type)
             status, closed = "open", None
         else:
             closed = self._closed_at(received, due)
             status = "cancelled" if rng.random() < 0.02 else "closed"
             self._closed_events(case_id, process, received, closed, agency_id, status)
             updated = closed
-        unit_id = city.unit_ids.get((agency_code, unit_code)) if agency_code else None
         self.rows["cases"].append((
             case_id, case_no, case_type, channel, category, district, subject(rng, case_type, category, district),
             status, case_type == "petition" and rng.random() < 0.01, agency_id, unit_id, petitioner_id,
@@ -293,7 +295,7 @@ class CaseMaker:
             return h.now + (h.at_risk_until - h.now) * rng.random()
         return h.at_risk_until + timedelta(minutes=rng.randint(30, 25 * 24 * 60))
 
-    def _open_work(self, case_id, case_no, process: Template, deadline, received, agency_id, case_type):
+    def _open_work(self, case_id, case_no, process: Template, deadline, received, agency_id, unit_id, case_type):
         rng, city, rows = self.rng, self.city, self.rows
         due = self._due(received).replace(microsecond=0)
         deadline = replace(deadline, due_at=due, nominal_due_at=due)
@@ -339,7 +341,7 @@ class CaseMaker:
                                    received))
         rows["work_items"].append((
             item_id, instance_id, case_id, item["task_id"], item["task_spec"], item["name"], item["lane"], role,
-            item_agency, assignee, "open", item["form_key"], due, level, item["deadline_mode"], received))
+            item_agency, unit_id, assignee, "open", item["form_key"], due, level, item["deadline_mode"], received))
         return due, updated
 
 

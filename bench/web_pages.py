@@ -2,14 +2,17 @@
 
     .venv/bin/python bench/web_pages.py [--database-url postgresql://postgres@127.0.0.1:5432/petiflow_bench]
                                         [--n 1000] [--warmup 50] [--json bench/results/web_pages.json]
+                                        [--only escalation]
 
 Each call is one request for a page (HTML rendered by Jinja) to the Flask app through its WSGI
 interface, in this process, as a reader of bench/reads_scenarios.py (caseworkers' inboxes, section
 chiefs' supervised inboxes, the escalation queue of the commission and of a section chief, a case's
-page by number, which records the showing of the petitioner). The reader is signed in with a personal
-access token, which the pages accept as the API does. p50/p95/p99 of the whole request against the
-web UI issue's goal: p95 < 50 ms. Then the JavaScript and CSS each page loads (its <script src> and
-<link rel="stylesheet">), gzipped, against the goal: under 100 KB for the inbox, case and queue pages.
+page by number, which records the showing of the petitioner); --only keeps the scenarios whose
+names start with one of the prefixes given (escalation, inbox.section_chief, ...). The reader is
+signed in with a personal access token, which the pages accept as the API does. p50/p95/p99 of the
+whole request against the web UI issue's goal: p95 < 50 ms. Then the JavaScript and CSS each page
+loads (its <script src> and <link rel="stylesheet">), gzipped, against the goal: under 100 KB for the
+inbox, case and queue pages.
 """
 from __future__ import annotations
 
@@ -89,6 +92,7 @@ def main(argv=None) -> int:
     ap.add_argument("--as-of", default=DEFAULT_AS_OF)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", default=str(RESULTS_DIR / "web_pages.json"))
+    ap.add_argument("--only", nargs="+", default=(), metavar="PREFIX", help="scenarios whose names start so")
     args = ap.parse_args(argv)
     as_of = datetime.fromisoformat(args.as_of).astimezone(timezone.utc)
     settings = Settings(database_url=args.database_url, var_dir=Path("/tmp"), secret_key="bench")
@@ -96,7 +100,8 @@ def main(argv=None) -> int:
     made = {}
     try:
         with runtime.db.connect() as conn:
-            plan = [s for s in scenarios(conn, args.n, random.Random(args.seed)) if s.operation in PAGES]
+            plan = [s for s in scenarios(conn, args.n, random.Random(args.seed)) if s.operation in PAGES
+                    and (not args.only or s.name.startswith(tuple(args.only)))]
         made = _tokens(runtime, {c.username for s in plan for c in s.calls})
         caller = PageCaller(create_app(settings, runtime), {name: m.token for name, m in made.items()})
         log(f"{len(plan)} page scenarios x {args.n:,} requests through the WSGI app")

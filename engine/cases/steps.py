@@ -36,6 +36,7 @@ class InstanceRef:
     next_timer_at: datetime | None = None
     is_new: bool = False
     due_at: datetime | None = None  # the case's due time, given to the work it opens
+    unit_id: int | None = None  # the case's unit (科) as read, kept on the work it opens
 
 
 @dataclass
@@ -75,13 +76,14 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
     wanted = [a for a in addressed if a[0].performer_of or a[0].assignee]
     chosen = assignment.choose(uow.conn, ref.case_id, wanted, new_case=ref.is_new) if wanted else {}
     plans, loaded_rules = {}, {}
+    unit_id = changes.unit_id if changes.unit_moved else ref.unit_id  # the case's, as the step leaves it
     for t, role, agency_id in addressed:
         person = chosen.get(t.task_id)
         own = _task_deadline(uow, t, now, loaded_rules)
         due_at = own.due_at if own is not None else None if t.deadline_mode == "none" else ref.due_at
         changes.opened.append({
             "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name, "name": t.name[:200],
-            "lane": t.lane, "role": role, "agency_id": agency_id,
+            "lane": t.lane, "role": role, "agency_id": agency_id, "unit_id": unit_id,
             "assignee_id": person.user_id if person else None, "status": "open", "form_key": t.form_key,
             "due_at": due_at, "deadline_mode": "task" if own is not None else t.deadline_mode,
             "created_at": now})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import and_, bindparam, case, func, literal_column, select
 
 from engine.accounts.identity import SYSTEM, Principal
 from engine.deadlines.calendar import calendar_for
@@ -103,30 +103,52 @@ def escalation_queue(uow, principal: Principal = SYSTEM, *, agency_id: int | Non
     late = working_days_late_all(cal, {row.due_at for row in rows}, h.now)
     items = tuple(QueueItem(*row, state="overdue" if row.due_at < h.now else "at_risk",
                             working_days_late=late[row.due_at]) for row in rows)
-    # Counted on work_items alone (names added after): a hash of a few hundred groups, no join per row.
     state = case((due < h.now, "overdue"), else_="at_risk")
-    counted = (select(work_items.c.agency_id, work_items.c.escalation_level, state, func.count())
-               .select_from(work_items).where(and_(*wanted))
-               .group_by(work_items.c.agency_id, work_items.c.escalation_level, state))
-    grouped = uow.conn.execute(counted).all()
-    ids = sorted({row[0] for row in grouped if row[0] is not None})
-    names = {} if not ids else {
-        row.id: row.name for row in uow.conn.execute(select(agencies.c.id, agencies.c.name).where(agencies.c.id.in_(ids)))}
-    counts = sorted((QueueCount(agency, names.get(agency), level, st, n) for agency, level, st, n in grouped),
-                    key=lambda c: (c.agency_id is not None, c.agency_id or 0, c.level, c.state))
     one_agency = agency_id if agency_id is not None else (
         next(iter(scope.agency_ids)) if not scope.everything and not scope.central and len(scope.agency_ids) == 1
         else None)
-    return EscalationQueue(h.now, items, tuple(counts),
-                           _unit_counts(uow, wanted, state) if one_agency is not None else ())
+    if one_agency is None:
+        return EscalationQueue(h.now, items, _agency_counts(uow, wanted, state))
+    unit_counts = _unit_counts(uow, wanted, state)
+    return EscalationQueue(h.now, items, _summed(uow, one_agency, unit_counts, items), unit_counts)
+
+
+def _agency_counts(uow, wanted: list, state) -> tuple:
+    """The queue's counts per agency, level and state, on work_items alone (names added after): a
+    hash of a few hundred groups, no join per row."""
+    grouped = uow.conn.execute(
+        select(work_items.c.agency_id, work_items.c.escalation_level, state, func.count())
+        .select_from(work_items).where(and_(*wanted))
+        .group_by(work_items.c.agency_id, work_items.c.escalation_level, state)).all()
+    ids = sorted({row[0] for row in grouped if row[0] is not None})
+    names = {} if not ids else dict(uow.conn.execute(
+        select(agencies.c.id, agencies.c.name).where(agencies.c.id.in_(ids))).all())
+    return tuple(sorted((QueueCount(agency, names.get(agency), level, st, n) for agency, level, st, n in grouped),
+                        key=lambda c: (c.agency_id is not None, c.agency_id or 0, c.level, c.state)))
 
 
 def _unit_counts(uow, wanted: list, state) -> tuple:
-    """The queue's counts per unit of its cases (one agency's: a few thousand items at most)."""
-    grouped = uow.conn.execute(
-        select(cases.c.unit_id, units.c.name, work_items.c.escalation_level, state, func.count())
-        .select_from(work_items.join(cases, cases.c.id == work_items.c.case_id)
-                     .outerjoin(units, units.c.id == cases.c.unit_id))
-        .where(and_(*wanted)).group_by(cases.c.unit_id, units.c.name, work_items.c.escalation_level, state)).all()
-    return tuple(sorted((UnitCount(*row) for row in grouped),
+    """The queue's counts per unit of its cases (one agency's), from the unit each open item keeps of
+    its case: the agency's index of open work alone, the units' names joined to the groups."""
+    grouped = (select(work_items.c.unit_id, work_items.c.escalation_level.label("level"), state.label("state"),
+                      func.count().label("n"))
+               .where(and_(*wanted)).group_by(work_items.c.unit_id, work_items.c.escalation_level, state).subquery())
+    rows = uow.conn.execute(select(grouped.c.unit_id, units.c.name, grouped.c.level, grouped.c.state, grouped.c.n)
+                            .select_from(grouped.outerjoin(units, units.c.id == grouped.c.unit_id))).all()
+    return tuple(sorted((UnitCount(*row) for row in rows),
                         key=lambda c: (c.unit_id is None, c.unit_name or "", c.level, c.state)))
+
+
+_agency_name = select(agencies.c.name).where(agencies.c.id == bindparam("b_agency"))
+
+
+def _summed(uow, agency_id: int, unit_counts: tuple, items: tuple) -> tuple:
+    """One agency's counts per level and state: the sums of its units' (every item is the agency's,
+    its name that of the items listed)."""
+    if not unit_counts:
+        return ()
+    sums: dict = {}
+    for c in unit_counts:
+        sums[(c.level, c.state)] = sums.get((c.level, c.state), 0) + c.count
+    name = items[0].agency_name if items else uow.conn.execute(_agency_name, {"b_agency": agency_id}).scalar_one()
+    return tuple(QueueCount(agency_id, name, level, st, n) for (level, st), n in sorted(sums.items()))

@@ -6,8 +6,9 @@
   cases of the agencies they hold a role in: a case assigned to the agency now, or with open
   work for it (a co-handling agency's opinion). A transferred case leaves the old agency's view.
 - Supervision. A section chief (`supervisor`) or agency head oversees all open work of their
-  agency; at the commission also the central work, which has no agency. Work items carry no
-  unit today, so a section chief's view is the whole agency, not their unit.
+  agency; at the commission also the central work, which has no agency. Supervision is by agency:
+  work items carry their case's unit (the escalation queue counts by it), yet a section chief's
+  view is the whole agency, not their unit.
 - The escalation queue. The commission (administrators, reviewers, its section chiefs and head)
   sees every agency's; other section chiefs and agency heads their agency's.
 - The petitioner (personal data: identity and contact), only to roles that need it for the case

@@ -58,7 +58,7 @@ class CaseMoved:
 _load = (
     select(workflow_instances.c.id, workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version, workflow_instances.c.status,
-           workflow_instances.c.next_timer_at, cases.c.agency_id, cases.c.due_at, cases.c.case_no,
+           workflow_instances.c.next_timer_at, cases.c.agency_id, cases.c.unit_id, cases.c.due_at, cases.c.case_no,
            process_definitions.c.process_key, process_definitions.c.version.label("definition_version"))
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .join(process_definitions, process_definitions.c.id == workflow_instances.c.definition_id)
@@ -96,7 +96,7 @@ def move_case(cmd: MoveCase, uow) -> CaseMoved:
                                details={"case_no": row.case_no, "reasons": list(reasons)})
     now = uow.clock.now()
     ref = InstanceRef(row.id, row.case_id, pair.to_definition_id, row.version, row.agency_id, row.next_timer_at,
-                      due_at=row.due_at)
+                      due_at=row.due_at, unit_id=row.unit_id)
     resynced = tuple(resync_open_work(uow, ref, before, runner.inspect(workflow).ready))
     changes = StepChanges(row.case_id, now, events=[event(
         row.case_id, now, "case_migrated", actor_id=cmd.principal.user_id, process=pair.process_key,

@@ -25,7 +25,7 @@ _load = (
     select(workflow_instances.c.id, workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version, workflow_instances.c.status,
            workflow_instances.c.next_timer_at, cases.c.agency_id, cases.c.due_at, cases.c.case_no,
-           cases.c.petitioner_id)
+           cases.c.petitioner_id, cases.c.unit_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
     .where(workflow_instances.c.id == bindparam("b_id"))
     .with_for_update()
@@ -51,7 +51,7 @@ def run_instance(cmd: RunInstance, uow) -> StepResult | None:
     with service_tasks.step(context):
         runner.run_steps(workflow, uow.clock)
     ref = InstanceRef(row.id, row.case_id, row.definition_id, row.version, context.agency_id,
-                      row.next_timer_at, due_at=context.due_at)
+                      row.next_timer_at, due_at=context.due_at, unit_id=row.unit_id)
     if runner.task_states(workflow) == before:  # nothing was due: write nothing, record nothing
         if cmd.reason == "timer":
             # The timer row that brought this here is done, yet the workflow still waits: it

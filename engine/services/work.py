@@ -49,7 +49,8 @@ _load = (
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
            workflow_instances.c.state, workflow_instances.c.version,
            workflow_instances.c.next_timer_at, cases.c.agency_id.label("case_agency_id"),
-           cases.c.due_at.label("case_due_at"), cases.c.case_no, cases.c.petitioner_id,
+           cases.c.unit_id.label("case_unit_id"), cases.c.due_at.label("case_due_at"), cases.c.case_no,
+           cases.c.petitioner_id,
            # Whether the step must delete drafts of the item: most items have none.
            exists().where(work_item_drafts.c.work_item_id == work_items.c.id).label("has_drafts"))
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
@@ -129,7 +130,7 @@ def _complete(cmd: CompleteWorkItem, uow, checked_by_caller: bool) -> WorkItemCo
     with service_tasks.step(context):
         runner.complete(workflow, row.task_id, cmd.data, uow.clock)
     ref = InstanceRef(row.instance_id, row.case_id, row.definition_id, row.version,
-                      context.agency_id, row.next_timer_at, due_at=context.due_at)
+                      context.agency_id, row.next_timer_at, due_at=context.due_at, unit_id=row.case_unit_id)
     result = finish_step(uow, ref, workflow, changes, ready_before=ready_before)
     return WorkItemCompleted(row.id, row.case_id, row.instance_id, result.status, result.version,
                              result.opened, result.cancelled)

@@ -74,13 +74,14 @@ class StepChanges:
     instance: InstanceWrite | None = None  # None: the workflow did not move (only its timers are re-recorded)
     instance_id: int | None = None  # the instance whose timers are re-recorded, when `instance` is None
     completed_item: CompletedItem | None = None
-    #: Work items opened for newly READY tasks (work_items rows without ids), in task order, and the
-    #: reminders and rungs of each (timers rows whose "task_id" names the item's task).
+    #: Work items opened for newly READY tasks (work_items rows without ids, each with the unit the
+    #: case has after the step), in task order, and the reminders and rungs of each (timers rows
+    #: whose "task_id" names the item's task).
     opened: list = field(default_factory=list)
     ladder: list = field(default_factory=list)
     cancelled_tasks: list = field(default_factory=list)  # task ids whose open items are cancelled
     agency_id: int | None = None  # the agency the case moved to (a transfer), with its open work
-    unit_moved: bool = False  # the case was placed in a unit (unit_id; None: none) by this step
+    unit_moved: bool = False  # the case was placed in a unit (unit_id; None: none) by this step, with its open work
     unit_id: int | None = None
     due: DueMove | None = None
     #: The BPMN timers the workflow waits on (runner.WaitingTimer), when its timer rows may need
@@ -98,7 +99,7 @@ class StepChanges:
         self.agency_id = agency_id
 
     def place_in_unit(self, unit_id: int | None) -> None:
-        """The unit (科) of its agency that handles the case; None: no unit named."""
+        """The unit (科) of its agency that handles the case, kept on its open work too; None: no unit named."""
         self.unit_moved, self.unit_id = True, unit_id
 
     def move_due(self, move: DueMove) -> None:

@@ -260,6 +260,9 @@ work_items = Table(
     Column("lane", String(100)),
     Column("role", String(64)),
     _fk("agency_id", "agencies.id"),
+    # The unit (科) of its case, kept while the item is open (written by the step writers wherever a
+    # case is placed in a unit or moved): an agency's late work is counted per unit from one index (0022).
+    _fk("unit_id", "units.id"),
     _fk("assignee_id", "users.id"),
     Column("status", String(16), nullable=False),
     Column("form_key", String(200)),
@@ -593,10 +596,9 @@ _partial("ix_work_items_open_assigned", work_items, "assignee_id", "due_at", "id
 _partial("ix_work_items_open_unassigned", work_items, "role", "agency_id", "due_at", "id",
          where=f"{_OPEN} AND assignee_id IS NULL")  # open to my groups
 # The queue's indexes end in the agency and level it counts by: its counts read the index alone (0013);
-# an agency's ends in the case too, whose unit `ix_cases_id_unit` gives: its unit counts likewise (0021).
-_partial("ix_work_items_open_by_agency", work_items, "agency_id", "due_at", "id", "escalation_level", "case_id",
+# an agency's ends in the unit of the item's case too: its unit counts likewise (0022).
+_partial("ix_work_items_open_by_agency", work_items, "agency_id", "due_at", "id", "escalation_level", "unit_id",
          where=_OPEN)  # a supervisor's agency; an agency's escalation queue
-Index("ix_cases_id_unit", cases.c.id, cases.c.unit_id)  # a case's unit, index-only (the queue's unit counts)
 _partial("ix_work_items_open_by_due", work_items, "due_at", "id", "agency_id", "escalation_level",
          where=_OPEN)  # the commission's queue
 # A reader's co-handled cases: the cases with open work of an agency, less its own open cases (0014).

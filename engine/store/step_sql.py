@@ -65,13 +65,13 @@ _PARTS = {
         WHERE work_item_id = %(done_item)s::bigint AND status = 'pending' AND kind IN ('reminder', 'escalation')
           AND EXISTS (SELECT FROM inst))""",
     "opened": """opened AS (
-        INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, lane, role, agency_id, assignee_id,
-                                status, form_key, due_at, deadline_mode, created_at)
+        INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, lane, role, agency_id, unit_id,
+                                assignee_id, status, form_key, due_at, deadline_mode, created_at)
         SELECT inst.id, %(case_id)s::bigint, o.task_id, o.task_spec, o.name, o.lane, o.role, o.agency_id,
-               o.assignee_id, 'open', o.form_key, o.due_at, o.deadline_mode, %(now)s
+               o.unit_id, o.assignee_id, 'open', o.form_key, o.due_at, o.deadline_mode, %(now)s
         FROM inst CROSS JOIN json_to_recordset(%(items)s::json) AS o(task_id text, task_spec text, name text,
-             lane text, role text, agency_id bigint, assignee_id bigint, form_key text, due_at timestamptz,
-             deadline_mode text, ord integer)
+             lane text, role text, agency_id bigint, unit_id bigint, assignee_id bigint, form_key text,
+             due_at timestamptz, deadline_mode text, ord integer)
         ORDER BY o.ord
         RETURNING id, task_id)""",
     "ladder": """ladder AS (
@@ -106,20 +106,23 @@ _PARTS = {
         WHERE NOT EXISTS (SELECT FROM timers t WHERE t.instance_id = inst.id AND t.kind = 'bpmn_timer'
               AND t.status IN ('pending', 'failed') AND t.task_id = w.task_id AND t.due_at = w.due_at)
         ORDER BY w.ord)""",
-    # The case's open work moves with the case (a transfer) or gets its new due time, in one
-    # UPDATE: a row may be written once per statement. The work completed or cancelled by this
-    # step is left out, and so is the work it opens (not in the statement's snapshot).
+    # The case's open work moves with the case (a transfer), takes its unit, or gets its new due
+    # time, in one UPDATE: a row may be written once per statement. The work completed or cancelled
+    # by this step is left out, and so is the work it opens (not in the statement's snapshot). The
+    # unit is a copy of the case's, not a change of the work: alone, it leaves the version.
     "work": """work AS (
         UPDATE work_items w SET
-            version = w.version + 1,
+            version = w.version + CASE WHEN ({moving} AND w.agency_id IS NOT NULL)
+                                         OR ({due} AND w.deadline_mode IN ('case', 'due_only')) THEN 1 ELSE 0 END,
             agency_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN %(agency_id)s::bigint ELSE w.agency_id END,
+            unit_id = CASE WHEN {unit} THEN %(unit_id)s::bigint ELSE w.unit_id END,
             assignee_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN NULL ELSE w.assignee_id END,
             due_at = CASE WHEN {due} AND w.deadline_mode IN ('case', 'due_only') THEN %(due_at)s::timestamptz ELSE w.due_at END,
             escalation_level = CASE WHEN {due} AND w.deadline_mode IN ('case', 'due_only') AND %(reset_level)s::boolean
                                THEN 0 ELSE w.escalation_level END
         WHERE w.case_id = %(case_id)s::bigint AND w.status = 'open' AND EXISTS (SELECT FROM inst)
           AND w.id IS DISTINCT FROM %(done_item)s::bigint AND w.task_id <> ALL(%(gone)s::text[])
-          AND (({moving} AND w.agency_id IS NOT NULL) OR ({due} AND w.deadline_mode IN ('case', 'due_only')))
+          AND (({moving} AND w.agency_id IS NOT NULL) OR ({due} AND w.deadline_mode IN ('case', 'due_only')) OR {unit})
         RETURNING w.id, w.instance_id, w.deadline_mode, ({due} AND w.deadline_mode IN ('case', 'due_only')) AS due_moved)""",
     "work_timers": """work_timers AS (
         UPDATE timers SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
@@ -166,8 +169,8 @@ def statement(parts: frozenset) -> str:
     """The statement writing these parts, one line with single spaces (psycopg caches up to 4 KiB).
 
     Besides the part names, `parts` holds flags saying what the work and case updates change:
-    "moving" (a transfer), "due" (a new due time), "closing" (the case closed), and whose drafts
-    go: "done_drafts" (the completed item's).
+    "moving" (a transfer), "unit" (the case placed in a unit), "due" (a new due time), "closing"
+    (the case closed), and whose drafts go: "done_drafts" (the completed item's).
     """
     events = [_EVENTS] + ([_GONE_EVENTS] if "gone" in parts else []) + (
         [_CLOSED_EVENT] if "closing" in parts else [])
@@ -176,7 +179,7 @@ def statement(parts: frozenset) -> str:
     texts["case"] = texts["case"].format(
         petitioner_id="(SELECT id FROM pet)" if "pet" in parts else "c.petitioner_id")
     flag = lambda name: "true" if name in parts else "false"  # noqa: E731
-    texts["work"] = texts["work"].format(moving=flag("moving"), due=flag("due"))
+    texts["work"] = texts["work"].format(moving=flag("moving"), due=flag("due"), unit=flag("unit"))
     sets = ((["agency_id = %(agency_id)s::bigint"] if "moving" in parts else [])
             + (["unit_id = %(unit_id)s::bigint"] if "unit" in parts else [])
             + (["due_at = %(due_at)s::timestamptz"] if "due" in parts else [])
@@ -198,8 +201,8 @@ def statement(parts: frozenset) -> str:
 
 
 _PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
-_ITEM_FIELDS = ("task_id", "task_spec", "name", "lane", "role", "agency_id", "assignee_id", "form_key", "due_at",
-                "deadline_mode")
+_ITEM_FIELDS = ("task_id", "task_spec", "name", "lane", "role", "agency_id", "unit_id", "assignee_id", "form_key",
+                "due_at", "deadline_mode")
 _LADDER_FIELDS = ("work_item_id", "kind", "due_at", "payload")
 
 
@@ -260,7 +263,7 @@ def save_step(uow, changes: StepChanges) -> Written:
         parts |= {"work", "case_upd", "moving"}
         params["agency_id"] = changes.agency_id
     if changes.unit_moved:
-        parts |= {"case_upd", "unit"}
+        parts |= {"work", "case_upd", "unit"}
         params["unit_id"] = changes.unit_id
     if changes.due is not None:
         parts |= {"work", "case_upd", "due", "work_timers"}
@@ -272,6 +275,7 @@ def save_step(uow, changes: StepChanges) -> Written:
     params.setdefault("reset_level", False)
     params.setdefault("due_at", None)
     params.setdefault("agency_id", None)
+    params.setdefault("unit_id", None)
     if changes.opened:
         parts.add("opened")
         params["items"] = _rows(changes.opened, _ITEM_FIELDS)

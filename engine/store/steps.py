@@ -79,6 +79,9 @@ _move_case = (update(cases).where(cases.c.id == bindparam("b_case"))
               .values(agency_id=bindparam("agency_id"), updated_at=bindparam("b_now")))
 _set_case_unit = (update(cases).where(cases.c.id == bindparam("b_case"))
                   .values(unit_id=bindparam("unit_id"), updated_at=bindparam("b_now")))
+# The unit is a copy of the case's, not a change of the work: the items' versions stay.
+_set_items_unit = (update(work_items).where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open")
+                   .values(unit_id=bindparam("unit_id")))
 _set_case_due = (update(cases).where(cases.c.id == bindparam("b_case"))
                  .values(due_at=bindparam("due_at"), updated_at=bindparam("b_now")))
 _next_case_id = {"postgresql": select(func.nextval(literal_column("'cases_id_seq'"))),
@@ -203,13 +206,14 @@ def _insert_new_case(conn, changes: StepChanges) -> int | None:
 
 
 def _move_open_work(conn, changes: StepChanges) -> None:
-    """The case's agency and due time, and with them its open work (before new work opens)."""
+    """The case's agency, unit and due time, and with them its open work (before new work opens)."""
     now = changes.now
     if changes.agency_id is not None:
         conn.execute(_move_case, {"b_case": changes.case_id, "agency_id": changes.agency_id, "b_now": now})
         conn.execute(_move_items, {"b_case": changes.case_id, "agency_id": changes.agency_id})
     if changes.unit_moved:
         conn.execute(_set_case_unit, {"b_case": changes.case_id, "unit_id": changes.unit_id, "b_now": now})
+        conn.execute(_set_items_unit, {"b_case": changes.case_id, "unit_id": changes.unit_id})
     if changes.due is not None:
         move = changes.due
         conn.execute(_set_case_due, {"b_case": changes.case_id, "due_at": move.due_at, "b_now": now})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, update
 
-from engine.store.schema import cases, incidents, timers, units
+from engine.store.schema import cases, incidents, timers, units, work_items
 from tests.unit.queries_city import taipei
 
 
@@ -46,10 +46,11 @@ def test_the_commission_sees_every_agency_s_late_work(api):
 def test_a_section_chief_s_queue_is_counted_per_unit_of_the_cases(api):
     started = late_item(api)
     works = api.agency_id("public_works")
-    with api.runtime.db.begin() as conn:  # the case was routed to a unit (科) of the agency
+    with api.runtime.db.begin() as conn:  # the case and its open work placed in a unit (科), as routing leaves them
         unit = conn.execute(insert(units).returning(units.c.id), {
             "agency_id": works, "code": "roads_late", "name": "養護工程科"}).scalar_one()
         conn.execute(update(cases).where(cases.c.id == started.case_id).values(unit_id=unit))
+        conn.execute(update(work_items).where(work_items.c.case_id == started.case_id).values(unit_id=unit))
     queue = api.as_("chief.roads").get("/api/v1/escalation-queue").get_json()
     item = queue["items"][0]
     assert queue["unit_counts"] == [{"unit_id": unit, "unit_name": "養護工程科", "level": item["escalation_level"],

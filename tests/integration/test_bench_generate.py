@@ -82,6 +82,14 @@ def test_open_work_is_overdue_at_risk_or_later_and_late_work_is_escalated(runtim
     assert statuses["open"] == 600 and statuses["closed"] > 2000
 
 
+def test_open_work_keeps_the_unit_of_its_case(runtime):
+    with runtime.db.connect() as conn:
+        placed, differing = conn.execute(text(
+            "SELECT count(w.unit_id), count(*) FILTER (WHERE w.unit_id IS DISTINCT FROM c.unit_id) "
+            "FROM work_items w JOIN cases c ON c.id = w.case_id WHERE w.status = 'open'")).one()
+    assert placed > 0 and differing == 0
+
+
 def test_a_second_run_refuses_a_database_that_holds_cases(generated):
     proc = _run("bench/generate.py", "--database-url", generated[0], "--cases", "10")
     assert proc.returncode == 2

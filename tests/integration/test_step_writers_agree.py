@@ -38,7 +38,8 @@ def _every_change(runtime, case_id: int, *, cancel_survey: bool) -> StepChanges:
         ("reminder", DUE - timedelta(days=1), {"rule": "r"}),
         ("escalation", DUE, {"rule": "r", "level": 1, "to": "section_chief"}))))
     changes.opened.append({"case_id": case_id, "task_id": "reply-task", "task_spec": "reply", "name": "Reply",
-                           "lane": "Caseworker", "role": "caseworker", "agency_id": transport, "assignee_id": None,
+                           "lane": "Caseworker", "role": "caseworker", "agency_id": transport, "unit_id": signals,
+                           "assignee_id": None,
                            "status": "open", "form_key": None, "due_at": DUE, "deadline_mode": "case",
                            "created_at": now})
     changes.ladder.append({"kind": "reminder", "instance_id": None, "case_id": case_id, "work_item_id": "reply-task",
@@ -73,9 +74,21 @@ def _rows(runtime) -> dict:
         }
 
 
-@pytest.mark.parametrize("cancel_survey", [False, True], ids=["survey-moved", "survey-cancelled"])
-def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtime, sqlite_template, tmp_path,
-                                                                       cancel_survey):
+def _unit_only(runtime, case_id: int) -> StepChanges:
+    """A step that places the case in a unit of its own agency and changes nothing else of it."""
+    with runtime.db.connect() as conn:
+        instance = conn.execute(select(workflow_instances)).one()
+        roads = conn.execute(select(units.c.id).join(agencies, agencies.c.id == units.c.agency_id)
+                             .where(agencies.c.code == "public_works")).scalar_one()
+    changes = StepChanges(case_id, runtime.clock.now(), instance=InstanceWrite(
+        instance.id, instance.definition_id, instance.version, instance.state, "waiting", None))
+    changes.place_in_unit(roads)
+    return changes
+
+
+def _written_on_both(pg_runtime, sqlite_template, tmp_path, step) -> dict:
+    """On each database, what `step(runtime, case_id)` writes on the transfer case: (the instance's version, items
+    opened, items cancelled, the rows it leaves, the work items' versions before it)."""
     path = tmp_path / "petiflow.sqlite3"
     shutil.copy(sqlite_template, path)
     sqlite = bootstrap(Settings(database_url=f"sqlite:///{path}", var_dir=tmp_path, secret_key="test"),
@@ -85,21 +98,42 @@ def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtim
         found = {}
         for name, runtime in (("sqlite", sqlite), ("postgresql", pg_runtime)):
             started = open_transfer_case(runtime, escalation_level=2)
-            with runtime.db.begin() as conn:  # the unit (科) of transport the step places the case in
-                conn.execute(insert(units), {"agency_id": conn.execute(
-                    select(agencies.c.id).where(agencies.c.code == "transport")).scalar_one(),
-                    "code": "signals", "name": "交通工程科"})
+            with runtime.db.begin() as conn:  # the units (科) a step may place the case in
+                ids = dict(conn.execute(select(agencies.c.code, agencies.c.id)).all())
+                conn.execute(insert(units), [{"agency_id": ids["transport"], "code": "signals", "name": "交通工程科"},
+                                             {"agency_id": ids["public_works"], "code": "roads", "name": "養護工程科"}])
             runtime.clock.set(RECEIVED + timedelta(days=1, hours=1))
-            changes = _every_change(runtime, started.case_id, cancel_survey=cancel_survey)
+            versions = [r["version"] for r in _rows(runtime)["work_items"]]
+            changes = step(runtime, started.case_id)
             with runtime.uow() as uow:
                 written = write_step(uow, changes)
                 uow.commit()
-            found[name] = (written.version, len(written.opened), len(written.cancelled), _rows(runtime))
+            found[name] = (written.version, len(written.opened), len(written.cancelled), _rows(runtime), versions)
     finally:
         sqlite.close()
+    return found
+
+
+@pytest.mark.parametrize("cancel_survey", [False, True], ids=["survey-moved", "survey-cancelled"])
+def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtime, sqlite_template, tmp_path,
+                                                                       cancel_survey):
+    found = _written_on_both(pg_runtime, sqlite_template, tmp_path,
+                             lambda runtime, case_id: _every_change(runtime, case_id, cancel_survey=cancel_survey))
     assert found["sqlite"] == found["postgresql"]
-    version, opened, cancelled, rows = found["postgresql"]
+    version, opened, cancelled, rows, _versions = found["postgresql"]
     assert (version, opened, cancelled) == (2, 1, 1 if cancel_survey else 0)
     assert [m["dedup_key"] for m in rows["outbox"]] == ["notice:1", "notice:2"]
     assert rows["cases"][0]["unit_id"] is not None
 
+
+
+def test_a_case_placed_in_a_unit_keeps_the_unit_on_its_open_work_the_same_on_both_databases(
+        pg_runtime, sqlite_template, tmp_path):
+    found = _written_on_both(pg_runtime, sqlite_template, tmp_path, _unit_only)
+    assert found["sqlite"] == found["postgresql"]
+    _version, _opened, _cancelled, rows, versions_before = found["postgresql"]
+    unit = rows["cases"][0]["unit_id"]
+    assert unit is not None
+    assert [(r["task_spec"], r["unit_id"]) for r in rows["work_items"]] == [("triage", unit), ("survey", unit)]
+    # The unit is the case's, not a change of the work: the items' versions (their ETags) stay.
+    assert [r["version"] for r in rows["work_items"]] == versions_before

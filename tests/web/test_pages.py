@@ -131,6 +131,17 @@ def test_a_section_chiefs_queue_counts_late_work_per_unit_of_the_agency(demo_run
     assert any(name == "養護工程科" for name in rows), rows
 
 
+def test_the_queue_s_rows_are_in_the_reader_s_language_whatever_the_page_before_was_in(demo_runtime, sign_in):
+    demo_runtime.clock.set(LATE)
+    chief, reviewer = sign_in("chief.roads"), sign_in("reviewer")
+    chief.get("/language/en?next=/escalation")
+    english = chief.get("/escalation").get_data(as_text=True)
+    chinese = reviewer.get("/escalation").get_data(as_text=True)
+    assert "2 working days late" in english and 'placeholder="What is being done"' in english
+    assert ">Acknowledge</button>" in english and "確認處理" not in english
+    assert "逾期 2 個工作日" in chinese and 'placeholder="處理情形"' in chinese and ">確認處理</button>" in chinese
+
+
 def test_reassigning_with_nothing_chosen_says_so_and_changes_nothing(demo_runtime, sign_in):
     demo_runtime.clock.set(LATE)
     chief = sign_in("chief.roads")
