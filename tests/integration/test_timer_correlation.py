@@ -7,24 +7,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from api.app import create_app
 from api.request_context import HEADER
 from engine import correlation
-from engine.services.calendar_admin import (
-    LoadDeadlineRules,
-    LoadPublicHolidays,
-    load_deadline_rules,
-    load_public_holidays,
-)
-from engine.services.cases import StartCase, start_case
-from engine.services.deployment import DeployBundle, deploy_bundle
 from engine.store.outbox import CORRELATION_KEY
-from engine.store.schema import agencies, notifications, outbox, timers, work_items
+from engine.store.schema import notifications, outbox, timers, work_items
 from tests.api.conftest import ApiCity
 from tests.conftest import bundle
 from tests.unit.queries_city import build_city, taipei
+from tests.unit.test_escalation import open_petition as open_escalating_petition
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 REPLY = {"data": {"draft_action": "submit_reply", "reply_text": "已修復"}}
@@ -55,18 +48,8 @@ def test_the_reminder_and_rungs_a_request_sets_keep_its_request_id(runtime, cloc
 def open_petition(runtime, clock, process: str, **data):
     """A petition of `process` at 工務局 received Thursday 2026-11-26 09:00 (due 12-04 17:30), opened while the
     request req-open-0001 is in hand."""
-    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
-    with runtime.uow() as uow:
-        uow.conn.execute(insert(agencies), {"code": "public_works", "name": "工務局", "kind": "bureau"})
-        load_public_holidays(LoadPublicHolidays(2026), uow)
-        load_deadline_rules(LoadDeadlineRules(), uow)
-        deploy_bundle(DeployBundle(bundle(f"{process}.bpmn")), uow)
-        uow.commit()
-    with correlation.bound("req-open-0001"), runtime.uow() as uow:
-        started = start_case(StartCase("petition", process_key=process, channel="web", agency_code="public_works",
-                                       data=data), uow)
-        uow.commit()
-    return started
+    with correlation.bound("req-open-0001"):
+        return open_escalating_petition(runtime, clock, process, **data)
 
 
 def test_the_timers_a_firing_sets_keep_the_id_of_the_request_behind_it_when_run_by_hand(runtime, clock):
