@@ -450,3 +450,7 @@ main.add_command(_open311_keys)
 from api.cli_reports import reports as _reports  # noqa: E402
 
 main.add_command(_reports)
+
+from api.cli_attachments import attachments as _attachments  # noqa: E402
+
+main.add_command(_attachments)

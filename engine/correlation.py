@@ -2,8 +2,9 @@
 
 The web app binds the id of each request (its X-Request-ID); the outbox keeps it on the rows a
 request queues, and the workers bind it again while they handle those messages, so that every
-log line of one citizen's action, in whichever process, carries the same id. The engine only
-carries the id as an opaque string; it never makes one up.
+log line of one citizen's action, in whichever process, carries the same id. Timers keep it too
+(`timers.correlation_id`, on the rows a step sets) and are fired under it, however much later.
+The engine only carries the id as an opaque string; it never makes one up.
 """
 from __future__ import annotations
 
@@ -16,10 +17,19 @@ _current: ContextVar[str | None] = ContextVar("petiflow_correlation_id", default
 #: The attribute every log record gets (None outside a request or a message that carries one).
 LOG_ATTRIBUTE = "request_id"
 
+#: The longest id kept on a row (a request id has at most 64 characters, a Dramatiq message id 36).
+MAX_STORED = 64
+
 
 def current() -> str | None:
     """The id bound in this thread (or task) now, or None."""
     return _current.get()
+
+
+def storable() -> str | None:
+    """The id bound now, to keep on a row; None when none is bound or it is longer than MAX_STORED."""
+    found = _current.get()
+    return found if found is not None and len(found) <= MAX_STORED else None
 
 
 def bind(correlation_id: str | None) -> Token:

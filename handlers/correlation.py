@@ -2,8 +2,9 @@
 
 A message sent while a correlation id is bound (a web request committing, or a worker handling
 another message) carries it in its options; the worker binds it again while the actor runs, so
-the worker's log lines carry the id of the request that caused them. A message that came with
-none (the scheduler's timers) is handled under its own Dramatiq message id.
+the worker's log lines carry the id of the request that caused them. The scheduler sends each
+timer under the id the timer keeps (the request that set it). A message that came with none (a
+timer set with no id bound) is handled under its own Dramatiq message id.
 """
 from __future__ import annotations
 

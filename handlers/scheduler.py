@@ -9,6 +9,9 @@ unavailable and one when it works again, and retried with a short backoff; the s
 never dies of it. Timers claimed but not sent are given back at once, still pending, and
 the next sweep claims them again (if the database is away too, their lease expires instead).
 
+Each timer's message is sent under the correlation id the timer keeps (the request that set it):
+the broker's middleware puts it on the message, and the worker logs the firing under it.
+
 When the workers fall behind (a backlog after an outage, a burst of deadlines), the scheduler
 stops claiming while more than `max_backlog` fire-timer messages wait in their queue, and
 claims again as they catch up. Without this, timers still queued when their lease expires
@@ -22,8 +25,15 @@ import socket
 import threading
 from datetime import timedelta
 
+from engine import correlation
 from engine.queries.timers import next_due_at
-from engine.services.timers import DEFAULT_LEASE, ClaimDueTimers, ReleaseTimers, claim_due_timers, release_timers
+from engine.services.timers import (
+    DEFAULT_LEASE,
+    ClaimDueTimers,
+    ReleaseTimers,
+    claim_due_timers_correlated,
+    release_timers,
+)
 
 from .outage import FailureStreak, send_or_give_back
 
@@ -61,11 +71,17 @@ def sweep(runtime, send, *, owner: str | None = None, limit: int = BATCH_SIZE,
     """
     owner = owner or scheduler_name()
     with runtime.uow() as uow:
-        ids = claim_due_timers(ClaimDueTimers(owner, limit, lease), uow)
+        claimed = claim_due_timers_correlated(ClaimDueTimers(owner, limit, lease), uow)
         uow.commit()
-    send_or_give_back(runtime, ids, send, lambda uow, unsent: release_timers(ReleaseTimers(tuple(unsent), owner), uow),
-                      "timers")
-    return len(ids)
+    correlation_ids = {timer.timer_id: timer.correlation_id for timer in claimed}
+
+    def send_correlated(timer_id: int) -> None:
+        with correlation.bound(correlation_ids[timer_id]):
+            send(timer_id)
+
+    send_or_give_back(runtime, list(correlation_ids), send_correlated,
+                      lambda uow, unsent: release_timers(ReleaseTimers(tuple(unsent), owner), uow), "timers")
+    return len(claimed)
 
 
 def pause_after_sweep(runtime, interval: float) -> float:

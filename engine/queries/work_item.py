@@ -3,7 +3,10 @@
 Who sees an item: whoever has it in an inbox view (assigned to them or completed by them, open
 to a group of theirs, under their supervision), and whoever sees its case
 (engine.queries.visibility). Anyone else gets NotFound, exactly as for an item that does not
-exist; the commands on work items (engine.services.work_items) answer alike.
+exist. This one rule (`is_visible`) decides for the page and for every command on an item
+(claim, unclaim, assign, drafts in engine.services.work_items; completion in
+engine.services.work): an item the principal may not see is NotFound before anything is
+looked at further, one they see but may not act on is Forbidden, saying why.
 """
 from __future__ import annotations
 
@@ -98,6 +101,18 @@ def may_complete(principal: Principal, row) -> bool:
     if row.assignee_id is not None:
         return row.assignee_id == principal.user_id
     return principal.holds(row.role, row.agency_id)
+
+
+def why_not_complete(principal: Principal, row) -> str | None:
+    """Why the principal may not complete (or draft) the item, as a clause to follow "you may not ...: ",
+    or None when they may (may_complete). The row needs `assignee`, the assignee's username."""
+    if may_complete(principal, row):
+        return None
+    if row.assignee_id is not None:
+        return f"it is assigned to {row.assignee}, and only they may work on it"
+    if row.role is None:
+        return "it is for no role, so only an administrator may work on it"
+    return f"it is for the role {row.role} of its agency, which you do not hold"
 
 
 def supervises(uow, principal: Principal, agency_id: int | None) -> bool:

@@ -2,10 +2,11 @@
 by its SHA-256 (engine/store/files.py), a row in `attachments` and `attachment_added` in the history.
 
 The file is received and checked first, then the row and the event are written, then the file is
-renamed to its final name, all before the unit of work commits: a committed row always has its
-file. When the database write fails, the received file is deleted; when the commit itself fails
-after the rename, the file stays under its SHA-256 with no row naming it, harmless (the same
-content attached later reuses it) and never half written.
+put in place under its final name, all before the unit of work commits: a committed row always has
+its file. When the database write fails, the received file is deleted; when the unit of work is
+rolled back or its commit fails after the file was put in place, the file is taken away again
+(engine.store.files.keep_in_unit), unless an upload of the same content used it meanwhile. What a crash leaves, and
+the files of rows deleted, `petiflow attachments sweep` removes (engine.services.attachment_sweep).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.queries.attachments import Attachment
 from engine.queries.cases import may_see_case
 from engine.queries.visibility import ROLES_WITHOUT_CASES
+from engine.store.files import keep_in_unit
 from engine.store.schema import attachments, case_events, cases
 
 #: The most files one case may have attached.
@@ -101,7 +103,7 @@ def add_attachment(cmd: AddAttachment, uow) -> Attachment:
     if held >= MAX_PER_CASE:
         raise Conflict(f"case {case.case_no} has {held} attachments, the most a case may have")
     store = uow.attachments
-    staged = store.receive(cmd.content)
+    staged = store.receive(cmd.content, uow.clock.now())
     try:
         with staged.path.open("rb") as file:
             found = sniff(file)
@@ -116,7 +118,7 @@ def add_attachment(cmd: AddAttachment, uow) -> Attachment:
         uow.conn.execute(insert(case_events), event(
             cmd.case_id, now, "attachment_added", actor_id=user_id, attachment_id=attachment_id,
             filename=filename, size=staged.size, media_type=found.media_type))
-        store.keep(staged)
+        keep_in_unit(uow, staged)
     except BaseException:
         store.discard(staged)
         raise

@@ -29,6 +29,7 @@ from engine.services.attachments import AddAttachment, add_attachment
 from engine.services.cases import StartCase, start_case
 from engine.services.notifications import email_payload
 from engine.store import outbox
+from engine.store.files import keep_in_unit
 from engine.store.schema import attachments, case_events, case_lookup_codes
 
 #: The districts of the city (after the 2014 upgrade), with their English names.
@@ -166,9 +167,8 @@ def _prepare(photo: Photo, limit: int) -> _Prepared:
 def _attach(uow, case_id: int, photo: _Prepared) -> None:
     shown = add_attachment(AddAttachment(SYSTEM, case_id, photo.filename, io.BytesIO(photo.shown)), uow)
     if photo.changed:
-        store = uow.attachments
-        staged = store.receive(io.BytesIO(photo.content))
-        store.keep(staged)
+        staged = uow.attachments.receive(io.BytesIO(photo.content), uow.clock.now())
+        keep_in_unit(uow, staged)
         uow.conn.execute(update(attachments).where(attachments.c.id == shown.attachment_id)
                          .values(original_sha256=staged.sha256))
 

@@ -4,18 +4,26 @@ The database is the source of truth for every deadline (DESIGN.md decision 3): a
 a row; a scheduler leases due rows and hands their ids to workers; a worker fires a row
 only while it is still pending. A message that is lost (Redis flushed, a worker killed)
 costs at most one lease: the row becomes claimable again when its lease expires.
+
+A timer keeps the correlation id of the request whose step set it (engine/correlation.py): the
+claim hands it to the scheduler, which sends the firing's message under it, and the firing binds
+it while it runs, so its log lines, the notifications it queues and the timers it sets carry it.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
 
+from engine import correlation
 from engine.deadlines.ladder import KINDS as LADDER_KINDS
 from engine.services.escalation import FireRung, fire_rung
 from engine.services.steps import RunInstance, run_instance
 from engine.store.schema import cases, timers, workflow_instances
+
+log = logging.getLogger(__name__)
 
 #: How long a claimed timer stays with its claimer before another scheduler may take it.
 #: It must be longer than a message waits in the queue plus the time a firing takes (the
@@ -33,6 +41,14 @@ class ClaimDueTimers:
     owner: str
     limit: int = 100
     lease: timedelta = DEFAULT_LEASE
+
+
+@dataclass(frozen=True)
+class ClaimedTimer:
+    """A timer leased to be fired, and the correlation id it keeps (None: set with none bound)."""
+
+    timer_id: int
+    correlation_id: str | None
 
 
 @dataclass(frozen=True)
@@ -92,20 +108,25 @@ def claim_statement(owner: str, limit: int, lease: timedelta, now: datetime, dia
     return (
         update(timers).where(claimed)
         .values(lease_owner=owner, lease_expires_at=now + lease, attempts=timers.c.attempts + 1)
-        .returning(timers.c.id)
+        .returning(timers.c.id, timers.c.correlation_id)
     )
 
 
 def claim_due_timers(cmd: ClaimDueTimers, uow) -> list[int]:
-    """Lease due timers; several schedulers may claim at once without sharing a timer."""
+    """Lease due timers; several schedulers may claim at once without sharing a timer. Returns their ids."""
+    return [claimed.timer_id for claimed in claim_due_timers_correlated(cmd, uow)]
+
+
+def claim_due_timers_correlated(cmd: ClaimDueTimers, uow) -> list[ClaimedTimer]:
+    """Lease due timers as claim_due_timers does; returns each with the correlation id it keeps, by id."""
     if cmd.lease <= timedelta(0):
         raise ValueError("a timer lease must be longer than zero (a zero lease fires timers twice)")
     stmt = claim_statement(cmd.owner, cmd.limit, cmd.lease, uow.clock.now(), uow.dialect)
-    return sorted(uow.conn.execute(stmt).scalars().all())
+    return [ClaimedTimer(row.id, row.correlation_id) for row in sorted(uow.conn.execute(stmt), key=lambda r: r.id)]
 
 
-_timer_row = select(timers.c.id, timers.c.status, timers.c.kind, timers.c.instance_id, timers.c.due_at,
-                    timers.c.work_item_id, timers.c.payload).where(
+_timer_row = select(timers.c.id, timers.c.status, timers.c.kind, timers.c.instance_id, timers.c.case_id,
+                    timers.c.due_at, timers.c.work_item_id, timers.c.payload, timers.c.correlation_id).where(
     timers.c.id == bindparam("b_id"))
 _lock_timer = _timer_row.with_for_update()
 _lock_instance = (
@@ -125,11 +146,17 @@ def fire_timer(cmd: FireTimer, uow) -> bool:
     for that and then finds the timer cancelled, instead of deadlocking with it.
     A timer whose case was closed or whose workflow ended meanwhile is cancelled, not run;
     a workflow timer not yet due on this unit of work's clock is left pending, unleased.
+    The firing runs under the correlation id the timer keeps (the one bound now if it keeps none).
     """
-    conn = uow.conn
-    seen = conn.execute(_timer_row, {"b_id": cmd.timer_id}).one_or_none()
+    seen = uow.conn.execute(_timer_row, {"b_id": cmd.timer_id}).one_or_none()
     if seen is None or seen.status != "pending":
         return False
+    with correlation.bound(seen.correlation_id or correlation.current()):
+        return _fire(cmd, uow, seen)
+
+
+def _fire(cmd: FireTimer, uow, seen) -> bool:
+    conn = uow.conn
     owner = conn.execute(_lock_instance, {"b_instance": seen.instance_id}).one_or_none()
     row = conn.execute(_lock_timer, {"b_id": cmd.timer_id}).one_or_none()
     if row is None or row.status != "pending":
@@ -146,6 +173,7 @@ def fire_timer(cmd: FireTimer, uow) -> bool:
         return False
     conn.execute(update(timers).where(timers.c.id == row.id).values(
         status="done", fired_at=now, lease_owner=None, lease_expires_at=None))
+    log.info("firing timer %d: %s of case %d, due %s", row.id, row.kind, row.case_id, row.due_at.isoformat())
     if row.kind == "bpmn_timer":
         run_instance(RunInstance(row.instance_id, reason="timer"), uow)
     elif row.kind in LADDER_KINDS:

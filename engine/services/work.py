@@ -9,10 +9,9 @@ from engine.accounts.identity import Principal
 from engine.cases.history import event
 from engine.cases.steps import InstanceRef, finish_step
 from engine.errors import Conflict, Forbidden, NotFound, StaleStep
-from engine.queries.cases import may_see_case
-from engine.queries.work_item import may_complete
+from engine.queries.work_item import is_visible, why_not_complete
 from engine.store.changes import CompletedItem, StepChanges
-from engine.store.schema import cases, work_item_drafts, work_items, workflow_instances
+from engine.store.schema import cases, users, work_item_drafts, work_items, workflow_instances
 from engine.workflow import forms, runner, service_tasks, state
 
 
@@ -40,10 +39,12 @@ class WorkItemCompleted:
     cancelled: list
 
 
+_assignee = users.alias("assignee")
 _load = (
     select(work_items.c.id, work_items.c.status, work_items.c.task_id, work_items.c.role,
            work_items.c.version.label("item_version"),
-           work_items.c.agency_id, work_items.c.assignee_id, work_items.c.name,
+           work_items.c.agency_id, work_items.c.assignee_id, _assignee.c.username.label("assignee"),
+           work_items.c.completed_by, work_items.c.name,
            work_items.c.task_spec, work_items.c.form_key, work_items.c.due_at.label("item_due_at"),
            workflow_instances.c.id.label("instance_id"),
            workflow_instances.c.case_id, workflow_instances.c.definition_id,
@@ -55,6 +56,7 @@ _load = (
            exists().where(work_item_drafts.c.work_item_id == work_items.c.id).label("has_drafts"))
     .join(workflow_instances, workflow_instances.c.id == work_items.c.instance_id)
     .join(cases, cases.c.id == workflow_instances.c.case_id)
+    .outerjoin(_assignee, _assignee.c.id == work_items.c.assignee_id)
     .where(work_items.c.id == bindparam("b_item"))
 )
 # SQLite serialises units of work from their first statement (BEGIN IMMEDIATE). On PostgreSQL
@@ -70,8 +72,10 @@ def complete_work_item(cmd: CompleteWorkItem, uow, *, checked_by_caller: bool = 
     (a citizen answering the survey of their own case, proven by its lookup code), so the
     staff rule (the assignee, or a holder of the item's role) is not applied.
 
-    Raises NotFound, Forbidden, Conflict (already done, or the case changed since
-    expected_version), InvalidInput or WorkflowFailed; nothing is saved on error.
+    Raises NotFound (no such item, or one the principal may not see: the item page's rule,
+    engine.queries.work_item.is_visible), Conflict (already done, or the case changed since
+    expected_version), Forbidden (an item the principal sees but may not complete, saying why),
+    InvalidInput or WorkflowFailed; nothing is saved on error.
     """
     runner.check_data(cmd.data)
     untouched = uow.untouched  # PostgreSQL, and nothing of the unit written before this call
@@ -97,14 +101,15 @@ _ATTEMPTS = 3
 def _complete(cmd: CompleteWorkItem, uow, checked_by_caller: bool) -> WorkItemCompleted:
     conn = uow.conn
     row = conn.execute(_load, {"b_item": cmd.work_item_id}).one_or_none()
-    if row is None:
+    # The item's page and every command on it decide with one rule (engine.queries.work_item): an item
+    # the caller may not see is answered as one that does not exist, whatever its state.
+    if row is None or not (checked_by_caller or is_visible(uow, cmd.principal, row)):
         raise NotFound(f"work item {cmd.work_item_id} does not exist")
-    if not checked_by_caller and not may_complete(cmd.principal, row):
-        if not may_see_case(uow, cmd.principal, row.case_id):  # leak nothing of another agency's work
-            raise NotFound(f"work item {cmd.work_item_id} does not exist")
-        raise Forbidden(f"you may not complete work item {cmd.work_item_id}")
     if row.status != "open":
         raise Conflict(f"work item {cmd.work_item_id} is already {row.status}")
+    refusal = None if checked_by_caller else why_not_complete(cmd.principal, row)
+    if refusal is not None:
+        raise Forbidden(f"you may not complete work item {cmd.work_item_id}: {refusal}")
     if cmd.expected_version is not None and cmd.expected_version != row.version:
         raise Conflict("the case was changed by someone else meanwhile; reload and try again",
                        details={"expected_version": cmd.expected_version, "version": row.version})

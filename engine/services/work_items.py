@@ -6,6 +6,11 @@ the version the command read, so of two claims at once one wins and the other, h
 the item, is told who holds it (Conflict). Each change is recorded in the case history
 (task_claimed, task_unclaimed, task_assigned); drafts are not. The caller commits; on an error
 nothing is to be committed (a refused bulk assignment changes no item).
+
+Every command answers in one order, as completing an item does (engine.services.work): an item
+the principal may not see (engine.queries.work_item.is_visible) is NotFound, exactly as a
+missing one; then a closed item is a Conflict; then an item they see but may not act on is
+Forbidden, saying why.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from engine.accounts.identity import Principal
 from engine.cases.assignment import person
 from engine.cases.history import event
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.queries.work_item import ITEM_COLUMNS, ITEM_FROM, is_visible, load_item, may_complete, supervises
+from engine.queries.work_item import ITEM_COLUMNS, ITEM_FROM, is_visible, load_item, supervises, why_not_complete
 from engine.store.schema import case_events, work_item_drafts, work_items
 
 #: The most items one bulk assignment may name (a page of the escalation queue).
@@ -216,9 +221,9 @@ def assign_work_item(cmd: AssignWorkItem, uow) -> WorkItemAssignment:
     target = _assignee(uow, cmd.assignee_id)
 
     def attempt(row):
+        _open(row)
         if not supervises(uow, me, row.agency_id):
             raise Forbidden(f"only a section chief or head of the item's agency may assign work item {row.id}")
-        _open(row)
         problem = _not_holder(target, row)
         if problem is not None:
             raise InvalidInput(problem, details={"fields": {"assignee_id": [problem]}})
@@ -252,9 +257,9 @@ def assign_work_items(cmd: AssignWorkItems, uow) -> tuple[WorkItemAssignment, ..
             row = rows.get(item_id)
             if row is None or not is_visible(uow, me, row):
                 raise NotFound(f"work item {item_id} does not exist")
+            _open(row)
             if not supervises(uow, me, row.agency_id):
                 raise Forbidden(f"you do not supervise the agency of work item {item_id}")
-            _open(row)
             problem = _not_holder(target, row)
             if problem is not None:
                 raise InvalidInput(problem)
@@ -311,8 +316,11 @@ def save_draft(cmd: SaveDraft, uow) -> DraftSaved:
     it), Conflict (closed), InvalidInput (data: not a JSON object, or over MAX_DRAFT_BYTES)."""
     row = load_item(uow, cmd.principal, cmd.work_item_id)
     _open(row)
-    if cmd.principal.user_id is None or not may_complete(cmd.principal, row):
-        raise Forbidden(f"you may not work on work item {row.id}")
+    refusal = why_not_complete(cmd.principal, row)
+    if cmd.principal.user_id is None:
+        refusal = "a draft is kept for a person, and you are signed in as none"
+    if refusal is not None:
+        raise Forbidden(f"you may not keep a draft of work item {row.id}: {refusal}")
     try:
         if not isinstance(cmd.data, dict):
             raise TypeError

@@ -75,10 +75,11 @@ def check_message(topic: str, dedup_key: str) -> None:
         raise InvalidInput("an outbox dedup key must have 1 to 200 characters")
 
 
-def message_row(topic: str, payload: dict, dedup_key: str, now) -> dict:
-    """The outbox row of a new message."""
-    return {"topic": topic, "dedup_key": dedup_key, "payload": correlated(payload), "status": "pending",
-            "attempts": 0, "created_at": now}
+def message_row(topic: str, payload: dict, dedup_key: str, now, *, correlate: bool = True) -> dict:
+    """The outbox row of a new message, its payload keeping the correlation id bound now unless `correlate`
+    is False (a step's messages kept the one bound when they were queued)."""
+    return {"topic": topic, "dedup_key": dedup_key, "payload": correlated(payload) if correlate else payload,
+            "status": "pending", "attempts": 0, "created_at": now}
 
 
 def correlated(payload: dict) -> dict:

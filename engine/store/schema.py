@@ -310,6 +310,9 @@ timers = Table(
     Column("payload", JSON),
     Column("created_at", UTCDateTime, nullable=False),
     Column("fired_at", UTCDateTime),
+    # The id of the request (or message) whose step set the timer (engine/correlation.py): its
+    # firing is logged under it. NULL: set with none bound (a command, the demo data), or before 0023.
+    Column("correlation_id", String(64)),
     CheckConstraint("status in ('pending', 'done', 'cancelled', 'failed')", name="status"),
     Index(None, "status", "due_at"),
     Index(None, "instance_id"),
@@ -362,7 +365,10 @@ attachments = Table(
     Column("uploaded_at", UTCDateTime, nullable=False),
     CheckConstraint("size > 0", name="size_positive"),
     Index(None, "case_id", "id"),  # a case's attachments in the order they came
-    Index(None, "sha256"),  # which rows name a file (a clean-up of files no row names)
+    Index(None, "sha256"),  # which rows name a file (the sweep of files no row names)
+    # ... and which name it as a photo's original (few do: the index holds those only).
+    Index(None, "original_sha256", postgresql_where=text("original_sha256 IS NOT NULL"),
+          sqlite_where=text("original_sha256 IS NOT NULL")),
 )
 
 #: The lookup code of a case filed on the public web mailbox: only its SHA-256 is kept (the citizen

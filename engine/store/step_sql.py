@@ -20,6 +20,7 @@ import json
 from datetime import datetime
 from functools import lru_cache
 
+from engine import correlation
 from engine.errors import StaleStep
 from engine.store import outbox
 from engine.store.changes import StepChanges, Written
@@ -75,8 +76,10 @@ _PARTS = {
         ORDER BY o.ord
         RETURNING id, task_id)""",
     "ladder": """ladder AS (
-        INSERT INTO timers (kind, instance_id, case_id, work_item_id, due_at, status, payload, created_at)
-        SELECT l.kind, inst.id, %(case_id)s::bigint, opened.id, l.due_at, 'pending', l.payload, %(now)s
+        INSERT INTO timers (kind, instance_id, case_id, work_item_id, due_at, status, payload, created_at,
+                            correlation_id)
+        SELECT l.kind, inst.id, %(case_id)s::bigint, opened.id, l.due_at, 'pending', l.payload, %(now)s,
+               %(correlation_id)s::text
         FROM inst CROSS JOIN json_to_recordset(%(ladder)s::json)
              AS l(work_item_id text, kind text, due_at timestamptz, payload json, ord integer)
         JOIN opened ON opened.task_id = l.work_item_id
@@ -100,8 +103,10 @@ _PARTS = {
         WHERE t.instance_id = (SELECT id FROM inst) AND t.kind = 'bpmn_timer' AND t.status = 'pending'
           AND NOT EXISTS (SELECT FROM waiting w WHERE w.task_id = t.task_id AND w.due_at = t.due_at)),
       fresh_timers AS (
-        INSERT INTO timers (kind, instance_id, case_id, task_id, due_at, status, payload, created_at)
-        SELECT 'bpmn_timer', inst.id, %(case_id)s::bigint, w.task_id, w.due_at, 'pending', w.payload, %(now)s
+        INSERT INTO timers (kind, instance_id, case_id, task_id, due_at, status, payload, created_at,
+                            correlation_id)
+        SELECT 'bpmn_timer', inst.id, %(case_id)s::bigint, w.task_id, w.due_at, 'pending', w.payload, %(now)s,
+               %(correlation_id)s::text
         FROM inst CROSS JOIN waiting w
         WHERE NOT EXISTS (SELECT FROM timers t WHERE t.instance_id = inst.id AND t.kind = 'bpmn_timer'
               AND t.status IN ('pending', 'failed') AND t.task_id = w.task_id AND t.due_at = w.due_at)
@@ -129,8 +134,10 @@ _PARTS = {
         WHERE work_item_id IN (SELECT id FROM work WHERE due_moved) AND status = 'pending'
           AND kind IN ('reminder', 'escalation'))""",
     "work_ladder": """work_ladder AS (
-        INSERT INTO timers (kind, instance_id, case_id, work_item_id, due_at, status, payload, created_at)
-        SELECT l.kind, work.instance_id, %(case_id)s::bigint, work.id, l.due_at, 'pending', l.payload, %(now)s
+        INSERT INTO timers (kind, instance_id, case_id, work_item_id, due_at, status, payload, created_at,
+                            correlation_id)
+        SELECT l.kind, work.instance_id, %(case_id)s::bigint, work.id, l.due_at, 'pending', l.payload, %(now)s,
+               %(correlation_id)s::text
         FROM work CROSS JOIN json_to_recordset(%(work_ladder)s::json)
              AS l(kind text, due_at timestamptz, payload json, ord integer)
         WHERE work.due_moved AND work.deadline_mode = 'case'
@@ -272,6 +279,7 @@ def save_step(uow, changes: StepChanges) -> Written:
             parts.add("work_ladder")
             params["work_ladder"] = _json([{"kind": kind, "due_at": at, "payload": payload, "ord": i}
                                            for i, (kind, at, payload) in enumerate(changes.due.ladder)])
+    params["correlation_id"] = correlation.storable()  # kept on the timers the step sets
     params.setdefault("reset_level", False)
     params.setdefault("due_at", None)
     params.setdefault("agency_id", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, and_, bindparam, case, delete, func, insert, literal_column, select, update
 
+from engine import correlation
 from engine.errors import StaleStep
 from engine.store import outbox, step_sql
 from engine.store.changes import ITEM_TIMER_KINDS, StepChanges, Written, ladder_rows
@@ -190,7 +191,8 @@ def _write_in_statements(uow, changes: StepChanges) -> Written:
     if events:
         conn.execute(_insert_events, events)
     if changes.messages:
-        outbox.insert_messages(uow, [outbox.message_row(*m, now) for m in changes.unique_messages()])
+        # As queued: each kept the correlation id bound when it was (StepChanges.queue), as on PostgreSQL.
+        outbox.insert_messages(uow, [outbox.message_row(*m, now, correlate=False) for m in changes.unique_messages()])
     return Written(instance_id, version, [item_id for item_id, _ in opened], list(cancelled))
 
 
@@ -226,7 +228,7 @@ def _move_open_work(conn, changes: StepChanges) -> None:
                 for row in ladder_rows(move.ladder, case_id=changes.case_id, instance_id=r.instance_id,
                                        work_item_id=r.id, now=now)]
         if rows:
-            conn.execute(_insert_timers, rows)
+            _insert_timer_rows(conn, rows)
 
 
 def _open_items(conn, changes: StepChanges, instance_id) -> list[tuple[int, str]]:
@@ -239,7 +241,7 @@ def _open_items(conn, changes: StepChanges, instance_id) -> list[tuple[int, str]
     ladder = [{**row, "instance_id": instance_id, "work_item_id": by_task[row["work_item_id"]]}
               for row in changes.ladder]
     if ladder:
-        conn.execute(_insert_timers, ladder)
+        _insert_timer_rows(conn, ladder)
     return opened
 
 
@@ -257,10 +259,16 @@ def _sync_timers(conn, changes: StepChanges, instance_id: int, *, is_new: bool) 
         conn.execute(_cancel_timers, {"b_ids": stale})
     fresh = [t for key, t in wanted.items() if key not in known]
     if fresh:
-        conn.execute(_insert_timers, [{
+        _insert_timer_rows(conn, [{
             "kind": "bpmn_timer", "instance_id": instance_id, "case_id": changes.case_id, "task_id": t.task_id,
             "due_at": t.due_at, "status": "pending", "payload": {"name": t.name, "task": t.spec_name},
             "created_at": changes.now} for t in fresh])
+
+
+def _insert_timer_rows(conn, rows: list[dict]) -> None:
+    """Insert timers rows, each keeping the correlation id bound now (the request that set them)."""
+    correlation_id = correlation.storable()
+    conn.execute(_insert_timers, [{**row, "correlation_id": correlation_id} for row in rows])
 
 
 def _events(changes: StepChanges, opened: list, cancelled: list) -> list[dict]:

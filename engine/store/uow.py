@@ -9,6 +9,7 @@ are made in one call at its end (engine.store.steps.write_step), never along the
 """
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from sqlalchemy.engine import Connection, Engine
@@ -18,12 +19,16 @@ from engine.clock import DEFAULT_ZONE, enter_zone, leave_zone
 from engine.errors import NotReady
 from engine.store.db import LOCK_INSTANCE, PG_IDLE
 
+log = logging.getLogger(__name__)
+
 
 class UnitOfWork:
     """A database transaction plus what services need alongside it (clock, specs, scripts).
 
     Used as a context manager; leaving the block without commit() rolls everything back.
-    Callbacks registered with after_commit() run once the commit has succeeded.
+    Callbacks registered with after_commit() run once the commit has succeeded; those registered
+    with on_rollback() (undoing what is not in the database: a file put in place) run when the
+    work is rolled back, or left without a successful commit.
     """
 
     def __init__(self, db: Engine, *, clock, specs, script_engine, cache=None, read_only: bool = False,
@@ -50,6 +55,7 @@ class UnitOfWork:
         self.script_engine = script_engine
         self.conn: Connection | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
         #: PostgreSQL: the instance whose step is running unlocked; its row is locked if the
         #: unit begins a transaction before the step's save (engine.store.db).
         self.step_instance: int | None = None
@@ -85,14 +91,18 @@ class UnitOfWork:
                 self.conn.rollback()
         finally:
             leave_zone(self._zone_token)
-            self.conn.close()
-            self.conn = None
             self._after_commit.clear()
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+                self._undo()
 
     def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         self.conn.commit()
+        self._on_rollback.clear()
         self.saved_alone = False
         self.locked_instance = None
         callbacks, self._after_commit = self._after_commit, []
@@ -103,6 +113,15 @@ class UnitOfWork:
         self.conn.rollback()
         self._after_commit.clear()
         self.locked_instance = None
+        self._undo()
+
+    def _undo(self) -> None:
+        callbacks, self._on_rollback = self._on_rollback, []
+        for callback in reversed(callbacks):
+            try:
+                callback()
+            except OSError:  # the rollback stands; what is left is the attachments sweep's
+                log.warning("could not undo a change outside the database after a rollback", exc_info=True)
 
     @property
     def untouched(self) -> bool:
@@ -174,3 +193,7 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run callback after a successful commit (never if the work is rolled back)."""
         self._after_commit.append(callback)
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run callback if the work is rolled back or left uncommitted (never after a successful commit)."""
+        self._on_rollback.append(callback)

@@ -1,11 +1,12 @@
 """The two step writers, statement by statement on SQLite and one statement on PostgreSQL, write the same rows."""
 import shutil
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, select
 
+from engine import correlation
 from engine.bootstrap import bootstrap
 from engine.settings import Settings
 from engine.store.changes import CompletedItem, DueMove, InstanceWrite, StepChanges
@@ -105,7 +106,7 @@ def _written_on_both(pg_runtime, sqlite_template, tmp_path, step) -> dict:
             runtime.clock.set(RECEIVED + timedelta(days=1, hours=1))
             versions = [r["version"] for r in _rows(runtime)["work_items"]]
             changes = step(runtime, started.case_id)
-            with runtime.uow() as uow:
+            with correlation.bound("req-step-0001"), runtime.uow() as uow:  # the request the step runs in
                 written = write_step(uow, changes)
                 uow.commit()
             found[name] = (written.version, len(written.opened), len(written.cancelled), _rows(runtime), versions)
@@ -124,7 +125,10 @@ def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtim
     assert (version, opened, cancelled) == (2, 1, 1 if cancel_survey else 0)
     assert [m["dedup_key"] for m in rows["outbox"]] == ["notice:1", "notice:2"]
     assert rows["cases"][0]["unit_id"] is not None
-
+    step_time = (RECEIVED + timedelta(days=1, hours=1)).astimezone(timezone.utc).isoformat()
+    # The timers the step set keep the id of the request it ran in; those set before, with none, keep none.
+    assert {(t["created_at"] == step_time, t["correlation_id"]) for t in rows["timers"]} == {
+        (True, "req-step-0001"), (False, None)}
 
 
 def test_a_case_placed_in_a_unit_keeps_the_unit_on_its_open_work_the_same_on_both_databases(

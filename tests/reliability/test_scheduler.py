@@ -171,3 +171,29 @@ def test_the_outbox_relay_waits_while_the_workers_have_notifications_queued(rt, 
         stop.set()
         thread.join(5)
         broker.close()
+
+
+@pytest.mark.redis
+def test_each_timer_is_sent_to_redis_under_the_id_of_the_request_that_set_it(rt, clock, namespace):
+    """Through the broker a scaled scheduler sends with: the message carries the id, and the worker binds it."""
+    from dramatiq import Message
+
+    from engine import correlation
+    from engine.settings import Settings
+    from handlers.broker import make_broker
+    from tests.reliability.conftest import REDIS_URL
+    with correlation.bound("req-scaled-0001"):
+        start(rt, clock.now() + timedelta(hours=1))
+    start(rt, clock.now() + timedelta(hours=1))  # set with no request in hand
+    clock.advance(hours=2)
+    broker = make_broker(Settings.from_env({"SECRET_KEY": "k", "DATABASE_URL": "sqlite://", "REDIS_URL": REDIS_URL,
+                                            "PETIFLOW_REDIS_NAMESPACE": namespace.name}))
+    try:
+        send = lambda timer_id: broker.enqueue(Message(  # noqa: E731  (what fire_timer.send does)
+            queue_name="timers", actor_name="fire_timer", args=(timer_id,), kwargs={}, options={}))
+        assert sweep(rt, send, owner="s1") == 2
+        queued = [Message.decode(data) for data in namespace.client.hgetall(f"{namespace.name}:timers.msgs").values()]
+    finally:
+        broker.close()
+    assert {m.args[0]: m.options.get("correlation_id") for m in queued} == {1: "req-scaled-0001", 2: None}
+    assert correlation.current() is None

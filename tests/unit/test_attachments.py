@@ -139,16 +139,6 @@ def test_nothing_is_left_behind_when_the_database_write_fails(city):  # noqa: F8
     assert (files_in(city.runtime), rows(city.runtime)) == ([], 0)
 
 
-def test_a_rolled_back_attachment_leaves_only_its_whole_file_which_the_next_upload_reuses(city):  # noqa: F811
-    case = city.open_case(taipei(26))
-    with city.runtime.uow() as uow:
-        add_attachment(AddAttachment(city.principal("cw.roads"), case.case_id, "a.gif", io.BytesIO(samples.GIF)), uow)
-    digest = hashlib.sha256(samples.GIF).hexdigest()
-    assert (files_in(city.runtime), rows(city.runtime)) == ([f"{digest[:2]}/{digest[2:4]}/{digest}"], 0)
-    again = attach(city, "cw.roads", case.case_id, samples.GIF, filename="a.gif")
-    assert read(city, attachment_file, "cw.roads", again.attachment_id).path.read_bytes() == samples.GIF
-
-
 @pytest.mark.parametrize(("given", "kept"), [
     ("C:\\Users\\wang\\Desktop\\坑洞.jpg", "坑洞.jpg"), ("../../etc/passwd", "passwd"), ("a\x00b.txt", "ab.txt"),
     ("invoice\u202egpj.exe", "invoicegpj.exe"), ("  .. ", "attachment"), (None, "attachment"), ("/", "attachment"),

@@ -29,8 +29,8 @@ def case(runtime, clock):
     return runtime, open_petition(runtime, clock)
 
 
-def open_petition(runtime, clock, process="simple"):
-    """A petition of `process` at public_works received Thursday 2026-11-26 09:00 (due 12-04 17:30)."""
+def open_petition(runtime, clock, process="simple", **data):
+    """A petition of `process` at public_works received Thursday 2026-11-26 09:00 (due 12-04 17:30), with `data`."""
     clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
     with runtime.uow() as uow:
         uow.conn.execute(insert(agencies), {"code": "public_works", "name": "工務局", "kind": "bureau"})
@@ -38,7 +38,7 @@ def open_petition(runtime, clock, process="simple"):
         load_deadline_rules(LoadDeadlineRules(), uow)
         deploy_bundle(DeployBundle(bundle(f"{process}.bpmn")), uow)
         started = start_case(StartCase("petition", process_key=process, channel="web",
-                                       agency_code="public_works"), uow)
+                                       agency_code="public_works", data=data), uow)
         uow.commit()
     return started
 
