@@ -1,7 +1,7 @@
 """Read benchmark through the WSGI app: the same scenarios as bench/reads.py, as HTTP requests.
 
     .venv/bin/python bench/api_reads.py [--database-url postgresql://postgres@127.0.0.1:5432/petiflow_bench]
-                                        [--n 1000] [--warmup 50] [--json bench/results/api_reads.json]
+                                        [--n 1000] [--warmup 50] [--apart] [--json bench/results/api_reads.json]
 
 Each call is one request to the Flask app (its WSGI interface, in this process, no socket),
 signed in with a personal access token of the reader (made for the run and revoked after):
@@ -96,6 +96,8 @@ def main(argv=None) -> int:
     ap.add_argument("--as-of", default=DEFAULT_AS_OF)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", default=str(RESULTS_DIR / "api_reads.json"))
+    ap.add_argument("--apart", action="store_true",
+                    help="each scenario's requests in a row, not taking turns with the others")
     args = ap.parse_args(argv)
     as_of = datetime.fromisoformat(args.as_of).astimezone(timezone.utc)
     settings = Settings(database_url=args.database_url, var_dir=Path("/tmp"), secret_key="bench")
@@ -108,8 +110,8 @@ def main(argv=None) -> int:
         caller = HttpCaller(create_app(settings, runtime), {name: m.token for name, m in made.items()})
         log(f"{len(plan)} scenarios x {args.n:,} requests through the WSGI app")
         load_before = os.getloadavg()
-        times = run(caller, plan, args.warmup)
-        results = {"as_of": as_of.isoformat(), "settings": {"n": args.n, "warmup": args.warmup},
+        times = run(caller, plan, args.warmup, apart=args.apart)
+        results = {"as_of": as_of.isoformat(), "settings": {"n": args.n, "warmup": args.warmup, "apart": args.apart},
                    "load": {"before": load_before, "after": os.getloadavg()}, "scenarios": {}}
         for s in plan:
             total = summary(times[s.name]["total"])

@@ -124,8 +124,16 @@ def summary(values: list[float]) -> dict:
             "max": round(max(values), 3), "mean": round(sum(values) / len(values), 3)}
 
 
-def run(caller, plan: list, warmup: int) -> dict:
-    """Every scenario's calls, the scenarios taking turns; returns {scenario: {query: [...], total: [...]}}."""
+def run(caller, plan: list, warmup: int, *, apart: bool = False) -> dict:
+    """Every scenario's calls, the scenarios taking turns (apart: each scenario's calls in a row, after
+    its own warm-up, so no other scenario evicts its pages meanwhile); returns {scenario: {query: [...],
+    total: [...]}}."""
+    if apart:
+        found = {}
+        for s in plan:
+            log(f"  {s.name}")
+            found.update(run(caller, [s], warmup))
+        return found
     times = {s.name: {"query": [], "total": [], "sizes": []} for s in plan}
     for s in plan:
         for c in s.calls[:warmup]:

@@ -108,23 +108,25 @@ def escalation_queue(uow, principal: Principal = SYSTEM, *, agency_id: int | Non
         next(iter(scope.agency_ids)) if not scope.everything and not scope.central and len(scope.agency_ids) == 1
         else None)
     if one_agency is None:
-        return EscalationQueue(h.now, items, _agency_counts(uow, wanted, state))
+        return EscalationQueue(h.now, items, _agency_counts(uow, wanted, h.now))
     unit_counts = _unit_counts(uow, wanted, state)
     return EscalationQueue(h.now, items, _summed(uow, one_agency, unit_counts, items), unit_counts)
 
 
-def _agency_counts(uow, wanted: list, state) -> tuple:
-    """The queue's counts per agency, level and state, on work_items alone (names added after): a
-    hash of a few hundred groups, no join per row."""
-    grouped = uow.conn.execute(
-        select(work_items.c.agency_id, work_items.c.escalation_level, state, func.count())
-        .select_from(work_items).where(and_(*wanted))
-        .group_by(work_items.c.agency_id, work_items.c.escalation_level, state)).all()
-    ids = sorted({row[0] for row in grouped if row[0] is not None})
-    names = {} if not ids else dict(uow.conn.execute(
-        select(agencies.c.id, agencies.c.name).where(agencies.c.id.in_(ids))).all())
-    return tuple(sorted((QueueCount(agency, names.get(agency), level, st, n) for agency, level, st, n in grouped),
-                        key=lambda c: (c.agency_id is not None, c.agency_id or 0, c.level, c.state)))
+def _agency_counts(uow, wanted: list, now: datetime) -> tuple:
+    """The queue's counts per agency, level and state, on work_items alone: one pass over the index
+    of open work by due time, grouped by two integers (each group counts its items and those overdue;
+    the rest are at risk), the agencies' names joined to the groups."""
+    due = work_items.c.due_at
+    grouped = (select(work_items.c.agency_id, work_items.c.escalation_level.label("level"),
+                      func.count().filter(due < now).label("overdue"), func.count().label("n"))
+               .where(and_(*wanted)).group_by(work_items.c.agency_id, work_items.c.escalation_level).subquery())
+    rows = uow.conn.execute(select(grouped.c.agency_id, agencies.c.name, grouped.c.level, grouped.c.overdue,
+                                   grouped.c.n)
+                            .select_from(grouped.outerjoin(agencies, agencies.c.id == grouped.c.agency_id))).all()
+    counts = [QueueCount(agency, name, level, st, n) for agency, name, level, overdue, total in rows
+              for st, n in (("at_risk", total - overdue), ("overdue", overdue)) if n]
+    return tuple(sorted(counts, key=lambda c: (c.agency_id is not None, c.agency_id or 0, c.level, c.state)))
 
 
 def _unit_counts(uow, wanted: list, state) -> tuple:
