@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from engine.settings import Settings
 from engine.store import migrate
 from engine.store.db import make_engine
 from engine.store.schema import metadata
+
+# A suite started in the background by a shell without job control inherits Ctrl+C ignored, and
+# so would every command the tests start: the tests of what Ctrl+C does need Python's own handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: Test data (diagrams written for the tests) lives here.
 DATA = Path(__file__).parent / "data"

@@ -37,12 +37,17 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-#: A statement that needs no transaction: a plain read (SELECT, SHOW) that takes no row locks.
-_PLAIN_READ = re.compile(r"\s*(SELECT|SHOW)\b", re.IGNORECASE)
+#: A statement that needs no transaction: a plain read (SELECT, SHOW, or a WITH query whose parts
+#: only read: see _WRITING) that takes no row locks.
+_PLAIN_READ = re.compile(r"\s*(SELECT|SHOW|WITH)\b", re.IGNORECASE)
+#: What makes a WITH query a write: a data-modifying part.
+_WRITING = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 _LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b|\bpg_(try_)?advisory_xact_lock",
                       re.IGNORECASE)
 #: psycopg.pq.TransactionStatus.IDLE: the server has no transaction open on the connection.
 PG_IDLE = 0
+#: psycopg.pq.TransactionStatus.INERROR: the server's transaction failed and awaits its end.
+PG_FAILED = 3
 #: Every step of a case that locks takes this row first (engine.store.uow.UnitOfWork.lock_instance).
 LOCK_INSTANCE = "SELECT 1 FROM workflow_instances WHERE id = %(id)s FOR UPDATE"
 
@@ -59,7 +64,12 @@ _NO_TRANSACTION = re.compile(
 def _needs_transaction(statement: str) -> bool:
     if _NO_TRANSACTION.match(statement):
         return False
-    return not _PLAIN_READ.match(statement) or bool(_LOCKING.search(statement))
+    read = _PLAIN_READ.match(statement)
+    if not read:
+        return True
+    if read.group(1).upper() == "WITH" and _WRITING.search(statement):
+        return True
+    return bool(_LOCKING.search(statement))
 
 
 def _tune_postgresql(engine: Engine) -> None:

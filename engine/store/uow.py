@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.clock import DEFAULT_ZONE, enter_zone, leave_zone
 from engine.errors import NotReady
-from engine.store.db import LOCK_INSTANCE, PG_IDLE
+from engine.store.db import LOCK_INSTANCE, PG_FAILED, PG_IDLE
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,13 @@ class UnitOfWork:
     def __exit__(self, *exc) -> None:
         try:
             if self.conn.in_transaction():
-                self.conn.rollback()
+                if self.read_only and self._server_transaction_open() and not self._server_transaction_failed():
+                    # PostgreSQL, a read-only transaction that read (a WITH query with a locking read,
+                    # a function): COMMIT ends it as ROLLBACK would, and keeps the connection's prepared
+                    # statements, which psycopg forgets at every ROLLBACK (each would be planned again).
+                    self.conn.commit()
+                else:
+                    self.conn.rollback()
         finally:
             leave_zone(self._zone_token)
             self._after_commit.clear()
@@ -137,7 +143,12 @@ class UnitOfWork:
         return self.saved_alone or self._server_transaction_open()
 
     def _server_transaction_open(self) -> bool:
+        if self.dialect != "postgresql":
+            return False
         return self.conn.connection.driver_connection.info.transaction_status != PG_IDLE
+
+    def _server_transaction_failed(self) -> bool:
+        return self.conn.connection.driver_connection.info.transaction_status == PG_FAILED
 
     def open_for_step(self) -> bool:
         """PostgreSQL, before a step's statement: True if it is to be saved alone.
@@ -180,7 +191,9 @@ class UnitOfWork:
         """
         if self.dialect == "postgresql" and not self._server_transaction_open():
             self.check_may_write()
-            self.conn.connection.driver_connection.execute("BEGIN")
+            # A read-only unit's transaction is READ ONLY: PostgreSQL refuses a write in it, so it
+            # may end with COMMIT (see __exit__).
+            self.conn.connection.driver_connection.execute("BEGIN READ ONLY" if self.read_only else "BEGIN")
 
     def begin_mid_step(self) -> None:
         """Open the transaction for a write made while a step runs (an action that opens a case):

@@ -306,6 +306,54 @@ def test_units_of_work_begin_their_transaction_at_the_first_write_and_stay_atomi
         assert conn.execute(select(agencies.c.code)).scalars().all() == ["a3"]
 
 
+def test_a_with_query_that_only_reads_opens_no_transaction_and_one_that_writes_does(pg_runtime):
+    """The search and the inbox read through WITH queries: plain reads, as a SELECT is."""
+    from engine.store.schema import agencies
+    rt = pg_runtime
+    with rt.uow() as uow:
+        uow.conn.execute(text("WITH a AS (SELECT id FROM agencies) SELECT count(*) FROM a")).scalar_one()
+        assert not uow.writing
+        uow.conn.execute(text("WITH a AS (SELECT 1) SELECT id FROM agencies FOR UPDATE")).all()
+        assert uow.writing  # a locking read holds its rows until the unit ends
+    with rt.uow() as uow:
+        uow.conn.execute(text("WITH made AS (INSERT INTO agencies (code, name) VALUES ('w1', '甲') RETURNING id) "
+                              "SELECT id FROM made")).scalar_one()
+        assert uow.writing
+        # left without commit: the row goes
+    with rt.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(agencies)).scalar_one() == 0
+
+
+def _prepared(uow) -> int:
+    return uow.conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+
+
+def test_a_read_only_unit_keeps_the_connections_prepared_statements_and_refuses_to_write(pg_runtime):
+    """psycopg forgets a connection's prepared statements at every ROLLBACK, so a read-only unit that
+    opened a transaction ends it with COMMIT: the inbox's statements stay planned across requests.
+    Its transaction is READ ONLY, so a write in it fails instead of being committed."""
+    from sqlalchemy.exc import InternalError
+
+    from engine.store.schema import agencies
+    rt = pg_runtime
+    query = select(func.count()).select_from(agencies).where(agencies.c.code != "x")
+    with rt.uow(read_only=True) as uow:
+        for _ in range(6):  # psycopg prepares a statement at its fifth run on a connection
+            uow.conn.execute(query).scalar_one()
+        prepared = _prepared(uow)
+    assert prepared >= 1
+    with rt.uow(read_only=True) as uow:
+        uow.begin()  # what a locking read or a WITH query that writes would open
+        assert uow.writing
+    with rt.uow(read_only=True) as uow:
+        assert _prepared(uow) == prepared  # the same pooled connection, its statements kept
+        uow.begin()
+        with pytest.raises(InternalError, match="read-only transaction"):
+            uow.conn.execute(agencies.insert(), {"code": "r1", "name": "甲"})
+    with rt.db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(agencies)).scalar_one() == 0
+
+
 def test_a_new_case_is_written_by_one_statement_and_a_failed_first_step_leaves_no_trace(pg_runtime):
     """The case number is drawn first; the case, its petitioner and workflow go in together, or not at all."""
     from engine.errors import WorkflowFailed
