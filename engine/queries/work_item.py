@@ -103,13 +103,13 @@ def may_complete(principal: Principal, row) -> bool:
     return principal.holds(row.role, row.agency_id)
 
 
-def why_not_complete(principal: Principal, row, *, assignee: str | None = None) -> str | None:
+def why_not_complete(principal: Principal, row, assignee: str | None) -> str | None:
     """Why the principal may not complete (or draft) the item, as a clause to follow "you may not ...: ",
-    or None when they may (may_complete). The assignee's username is `assignee`, or else the row's."""
+    or None when they may (may_complete). `assignee` is the username of the item's holder, if any."""
     if may_complete(principal, row):
         return None
     if row.assignee_id is not None:
-        return f"it is assigned to {assignee or getattr(row, 'assignee', None)}, and only they may work on it"
+        return f"it is assigned to {assignee}, and only they may work on it"
     if row.role is None:
         return "it is for no role, so only an administrator may work on it"
     return f"it is for the role {row.role} of its agency, which you do not hold"

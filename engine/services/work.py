@@ -110,7 +110,7 @@ def _complete(cmd: CompleteWorkItem, uow, checked_by_caller: bool) -> WorkItemCo
         # The holder's name is read only to say why: a completion that goes ahead never needs it.
         holder = conn.execute(_username, {"b_user": row.assignee_id}).scalar_one_or_none()
         raise Forbidden(f"you may not complete work item {cmd.work_item_id}: "
-                        f"{why_not_complete(cmd.principal, row, assignee=holder)}")
+                        f"{why_not_complete(cmd.principal, row, holder)}")
     if cmd.expected_version is not None and cmd.expected_version != row.version:
         raise Conflict("the case was changed by someone else meanwhile; reload and try again",
                        details={"expected_version": cmd.expected_version, "version": row.version})

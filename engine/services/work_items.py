@@ -316,7 +316,7 @@ def save_draft(cmd: SaveDraft, uow) -> DraftSaved:
     it), Conflict (closed), InvalidInput (data: not a JSON object, or over MAX_DRAFT_BYTES)."""
     row = load_item(uow, cmd.principal, cmd.work_item_id)
     _open(row)
-    refusal = why_not_complete(cmd.principal, row)
+    refusal = why_not_complete(cmd.principal, row, row.assignee)
     if cmd.principal.user_id is None:
         refusal = "a draft is kept for a person, and you are signed in as none"
     if refusal is not None:

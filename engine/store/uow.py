@@ -89,9 +89,9 @@ class UnitOfWork:
         try:
             if self.conn.in_transaction():
                 if self.read_only and self._server_transaction_open() and not self._server_transaction_failed():
-                    # PostgreSQL, a read-only transaction that read (a WITH query with a locking read,
-                    # a function): COMMIT ends it as ROLLBACK would, and keeps the connection's prepared
-                    # statements, which psycopg forgets at every ROLLBACK (each would be planned again).
+                    # PostgreSQL, a read-only unit that opened its (READ ONLY) transaction: COMMIT ends
+                    # it as ROLLBACK would, and keeps the connection's prepared statements, which psycopg
+                    # forgets at every ROLLBACK (each would be planned again).
                     self.conn.commit()
                 else:
                     self.conn.rollback()
