@@ -77,6 +77,7 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
     chosen = assignment.choose(uow.conn, ref.case_id, wanted, new_case=ref.is_new) if wanted else {}
     plans, loaded_rules = {}, {}
     unit_id = changes.unit_id if changes.unit_moved else ref.unit_id  # the case's, as the step leaves it
+    case_agency_id = changes.agency_id if changes.agency_id is not None else ref.agency_id  # likewise
     for t, role, agency_id in addressed:
         person = chosen.get(t.task_id)
         own = _task_deadline(uow, t, now, loaded_rules)
@@ -84,6 +85,7 @@ def _open_work(uow, ref: InstanceRef, new: list, changes: StepChanges) -> None:
         changes.opened.append({
             "case_id": ref.case_id, "task_id": t.task_id, "task_spec": t.spec_name, "name": t.name[:200],
             "lane": t.lane, "role": role, "agency_id": agency_id, "unit_id": unit_id,
+            "case_agency_id": case_agency_id,
             "assignee_id": person.user_id if person else None, "status": "open", "form_key": t.form_key,
             "due_at": due_at, "deadline_mode": "task" if own is not None else t.deadline_mode,
             "created_at": now})

@@ -263,6 +263,10 @@ work_items = Table(
     # The unit (科) of its case, kept while the item is open (written by the step writers wherever a
     # case is placed in a unit or moved): an agency's late work is counted per unit from one index (0022).
     _fk("unit_id", "units.id"),
+    # The agency of its case, kept while the item is open (written by the step writers when work opens
+    # and when its case moves): a reader finds the cases it co-handles (open work for its agency on
+    # another agency's case) in one small index (0024). A copy of cases.agency_id, so no constraint.
+    Column("case_agency_id", Id),
     _fk("assignee_id", "users.id"),
     Column("status", String(16), nullable=False),
     Column("form_key", String(200)),
@@ -607,8 +611,12 @@ _partial("ix_work_items_open_by_agency", work_items, "agency_id", "due_at", "id"
          where=_OPEN)  # a supervisor's agency; an agency's escalation queue
 _partial("ix_work_items_open_by_due", work_items, "due_at", "id", "agency_id", "escalation_level",
          where=_OPEN)  # the commission's queue
-# A reader's co-handled cases: the cases with open work of an agency, less its own open cases (0014).
+# Whether a case has open work for an agency (a reader's sight of a case it co-handles) (0014).
 _partial("ix_work_items_open_agency_case", work_items, "agency_id", "case_id", where=_OPEN)
+# A reader's co-handled cases: its open work on cases of other agencies, few of all its open work (0024).
+# An item whose case's agency is not known (NULL) is in it too: a candidate the search checks.
+CO_HANDLED = "agency_id <> coalesce(case_agency_id, 0)"
+_partial("ix_work_items_open_co_handled", work_items, "agency_id", "case_id", where=f"{_OPEN} AND {CO_HANDLED}")
 _partial("ix_cases_open_agency", cases, "agency_id", "id", where=_OPEN)
 # A new report's possible duplicates: the open cases of its category in the grid cells around it (0016).
 _partial("ix_cases_open_located", cases, "category", "geo_cell", "latitude", "longitude",

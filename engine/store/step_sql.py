@@ -67,12 +67,12 @@ _PARTS = {
           AND EXISTS (SELECT FROM inst))""",
     "opened": """opened AS (
         INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, lane, role, agency_id, unit_id,
-                                assignee_id, status, form_key, due_at, deadline_mode, created_at)
+                                case_agency_id, assignee_id, status, form_key, due_at, deadline_mode, created_at)
         SELECT inst.id, %(case_id)s::bigint, o.task_id, o.task_spec, o.name, o.lane, o.role, o.agency_id,
-               o.unit_id, o.assignee_id, 'open', o.form_key, o.due_at, o.deadline_mode, %(now)s
+               o.unit_id, o.case_agency_id, o.assignee_id, 'open', o.form_key, o.due_at, o.deadline_mode, %(now)s
         FROM inst CROSS JOIN json_to_recordset(%(items)s::json) AS o(task_id text, task_spec text, name text,
-             lane text, role text, agency_id bigint, unit_id bigint, assignee_id bigint, form_key text,
-             due_at timestamptz, deadline_mode text, ord integer)
+             lane text, role text, agency_id bigint, unit_id bigint, case_agency_id bigint, assignee_id bigint,
+             form_key text, due_at timestamptz, deadline_mode text, ord integer)
         ORDER BY o.ord
         RETURNING id, task_id)""",
     "ladder": """ladder AS (
@@ -114,12 +114,14 @@ _PARTS = {
     # The case's open work moves with the case (a transfer), takes its unit, or gets its new due
     # time, in one UPDATE: a row may be written once per statement. The work completed or cancelled
     # by this step is left out, and so is the work it opens (not in the statement's snapshot). The
-    # unit is a copy of the case's, not a change of the work: alone, it leaves the version.
+    # unit and the case's agency are copies of the case's, not changes of the work: alone, they leave the
+    # version.
     "work": """work AS (
         UPDATE work_items w SET
             version = w.version + CASE WHEN ({moving} AND w.agency_id IS NOT NULL)
                                          OR ({due} AND w.deadline_mode IN ('case', 'due_only')) THEN 1 ELSE 0 END,
             agency_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN %(agency_id)s::bigint ELSE w.agency_id END,
+            case_agency_id = CASE WHEN {moving} THEN %(agency_id)s::bigint ELSE w.case_agency_id END,
             unit_id = CASE WHEN {unit} THEN %(unit_id)s::bigint ELSE w.unit_id END,
             assignee_id = CASE WHEN {moving} AND w.agency_id IS NOT NULL THEN NULL ELSE w.assignee_id END,
             due_at = CASE WHEN {due} AND w.deadline_mode IN ('case', 'due_only') THEN %(due_at)s::timestamptz ELSE w.due_at END,
@@ -127,7 +129,7 @@ _PARTS = {
                                THEN 0 ELSE w.escalation_level END
         WHERE w.case_id = %(case_id)s::bigint AND w.status = 'open' AND EXISTS (SELECT FROM inst)
           AND w.id IS DISTINCT FROM %(done_item)s::bigint AND w.task_id <> ALL(%(gone)s::text[])
-          AND (({moving} AND w.agency_id IS NOT NULL) OR ({due} AND w.deadline_mode IN ('case', 'due_only')) OR {unit})
+          AND ({moving} OR ({due} AND w.deadline_mode IN ('case', 'due_only')) OR {unit})
         RETURNING w.id, w.instance_id, w.deadline_mode, ({due} AND w.deadline_mode IN ('case', 'due_only')) AS due_moved)""",
     "work_timers": """work_timers AS (
         UPDATE timers SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL
@@ -208,8 +210,8 @@ def statement(parts: frozenset) -> str:
 
 
 _PETITIONER_FIELDS = ("name", "id_number", "phone", "email", "address")
-_ITEM_FIELDS = ("task_id", "task_spec", "name", "lane", "role", "agency_id", "unit_id", "assignee_id", "form_key",
-                "due_at", "deadline_mode")
+_ITEM_FIELDS = ("task_id", "task_spec", "name", "lane", "role", "agency_id", "unit_id", "case_agency_id",
+                "assignee_id", "form_key", "due_at", "deadline_mode")
 _LADDER_FIELDS = ("work_item_id", "kind", "due_at", "payload")
 
 

@@ -80,6 +80,11 @@ _move_case = (update(cases).where(cases.c.id == bindparam("b_case"))
               .values(agency_id=bindparam("agency_id"), updated_at=bindparam("b_now")))
 _set_case_unit = (update(cases).where(cases.c.id == bindparam("b_case"))
                   .values(unit_id=bindparam("unit_id"), updated_at=bindparam("b_now")))
+# The case's agency is kept on all its open work, central work too (which does not move): a copy, the
+# versions stay.
+_set_items_case_agency = (update(work_items)
+                          .where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open")
+                          .values(case_agency_id=bindparam("b_agency")))
 # The unit is a copy of the case's, not a change of the work: the items' versions stay.
 _set_items_unit = (update(work_items).where(work_items.c.case_id == bindparam("b_case"), work_items.c.status == "open")
                    .values(unit_id=bindparam("unit_id")))
@@ -213,6 +218,7 @@ def _move_open_work(conn, changes: StepChanges) -> None:
     if changes.agency_id is not None:
         conn.execute(_move_case, {"b_case": changes.case_id, "agency_id": changes.agency_id, "b_now": now})
         conn.execute(_move_items, {"b_case": changes.case_id, "agency_id": changes.agency_id})
+        conn.execute(_set_items_case_agency, {"b_case": changes.case_id, "b_agency": changes.agency_id})
     if changes.unit_moved:
         conn.execute(_set_case_unit, {"b_case": changes.case_id, "unit_id": changes.unit_id, "b_now": now})
         conn.execute(_set_items_unit, {"b_case": changes.case_id, "unit_id": changes.unit_id})

@@ -40,7 +40,7 @@ def _every_change(runtime, case_id: int, *, cancel_survey: bool) -> StepChanges:
         ("escalation", DUE, {"rule": "r", "level": 1, "to": "section_chief"}))))
     changes.opened.append({"case_id": case_id, "task_id": "reply-task", "task_spec": "reply", "name": "Reply",
                            "lane": "Caseworker", "role": "caseworker", "agency_id": transport, "unit_id": signals,
-                           "assignee_id": None,
+                           "case_agency_id": transport, "assignee_id": None,
                            "status": "open", "form_key": None, "due_at": DUE, "deadline_mode": "case",
                            "created_at": now})
     changes.ladder.append({"kind": "reminder", "instance_id": None, "case_id": case_id, "work_item_id": "reply-task",
@@ -125,6 +125,8 @@ def test_the_same_changes_leave_the_same_rows_on_sqlite_and_postgresql(pg_runtim
     assert (version, opened, cancelled) == (2, 1, 1 if cancel_survey else 0)
     assert [m["dedup_key"] for m in rows["outbox"]] == ["notice:1", "notice:2"]
     assert rows["cases"][0]["unit_id"] is not None
+    # The open work keeps the agency the case moved to: none of it is another agency's work on the case.
+    assert {r["case_agency_id"] for r in rows["work_items"] if r["status"] == "open"} == {rows["cases"][0]["agency_id"]}
     step_time = (RECEIVED + timedelta(days=1, hours=1)).astimezone(timezone.utc).isoformat()
     # The timers the step set keep the id of the request it ran in; those set before, with none, keep none.
     assert {(t["created_at"] == step_time, t["correlation_id"]) for t in rows["timers"]} == {

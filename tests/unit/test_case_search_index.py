@@ -109,11 +109,11 @@ SPREAD = [
     "%(now)s, %(now)s FROM generate_series(1, 3000) g",
     "INSERT INTO workflow_instances (id, case_id, definition_id, state, status, created_at, updated_at) "
     "SELECT g, g, 1, '{}', 'waiting', %(now)s, %(now)s FROM generate_series(1, 3000) g",
-    "INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, role, agency_id, status, created_at) "
-    "SELECT id, id, 'own', 'reply', 'Reply', 'caseworker', agency_id, 'open', %(now)s FROM cases "
+    "INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, role, agency_id, case_agency_id, status, "
+    "created_at) SELECT id, id, 'own', 'reply', 'Reply', 'caseworker', agency_id, agency_id, 'open', %(now)s FROM cases "
     "WHERE status = 'open'",
-    "INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, role, agency_id, status, created_at) "
-    "SELECT id, id, 'opinion', 'opinion', 'Opinion', 'caseworker', 2, 'open', %(now)s FROM cases "
+    "INSERT INTO work_items (instance_id, case_id, task_id, task_spec, name, role, agency_id, case_agency_id, status, "
+    "created_at) SELECT id, id, 'opinion', 'opinion', 'Opinion', 'caseworker', 2, agency_id, 'open', %(now)s FROM cases "
     "WHERE agency_id <> 2 AND ((status = 'open' AND mod(id, 5) = 0) OR mod(id, 45) = 1)",
 ]
 
