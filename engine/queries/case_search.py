@@ -26,7 +26,8 @@ from .keyset import Cursor
 from .search_terms import needle, pg_tsquery_of_buckets, sqlite_match
 from .visibility import Scope, case_scope, visible_cases
 
-#: Open work on a case of another agency, written as its index's condition (engine.store.schema).
+#: Open work on a case of another agency, written as its index's condition (engine.store.schema), so that
+#: PostgreSQL reads that index; its columns are named bare: for statements on work_items alone.
 CO_HANDLED = text(_CO_HANDLED_SQL)
 
 #: Rows per page unless asked otherwise, and the most a page holds.

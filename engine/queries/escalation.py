@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, func, literal_column, select
+from sqlalchemy import and_, bindparam, case, func, literal_column, or_, select
 
 from engine.accounts.identity import SYSTEM, Principal
 from engine.deadlines.calendar import calendar_for
@@ -83,60 +84,99 @@ def escalation_queue(uow, principal: Principal = SYSTEM, *, agency_id: int | Non
         raise Forbidden(f"agency {agency_id}'s escalation queue is not yours to read")
     cal = calendar_for(uow)
     h = horizon_for(cal, uow.clock.now(), at_risk_days)
-    due = work_items.c.due_at
-    wanted = [work_items.c.status == literal_column("'open'"), due <= h.at_risk_until,
-              work_items.c.escalation_level >= min_level, scope.clause(work_items.c.agency_id)]
-    if agency_id is not None:
-        wanted.append(work_items.c.agency_id == agency_id)
-    if level is not None:
-        wanted.append(work_items.c.escalation_level == level)
-    listed = (
-        select(work_items.c.id, work_items.c.case_id, cases.c.case_no, work_items.c.name, work_items.c.role,
-               work_items.c.agency_id, agencies.c.name.label("agency_name"), due, work_items.c.escalation_level,
-               users.c.username, work_items.c.created_at)
-        .join(cases, cases.c.id == work_items.c.case_id)
-        .outerjoin(agencies, agencies.c.id == work_items.c.agency_id)
-        .outerjoin(users, users.c.id == work_items.c.assignee_id)
-        .where(and_(*wanted)).order_by(due, work_items.c.id).limit(limit)
-    )
-    rows = uow.conn.execute(listed).all()
+    shape = _Shape(_scope_kind(scope), agency_id is not None, level is not None)
+    params = {"b_now": h.now, "b_until": h.at_risk_until, "b_min_level": min_level, "b_limit": limit,
+              "b_agencies": sorted(scope.agency_ids), "b_agency": agency_id, "b_level": level}
+    rows = uow.conn.execute(_statements(shape).listed, params).all()
     late = working_days_late_all(cal, {row.due_at for row in rows}, h.now)
     items = tuple(QueueItem(*row, state="overdue" if row.due_at < h.now else "at_risk",
                             working_days_late=late[row.due_at]) for row in rows)
-    state = case((due < h.now, "overdue"), else_="at_risk")
     one_agency = agency_id if agency_id is not None else (
         next(iter(scope.agency_ids)) if not scope.everything and not scope.central and len(scope.agency_ids) == 1
         else None)
     if one_agency is None:
-        return EscalationQueue(h.now, items, _agency_counts(uow, wanted, h.now))
-    unit_counts = _unit_counts(uow, wanted, state)
+        return EscalationQueue(h.now, items, _agency_counts(uow, shape, params))
+    unit_counts = _unit_counts(uow, shape, params)
     return EscalationQueue(h.now, items, _summed(uow, one_agency, unit_counts, items), unit_counts)
 
 
-def _agency_counts(uow, wanted: list, now: datetime) -> tuple:
-    """The queue's counts per agency, level and state, on work_items alone: one pass over the index
-    of open work by due time, grouped by two integers (each group counts its items and those overdue;
-    the rest are at risk), the agencies' names joined to the groups."""
-    due = work_items.c.due_at
-    grouped = (select(work_items.c.agency_id, work_items.c.escalation_level.label("level"),
-                      func.count().filter(due < now).label("overdue"), func.count().label("n"))
-               .where(and_(*wanted)).group_by(work_items.c.agency_id, work_items.c.escalation_level).subquery())
-    rows = uow.conn.execute(select(grouped.c.agency_id, agencies.c.name, grouped.c.level, grouped.c.overdue,
-                                   grouped.c.n)
-                            .select_from(grouped.outerjoin(agencies, agencies.c.id == grouped.c.agency_id))).all()
+@dataclass(frozen=True)
+class _Shape:
+    """What a queue's statements depend on, beside their parameters: which agencies (every one,
+    some, central work, some and central work), one agency asked for, one level asked for."""
+
+    scope: str
+    one_agency: bool
+    one_level: bool
+
+
+def _scope_kind(scope) -> str:
+    if scope.everything:
+        return "everything"
+    return ("some" if scope.agency_ids else "") + ("central" if scope.central else "")
+
+
+@dataclass(frozen=True)
+class _Statements:
+    listed: object
+    agency_counts: object
+    unit_counts: object
+
+
+@lru_cache(maxsize=None)
+def _statements(shape: _Shape) -> _Statements:
+    """The queue's three statements for a shape, built once per process (building them and their cache
+    keys took as long as running the list); every value is a parameter (see escalation_queue)."""
+    due, agency = work_items.c.due_at, work_items.c.agency_id
+    some = agency.in_(bindparam("b_agencies", expanding=True))
+    in_scope = {"everything": [], "some": [some], "central": [agency.is_(None)],
+                "somecentral": [or_(some, agency.is_(None))]}[shape.scope]
+    wanted = [work_items.c.status == literal_column("'open'"), due <= bindparam("b_until"),
+              work_items.c.escalation_level >= bindparam("b_min_level"), *in_scope]
+    if shape.one_agency:
+        wanted.append(agency == bindparam("b_agency"))
+    if shape.one_level:
+        wanted.append(work_items.c.escalation_level == bindparam("b_level"))
+    listed = (
+        select(work_items.c.id, work_items.c.case_id, cases.c.case_no, work_items.c.name, work_items.c.role,
+               agency, agencies.c.name.label("agency_name"), due, work_items.c.escalation_level,
+               users.c.username, work_items.c.created_at)
+        .join(cases, cases.c.id == work_items.c.case_id)
+        .outerjoin(agencies, agencies.c.id == agency)
+        .outerjoin(users, users.c.id == work_items.c.assignee_id)
+        .where(and_(*wanted)).order_by(due, work_items.c.id).limit(bindparam("b_limit"))
+    )
+    # Per agency and level, on work_items alone: one pass over the index of open work by due time,
+    # grouped by two integers (each group counts its items and those overdue; the rest are at risk),
+    # the agencies' names joined to the groups.
+    by_agency = (select(agency, work_items.c.escalation_level.label("level"),
+                        func.count().filter(due < bindparam("b_now")).label("overdue"), func.count().label("n"))
+                 .where(and_(*wanted)).group_by(agency, work_items.c.escalation_level).subquery())
+    agency_counts = (select(by_agency.c.agency_id, agencies.c.name, by_agency.c.level, by_agency.c.overdue,
+                            by_agency.c.n)
+                     .select_from(by_agency.outerjoin(agencies, agencies.c.id == by_agency.c.agency_id)))
+    # Per unit of the cases (one agency's), from the unit each open item keeps of its case: the agency's
+    # index of open work alone, the units' names joined to the groups.
+    state = case((due < bindparam("b_now"), "overdue"), else_="at_risk")
+    by_unit = (select(work_items.c.unit_id, work_items.c.escalation_level.label("level"), state.label("state"),
+                      func.count().label("n"))
+               .where(and_(*wanted)).group_by(work_items.c.unit_id, work_items.c.escalation_level, state).subquery())
+    unit_counts = (select(by_unit.c.unit_id, units.c.name, by_unit.c.level, by_unit.c.state, by_unit.c.n)
+                   .select_from(by_unit.outerjoin(units, units.c.id == by_unit.c.unit_id)))
+    return _Statements(listed, agency_counts, unit_counts)
+
+
+def _agency_counts(uow, shape: _Shape, params: dict) -> tuple:
+    """The queue's counts per agency, level and state."""
+    rows = uow.conn.execute(_statements(shape).agency_counts, params).all()
     counts = [QueueCount(agency, name, level, st, n) for agency, name, level, overdue, total in rows
               for st, n in (("at_risk", total - overdue), ("overdue", overdue)) if n]
     return tuple(sorted(counts, key=lambda c: (c.agency_id is not None, c.agency_id or 0, c.level, c.state)))
 
 
-def _unit_counts(uow, wanted: list, state) -> tuple:
-    """The queue's counts per unit of its cases (one agency's), from the unit each open item keeps of
-    its case: the agency's index of open work alone, the units' names joined to the groups."""
-    grouped = (select(work_items.c.unit_id, work_items.c.escalation_level.label("level"), state.label("state"),
-                      func.count().label("n"))
-               .where(and_(*wanted)).group_by(work_items.c.unit_id, work_items.c.escalation_level, state).subquery())
-    rows = uow.conn.execute(select(grouped.c.unit_id, units.c.name, grouped.c.level, grouped.c.state, grouped.c.n)
-                            .select_from(grouped.outerjoin(units, units.c.id == grouped.c.unit_id))).all()
+def _unit_counts(uow, shape: _Shape, params: dict) -> tuple:
+    """The queue's counts per unit of its cases (one agency's)."""
+    rows = uow.conn.execute(_statements(shape).unit_counts, params).all()
     return tuple(sorted((UnitCount(*row) for row in rows),
                         key=lambda c: (c.unit_id is None, c.unit_name or "", c.level, c.state)))
 

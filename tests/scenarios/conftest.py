@@ -150,7 +150,7 @@ def _seed_agencies(conn) -> None:
 
 
 @pytest.fixture
-def library(runtime) -> Library:
+def library(runtime):
     """Every process of workflows/ deployed, the organisation, holidays and deadline rules loaded."""
     with runtime.uow() as uow:
         _seed_agencies(uow.conn)
@@ -158,4 +158,12 @@ def library(runtime) -> Library:
         load_deadline_rules(LoadDeadlineRules(), uow)
         deploy_bundle(DeployBundle(read_bundle(WORKFLOWS)), uow)
         uow.commit()
-    return Library(runtime)
+    yield Library(runtime)
+    # Whatever the scenario did, its open work keeps the agency its case has now (a reader's co-handled
+    # cases are found by it, engine/queries/case_search.py).
+    with runtime.db.connect() as conn:
+        astray = conn.execute(select(work_items.c.id, work_items.c.task_spec, work_items.c.case_agency_id,
+                                     cases.c.agency_id).join(cases, cases.c.id == work_items.c.case_id)
+                              .where(work_items.c.status == "open",
+                                     work_items.c.case_agency_id.is_distinct_from(cases.c.agency_id))).all()
+    assert astray == [], "open work keeps another agency than its case's"

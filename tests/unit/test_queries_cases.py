@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from engine.errors import NotFound
 from engine.queries import get_case, load_principal
+from engine.queries.case_search import CaseSearch, search_cases
 from engine.services.case_views import ViewCase, view_case
 from engine.settings import PROJECT_ROOT
 from engine.store.schema import case_events
@@ -19,6 +20,13 @@ def view(city, username, case_id=None, case_no=None):
         case = view_case(ViewCase(load_principal(uow, username=username), case_id, case_no), uow)
         uow.commit()
     return case
+
+
+def searched(city, username, text) -> list:
+    """The ids of the cases the user's search for the text lists (its first page)."""
+    with city.runtime.uow(read_only=True) as uow:
+        return [row.case_id for row in search_cases(uow, load_principal(uow, username=username),
+                                                    CaseSearch(text=text)).rows]
 
 
 @pytest.fixture
@@ -112,7 +120,8 @@ def test_the_petitioner_is_shown_only_to_roles_that_need_it_for_the_case(routed,
 def test_a_co_handling_agency_sees_the_case_while_its_opinion_is_open_and_a_transfer_moves_the_view(runtime, clock):
     city = build_city(runtime, clock, read_bundle(PROJECT_ROOT / "workflows"))
     started = city.open_case(taipei(26), process="petition", channel="web", category="road_pothole",
-                             district="桃園", agency=None, petitioner=PETITIONER)  # routed to 工務局 by the rules
+                             district="桃園", agency=None, petitioner=PETITIONER,  # routed to 工務局 by the rules
+                             subject="中正路路面坑洞", description="機車騎士差點跌倒")
     (draft,) = view(city, "cw.roads", started.case_id).open_work
     with pytest.raises(NotFound):
         view(city, "liaison.signals", started.case_id)
@@ -121,9 +130,11 @@ def test_a_co_handling_agency_sees_the_case_while_its_opinion_is_open_and_a_tran
     case = view(city, "liaison.signals", started.case_id)
     assert case.agency_name == "工務局" and [w.agency_name for w in case.open_work] == ["交通局"]
     assert case.petitioner is None and case.petitioner_hidden  # an opinion is given to 工務局, not to the citizen
+    assert searched(city, "liaison.signals", "坑洞") == [started.case_id]  # its search finds the case too
     city.complete(opinion, "liaison.signals", {"co_opinion": "無意見", "contact_person": "簡先生"})
     with pytest.raises(NotFound):
         view(city, "liaison.signals", started.case_id)
+    assert searched(city, "liaison.signals", "坑洞") == []
 
     (draft,) = view(city, "cw.roads", started.case_id).open_work
     (confirm,) = city.complete(draft.work_item_id, "cw.roads", {
@@ -133,3 +144,5 @@ def test_a_co_handling_agency_sees_the_case_while_its_opinion_is_open_and_a_tran
     assert view(city, "cw.signals", started.case_id).agency_name == "交通局"
     with pytest.raises(NotFound):
         view(city, "cw.roads", started.case_id)
+    assert searched(city, "cw.signals", "坑洞") == [started.case_id]
+    assert searched(city, "cw.roads", "坑洞") == []

@@ -1,6 +1,7 @@
 """The escalation queue as each reader sees it: late work in working days, per agency and level."""
 import pytest
 
+from engine.accounts.identity import Principal
 from engine.errors import Forbidden
 from engine.queries import QueueCount, escalation_queue, load_principal
 from engine.services.timers import ClaimDueTimers, FireTimer, claim_due_timers, fire_timer
@@ -87,3 +88,29 @@ def test_the_queue_by_level_with_counts_per_agency_level_and_state(late):
     assert [i.work_item_id for i in queue(city, "reviewer", min_level=2).items] == [items["works"], items["routing"]]
     limited = queue(city, "reviewer", limit=1)
     assert len(limited.items) == 1 and limited.counts == whole.counts
+
+
+def test_a_reader_overseeing_two_agencies_sees_both_and_can_narrow_to_one_agency_and_level(late):
+    city, items = late
+    fire_due(city, taipei(8, 18, month=12))
+    city.clock.set(taipei(9, 10, month=12))
+    works, transport = city.agency_id("public_works"), city.agency_id("transport")
+    both = Principal(city.user_id("head.works"), "head.works",
+                     frozenset({("agency_head", works), ("agency_head", transport)}))
+
+    def read(**kw):
+        with city.runtime.uow(read_only=True) as uow:
+            return escalation_queue(uow, both, **kw)
+
+    whole = read()
+    assert [i.work_item_id for i in whole.items] == [items["works"], items["transport"]]
+    assert whole.counts == (QueueCount(works, "工務局", 2, "overdue", 1),
+                            QueueCount(transport, "交通局", 1, "overdue", 1))
+    assert whole.unit_counts == ()  # two agencies: no table per unit
+    assert [i.work_item_id for i in read(limit=1).items] == [items["works"]]
+    narrowed = read(agency_id=transport, level=1)
+    assert [i.work_item_id for i in narrowed.items] == [items["transport"]]
+    assert narrowed.counts == (QueueCount(transport, "交通局", 1, "overdue", 1),)
+    assert read(agency_id=transport, level=2).items == ()
+    with pytest.raises(Forbidden):
+        read(agency_id=works + transport + 100)  # an agency outside theirs

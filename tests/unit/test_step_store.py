@@ -91,6 +91,8 @@ def test_one_step_that_transfers_and_extends_moves_the_open_work_and_opens_new_w
     survey, reply = after["survey"], after["reply"]
     assert (survey.agency, survey.due_at, survey.assignee_id, survey.status) == ("transport", local(9), None, "open")
     assert (reply.agency, reply.due_at, reply.status) == ("transport", local(9), "open")
+    # Both keep the case's new agency: neither is another agency's work on the case (co-handling).
+    assert (survey.case_agency_id, reply.case_agency_id) == (survey.agency_id, survey.agency_id)
     assert after["triage"].status == "completed" and triage_ladder == []
     # The survey's old reminders and rungs are cancelled; it has the same new ones as the new work.
     assert cancelled == old_ladder and survey_ladder == reply_ladder and survey_ladder
