@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from engine.queries.escalation import escalation_queue
+from engine.queries.lateness import AT_RISK_WORKING_DAYS
 from engine.services.chasing import AcknowledgeEscalation, RemindNow, acknowledge_escalation, remind_now
 from engine.services.work_items import AssignWorkItems, assign_work_items
 
@@ -23,7 +24,10 @@ class QueueArgs(ma.Schema):
     agency_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
     level = ma.fields.Integer(validate=ma.validate.Range(min=0, max=20))
     min_level = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=20))
-    at_risk_days = ma.fields.Integer(load_default=2, validate=ma.validate.Range(min=0, max=30))
+    at_risk_days = ma.fields.Integer(
+        load_default=AT_RISK_WORKING_DAYS, validate=ma.validate.Range(min=0, max=30), metadata={
+            "description": "Work due within this many working days is at risk; by default the inbox's horizon, as "
+                           "on the escalation page"})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=2000), metadata={
         "description": "How many items, most late first (the counts are over the whole queue)"})
 

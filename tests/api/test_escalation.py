@@ -121,3 +121,18 @@ def test_the_queue_says_who_holds_each_item_and_since_when(api):
     api.assign(started.work_item_ids[0], "cw.roads")
     [item] = api.as_("chief.roads").get("/api/v1/escalation-queue").get_json()["items"]
     assert item["assignee"] == "cw.roads" and item["since"].startswith("2026-11-16")
+
+
+def test_by_default_the_queue_looks_as_far_ahead_as_the_inbox_and_the_page_and_further_when_asked(api):
+    # A reply due at the close of Tuesday the 24th; on Friday the 20th that is two working days away
+    started = api.open_case(taipei(16), process="form_reply")
+    api.clock.set(taipei(20, 10))
+    chief = api.as_("chief.roads")
+    assert chief.get("/api/v1/escalation-queue").get_json()["items"] == []
+    assert api.as_("cw.roads").get("/api/v1/inbox/counts").get_json()["at_risk"] == 0
+    further = chief.get("/api/v1/escalation-queue", query_string={"at_risk_days": 2}).get_json()
+    assert [(i["work_item_id"], i["state"]) for i in further["items"]] == [(started.work_item_ids[0], "at_risk")]
+    # On Monday the 23rd it is due on the next working day: at risk by default
+    api.clock.set(taipei(23, 10))
+    assert [i["work_item_id"] for i in chief.get("/api/v1/escalation-queue").get_json()["items"]] == \
+        started.work_item_ids
