@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from engine import correlation
 from engine.bootstrap import bootstrap
@@ -143,3 +143,30 @@ def test_a_case_placed_in_a_unit_keeps_the_unit_on_its_open_work_the_same_on_bot
     assert [(r["task_spec"], r["unit_id"]) for r in rows["work_items"]] == [("triage", unit), ("survey", unit)]
     # The unit is the case's, not a change of the work: the items' versions (their ETags) stay.
     assert [r["version"] for r in rows["work_items"]] == versions_before
+
+
+def _move_only(runtime, case_id: int) -> StepChanges:
+    """A step that moves the case to transport, in no unit, while its survey is central work (no agency)."""
+    with runtime.db.begin() as conn:
+        conn.execute(update(work_items).where(work_items.c.task_spec == "survey")
+                     .values(agency_id=None, role="dispatcher"))
+        instance = conn.execute(select(workflow_instances)).one()
+        transport = conn.execute(select(agencies.c.id).where(agencies.c.code == "transport")).scalar_one()
+    changes = StepChanges(case_id, runtime.clock.now(), instance=InstanceWrite(
+        instance.id, instance.definition_id, instance.version, instance.state, "waiting", None))
+    changes.move_case(transport)
+    return changes
+
+
+def test_a_transfer_moves_the_agency_s_work_leaves_central_work_and_both_keep_the_case_s_new_agency(
+        pg_runtime, sqlite_template, tmp_path):
+    found = _written_on_both(pg_runtime, sqlite_template, tmp_path, _move_only)
+    assert found["sqlite"] == found["postgresql"]
+    _version, _opened, _cancelled, rows, versions_before = found["postgresql"]
+    transport = rows["cases"][0]["agency_id"]
+    triage, survey = rows["work_items"]
+    # The agency's work moves, back to the group, in a new version; the central work stays as it was
+    assert (triage["agency_id"], triage["assignee_id"], triage["version"]) == (transport, None, versions_before[0] + 1)
+    assert (survey["agency_id"], survey["assignee_id"] is not None, survey["version"]) == (None, True,
+                                                                                        versions_before[1])
+    assert (triage["case_agency_id"], survey["case_agency_id"]) == (transport, transport)
