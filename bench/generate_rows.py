@@ -46,8 +46,8 @@ COLUMNS = {
     "workflow_instances": ("id", "case_id", "definition_id", "state", "version", "status", "next_timer_at",
                            "created_at", "updated_at"),
     "work_items": ("id", "instance_id", "case_id", "task_id", "task_spec", "name", "lane", "role", "agency_id",
-                   "unit_id", "case_agency_id", "assignee_id", "status", "form_key", "due_at", "escalation_level", "deadline_mode",
-                   "created_at"),
+                   "unit_id", "case_agency_id", "assignee_id", "status", "form_key", "due_at", "escalation_level",
+                   "deadline_mode", "created_at"),
     "timers": ("id", "kind", "instance_id", "case_id", "work_item_id", "task_id", "due_at", "status", "attempts",
                "payload", "created_at"),
     "case_events": ("id", "case_id", "at", "kind", "actor_id", "work_item_id", "data"),
@@ -341,7 +341,8 @@ class CaseMaker:
                                    received))
         rows["work_items"].append((
             item_id, instance_id, case_id, item["task_id"], item["task_spec"], item["name"], item["lane"], role,
-            item_agency, unit_id, agency_id, assignee, "open", item["form_key"], due, level, item["deadline_mode"], received))
+            item_agency, unit_id, agency_id, assignee, "open", item["form_key"], due, level, item["deadline_mode"],
+            received))
         return due, updated
 
 

@@ -617,6 +617,7 @@ _partial("ix_work_items_open_agency_case", work_items, "agency_id", "case_id", w
 # An item whose case's agency is not known (NULL) is in it too: a candidate the search checks.
 CO_HANDLED = "agency_id <> coalesce(case_agency_id, 0)"
 _partial("ix_work_items_open_co_handled", work_items, "agency_id", "case_id", where=f"{_OPEN} AND {CO_HANDLED}")
+# An agency's open cases (0014); the co-handled search above no longer reads it (0024).
 _partial("ix_cases_open_agency", cases, "agency_id", "id", where=_OPEN)
 # A new report's possible duplicates: the open cases of its category in the grid cells around it (0016).
 _partial("ix_cases_open_located", cases, "category", "geo_cell", "latitude", "longitude",
