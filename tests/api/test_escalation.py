@@ -37,6 +37,9 @@ def test_the_commission_sees_every_agency_s_late_work(api):
     started = late_item(api)
     queue = api.as_("reviewer").get("/api/v1/escalation-queue").get_json()
     assert [item["work_item_id"] for item in queue["items"]] == started.work_item_ids
+    [item] = queue["items"]
+    assert (item["case_id"], item["case_no"], item["agency_name"]) == (started.case_id, started.case_no, "工務局")
+    assert item["assignee"] is None  # open to the group
     assert queue["unit_counts"] == []  # the city's queue is counted per agency
     one = api.as_("reviewer").get("/api/v1/escalation-queue",
                                   query_string={"agency_id": api.agency_id("public_works")}).get_json()
