@@ -142,11 +142,12 @@ def _statements(shape: _Shape) -> _Statements:
     # limit decide the plan) in a quarter of the time it took to plan the four-table join (0.6 ms).
     listed = (
         select(work_items.c.id, work_items.c.case_id,
-               select(cases.c.case_no).where(cases.c.id == work_items.c.case_id).scalar_subquery(),
+               select(cases.c.case_no).where(cases.c.id == work_items.c.case_id).scalar_subquery().label("case_no"),
                work_items.c.name, work_items.c.role, agency,
                select(agencies.c.name).where(agencies.c.id == agency).scalar_subquery().label("agency_name"),
                due, work_items.c.escalation_level,
-               select(users.c.username).where(users.c.id == work_items.c.assignee_id).scalar_subquery(),
+               select(users.c.username).where(users.c.id == work_items.c.assignee_id)
+               .scalar_subquery().label("username"),
                work_items.c.created_at)
         .where(and_(*wanted)).order_by(due, work_items.c.id).limit(bindparam("b_limit"))
     )
